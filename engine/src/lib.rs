@@ -7,3 +7,23 @@
 pub mod error;
 
 pub use error::{Error, Result};
+pub mod clock;
+pub mod keydir;
+pub mod options;
+pub mod record;
+pub mod segment;
+pub mod storage;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use options::{Fsync, Options, RecoveryMode};
+pub mod batch;
+pub mod stats;
+
+mod db;
+mod recovery;
+mod writer;
+
+pub use batch::WriteBatch;
+pub use db::{Db, KeyIter};
+pub use stats::{RecoveryStats, SegmentStats, Stats};
+pub use storage::{FsStorage, SimStorage, Storage};

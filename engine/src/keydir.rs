@@ -1,0 +1,502 @@
+//! The keydir: the in-memory hash index from key to the location of its
+//! newest record.
+//!
+//! Memory is the design constraint (target ≤ key length + 32 bytes per key on
+//! 64-bit). Each of [`SHARDS`] shards holds:
+//!
+//! - an **arena** of entries packed back to back in chunks (no per-key heap
+//!   allocation): `flags u8 | key_len varint | seg u32 | off u32 | len u32 |
+//!   [expire_at_ms u64 if flagged] | key`; 14 bytes + key for a key without a
+//!   TTL, 22 bytes + key with one (the expiry lives only in entries that have
+//!   it, as Redis keeps its `expires` dict apart);
+//! - a `hashbrown::HashTable<u32>` of arena offsets (4 bytes + 1 control byte
+//!   per slot), which hashes and compares through the arena.
+//!
+//! Replacing an entry with one of the same size rewrites it in place; other
+//! changes append a new entry and leave the old one dead. A shard rebuilds
+//! its arena when dead bytes outgrow live ones, so garbage stays bounded.
+//! Sharding also spreads reader/writer lock contention.
+
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use parking_lot::RwLock;
+
+/// Number of shards (a power of two).
+pub const SHARDS: usize = 64;
+/// Largest chunk of an arena; offsets are `chunk << CHUNK_BITS | pos`.
+const CHUNK_BITS: u32 = 18;
+const CHUNK_MAX: usize = 1 << CHUNK_BITS;
+/// First chunk size: small databases stay small.
+const CHUNK_MIN: usize = 4096;
+/// Most chunks per shard: offsets are u32, so 4 GiB of entries per shard.
+const MAX_CHUNKS: usize = 1 << (32 - CHUNK_BITS);
+
+const FLAG_DEAD: u8 = 1;
+const FLAG_TTL: u8 = 2;
+const KIND_SHIFT: u32 = 2;
+
+/// Where a record lives: segment id, byte offset and encoded length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Loc {
+    /// Segment id.
+    pub seg: u32,
+    /// Byte offset of the record in the segment.
+    pub off: u32,
+    /// Encoded record length in bytes.
+    pub len: u32,
+}
+
+/// The type of value a key holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueKind {
+    /// A string; `loc` is its `Put` record.
+    String,
+    /// A sorted set; its members live in the sorted-set map, `loc` is unused.
+    ZSet,
+}
+
+impl ValueKind {
+    fn to_bits(self) -> u8 {
+        match self {
+            ValueKind::String => 0,
+            ValueKind::ZSet => 1,
+        }
+    }
+    fn from_bits(b: u8) -> ValueKind {
+        if b & 1 == 1 {
+            ValueKind::ZSet
+        } else {
+            ValueKind::String
+        }
+    }
+}
+
+/// What the keydir knows about one key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Location of the newest record (strings).
+    pub loc: Loc,
+    /// Value type.
+    pub kind: ValueKind,
+    /// Absolute expiry in Unix ms; 0 = none.
+    pub expire_at_ms: u64,
+}
+
+impl Entry {
+    /// Whether the key is logically gone at `now_ms`.
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_at_ms != 0 && self.expire_at_ms <= now_ms
+    }
+}
+
+fn varint_len(v: usize) -> usize {
+    match v {
+        0..=0x7f => 1,
+        0x80..=0x3fff => 2,
+        _ => 3,
+    }
+}
+
+fn entry_size(key_len: usize, has_ttl: bool) -> usize {
+    1 + varint_len(key_len) + 12 + if has_ttl { 8 } else { 0 } + key_len
+}
+
+#[derive(Default)]
+struct Arena {
+    chunks: Vec<Vec<u8>>,
+}
+
+impl Arena {
+    fn slice(&self, off: u32) -> &[u8] {
+        let chunk = (off >> CHUNK_BITS) as usize;
+        let pos = (off as usize) & (CHUNK_MAX - 1);
+        &self.chunks[chunk][pos..]
+    }
+
+    fn slice_mut(&mut self, off: u32) -> &mut [u8] {
+        let chunk = (off >> CHUNK_BITS) as usize;
+        let pos = (off as usize) & (CHUNK_MAX - 1);
+        &mut self.chunks[chunk][pos..]
+    }
+
+    /// Parses the entry at `off`: (flags, key range start, key len).
+    fn header(&self, off: u32) -> (u8, usize, usize) {
+        let s = self.slice(off);
+        let flags = s[0];
+        let mut key_len = 0usize;
+        let mut i = 1;
+        loop {
+            let b = s[i];
+            key_len |= ((b & 0x7f) as usize) << (7 * (i - 1));
+            i += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let key_start = i + 12 + if flags & FLAG_TTL != 0 { 8 } else { 0 };
+        (flags, key_start, key_len)
+    }
+
+    fn key(&self, off: u32) -> &[u8] {
+        let (_, start, len) = self.header(off);
+        &self.slice(off)[start..start + len]
+    }
+
+    fn size(&self, off: u32) -> usize {
+        let (_, start, len) = self.header(off);
+        start + len
+    }
+
+    fn entry(&self, off: u32) -> Entry {
+        let (flags, key_start, _) = self.header(off);
+        let s = self.slice(off);
+        let f = key_start - 12 - if flags & FLAG_TTL != 0 { 8 } else { 0 };
+        let u32_at = |i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
+        let loc = Loc { seg: u32_at(f), off: u32_at(f + 4), len: u32_at(f + 8) };
+        let expire_at_ms =
+            if flags & FLAG_TTL != 0 { u64::from_le_bytes(s[f + 12..f + 20].try_into().expect("8 bytes")) } else { 0 };
+        Entry { loc, kind: ValueKind::from_bits(flags >> KIND_SHIFT), expire_at_ms }
+    }
+
+    fn is_dead(&self, off: u32) -> bool {
+        self.slice(off)[0] & FLAG_DEAD != 0
+    }
+
+    fn mark_dead(&mut self, off: u32) {
+        self.slice_mut(off)[0] |= FLAG_DEAD;
+    }
+
+    /// Overwrites the entry's value fields; the caller checked the TTL flag matches.
+    fn overwrite(&mut self, off: u32, e: &Entry) {
+        let (flags, key_start, _) = self.header(off);
+        debug_assert_eq!(flags & FLAG_TTL != 0, e.expire_at_ms != 0);
+        let f = key_start - 12 - if e.expire_at_ms != 0 { 8 } else { 0 };
+        let s = self.slice_mut(off);
+        s[0] = (flags & FLAG_TTL) | (e.kind.to_bits() << KIND_SHIFT);
+        write_fields(&mut s[f..], e);
+    }
+
+    /// Appends an entry; `None` when the shard's 4 GiB of offsets is used up.
+    fn push(&mut self, key: &[u8], e: &Entry) -> Option<u32> {
+        let size = entry_size(key.len(), e.expire_at_ms != 0);
+        let need_new = match self.chunks.last() {
+            Some(c) => c.capacity() - c.len() < size,
+            None => true,
+        };
+        if need_new {
+            if self.chunks.len() >= MAX_CHUNKS {
+                return None;
+            }
+            let grow = self.chunks.last().map_or(CHUNK_MIN, |c| (c.capacity() * 2).min(CHUNK_MAX));
+            self.chunks.push(Vec::with_capacity(grow.max(size)));
+        }
+        let chunk_idx = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[chunk_idx];
+        let pos = chunk.len();
+        let flags = (if e.expire_at_ms != 0 { FLAG_TTL } else { 0 }) | (e.kind.to_bits() << KIND_SHIFT);
+        chunk.push(flags);
+        let mut v = key.len();
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                chunk.push(b);
+                break;
+            }
+            chunk.push(b | 0x80);
+        }
+        let f = chunk.len();
+        chunk.resize(f + 12 + if e.expire_at_ms != 0 { 8 } else { 0 }, 0);
+        write_fields(&mut chunk[f..], e);
+        chunk.extend_from_slice(key);
+        Some(((chunk_idx as u32) << CHUNK_BITS) | pos as u32)
+    }
+
+    /// Offsets of every entry, dead or alive, in arena order.
+    fn offsets(&self) -> impl Iterator<Item = u32> + '_ {
+        self.chunks.iter().enumerate().flat_map(move |(ci, chunk)| {
+            let mut pos = 0usize;
+            std::iter::from_fn(move || {
+                if pos >= chunk.len() {
+                    return None;
+                }
+                let off = ((ci as u32) << CHUNK_BITS) | pos as u32;
+                pos += self.size(off);
+                Some(off)
+            })
+        })
+    }
+
+    fn capacity_bytes(&self) -> usize {
+        self.chunks.iter().map(|c| c.capacity()).sum::<usize>() + self.chunks.capacity() * 24
+    }
+}
+
+fn write_fields(s: &mut [u8], e: &Entry) {
+    s[0..4].copy_from_slice(&e.loc.seg.to_le_bytes());
+    s[4..8].copy_from_slice(&e.loc.off.to_le_bytes());
+    s[8..12].copy_from_slice(&e.loc.len.to_le_bytes());
+    if e.expire_at_ms != 0 {
+        s[12..20].copy_from_slice(&e.expire_at_ms.to_le_bytes());
+    }
+}
+
+#[derive(Default)]
+struct Shard {
+    table: HashTable<u32>,
+    arena: Arena,
+    live_bytes: usize,
+    dead_bytes: usize,
+    ttl_entries: usize,
+}
+
+/// The sharded key → [`Entry`] index. All methods take `&self`.
+pub struct KeyDir {
+    shards: Box<[RwLock<Shard>]>,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl Default for KeyDir {
+    fn default() -> Self {
+        KeyDir::new()
+    }
+}
+
+/// Error from [`KeyDir::insert`] when a shard's arena is full (4 GiB of entries).
+#[derive(Debug)]
+pub struct ShardFull;
+
+impl KeyDir {
+    /// An empty keydir.
+    pub fn new() -> KeyDir {
+        KeyDir {
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+        }
+    }
+
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Shard of a hash. Uses bits 32..38: hashbrown takes the bucket index from
+    /// the low bits and its control byte from the top 7, so these are free.
+    fn shard_of(hash: u64) -> usize {
+        ((hash >> 32) as usize) & (SHARDS - 1)
+    }
+
+    /// Looks a key up.
+    pub fn get(&self, key: &[u8]) -> Option<Entry> {
+        let hash = self.hash(key);
+        let shard = self.shards[Self::shard_of(hash)].read();
+        let off = *shard.table.find(hash, |&o| shard.arena.key(o) == key)?;
+        Some(shard.arena.entry(off))
+    }
+
+    /// Inserts or replaces; returns the previous entry.
+    pub fn insert(&self, key: &[u8], e: Entry) -> Result<Option<Entry>, ShardFull> {
+        let hash = self.hash(key);
+        let mut guard = self.shards[Self::shard_of(hash)].write();
+        let shard = &mut *guard;
+        let (table, arena) = (&mut shard.table, &mut shard.arena);
+        if let Some(slot) = table.find_mut(hash, |&o| arena.key(o) == key) {
+            let old_off = *slot;
+            let old = arena.entry(old_off);
+            if (old.expire_at_ms != 0) == (e.expire_at_ms != 0) {
+                arena.overwrite(old_off, &e);
+                return Ok(Some(old));
+            }
+            let new_off = arena.push(key, &e).ok_or(ShardFull)?;
+            *slot = new_off;
+            let old_size = arena.size(old_off);
+            arena.mark_dead(old_off);
+            shard.dead_bytes += old_size;
+            shard.live_bytes = shard.live_bytes + entry_size(key.len(), e.expire_at_ms != 0) - old_size;
+            if e.expire_at_ms != 0 {
+                shard.ttl_entries += 1;
+            } else {
+                shard.ttl_entries -= 1;
+            }
+            Self::maybe_rebuild(shard, &self.hasher);
+            return Ok(Some(old));
+        }
+        let off = arena.push(key, &e).ok_or(ShardFull)?;
+        let hasher = &self.hasher;
+        table.insert_unique(hash, off, |&o| hasher.hash_one(arena.key(o)));
+        shard.live_bytes += entry_size(key.len(), e.expire_at_ms != 0);
+        if e.expire_at_ms != 0 {
+            shard.ttl_entries += 1;
+        }
+        Ok(None)
+    }
+
+    /// Removes a key; returns its entry.
+    pub fn remove(&self, key: &[u8]) -> Option<Entry> {
+        let hash = self.hash(key);
+        let mut guard = self.shards[Self::shard_of(hash)].write();
+        let shard = &mut *guard;
+        let arena = &shard.arena;
+        let found = shard.table.find_entry(hash, |&o| arena.key(o) == key).ok()?;
+        let (off, _) = found.remove();
+        let old = shard.arena.entry(off);
+        let size = shard.arena.size(off);
+        shard.arena.mark_dead(off);
+        shard.live_bytes -= size;
+        shard.dead_bytes += size;
+        if old.expire_at_ms != 0 {
+            shard.ttl_entries -= 1;
+        }
+        Self::maybe_rebuild(shard, &self.hasher);
+        Some(old)
+    }
+
+    /// Moves a string key to `new` only if it still points at `expected`
+    /// (a write during compaction wins). Returns whether it moved.
+    pub fn update_loc_if(&self, key: &[u8], expected: Loc, new: Loc) -> bool {
+        let hash = self.hash(key);
+        let mut guard = self.shards[Self::shard_of(hash)].write();
+        let shard = &mut *guard;
+        let arena = &mut shard.arena;
+        let Some(&off) = shard.table.find(hash, |&o| arena.key(o) == key) else { return false };
+        let mut e = arena.entry(off);
+        if e.kind != ValueKind::String || e.loc != expected {
+            return false;
+        }
+        e.loc = new;
+        arena.overwrite(off, &e);
+        true
+    }
+
+    /// Rebuilds a shard's arena when dead entries outweigh live ones.
+    fn maybe_rebuild(shard: &mut Shard, hasher: &hashbrown::DefaultHashBuilder) {
+        if shard.dead_bytes < 64 * 1024 || shard.dead_bytes < shard.live_bytes {
+            return;
+        }
+        let mut arena = Arena::default();
+        let mut table = HashTable::with_capacity(shard.table.len());
+        for off in shard.arena.offsets() {
+            if shard.arena.is_dead(off) {
+                continue;
+            }
+            let key = shard.arena.key(off);
+            let e = shard.arena.entry(off);
+            // Cannot fail: the live entries fitted before and take no more room now.
+            let Some(new_off) = arena.push(key, &e) else { return };
+            table.insert_unique(hasher.hash_one(key), new_off, |&o| hasher.hash_one(arena.key(o)));
+        }
+        shard.arena = arena;
+        shard.table = table;
+        shard.dead_bytes = 0;
+    }
+
+    /// Number of keys (expired-but-unpurged ones included).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.read().table.len()).sum()
+    }
+
+    /// True when no key is present.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of keys carrying a TTL.
+    pub fn ttl_len(&self) -> usize {
+        self.shards.iter().map(|s| s.read().ttl_entries).sum()
+    }
+
+    /// Calls `f` with every live key and entry of shard `shard_idx`, under
+    /// that shard's read lock (so `f` must not call back into the keydir).
+    pub fn for_each_in_shard(&self, shard_idx: usize, mut f: impl FnMut(&[u8], Entry)) {
+        let shard = self.shards[shard_idx].read();
+        for &off in shard.table.iter() {
+            f(shard.arena.key(off), shard.arena.entry(off));
+        }
+    }
+
+    /// Removes every key.
+    pub fn clear(&self) {
+        for s in self.shards.iter() {
+            *s.write() = Shard::default();
+        }
+    }
+
+    /// Heap bytes held by the keydir (tables and arenas).
+    pub fn heap_bytes(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| {
+                let s = s.read();
+                // hashbrown: one u32 slot plus one control byte per bucket.
+                s.table.capacity() * 5 + s.arena.capacity_bytes()
+            })
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn e(seg: u32, ttl: u64) -> Entry {
+        Entry { loc: Loc { seg, off: seg * 10, len: 7 }, kind: ValueKind::String, expire_at_ms: ttl }
+    }
+
+    #[test]
+    fn keydir_matches_a_hashmap_model() {
+        let kd = KeyDir::new();
+        let mut model: HashMap<Vec<u8>, Entry> = HashMap::new();
+        let mut x: u64 = 12345;
+        for i in 0..200_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let key = format!("key-{}", x % 5000).into_bytes();
+            match x % 5 {
+                0 => assert_eq!(kd.remove(&key), model.remove(&key)),
+                1 => {
+                    let ent = e(i, if x % 3 == 0 { 1000 + i as u64 } else { 0 });
+                    assert_eq!(kd.insert(&key, ent).unwrap(), model.insert(key.clone(), ent));
+                }
+                2 => {
+                    let ent = Entry { kind: ValueKind::ZSet, ..e(i, 0) };
+                    assert_eq!(kd.insert(&key, ent).unwrap(), model.insert(key.clone(), ent));
+                }
+                3 => {
+                    if let Some(old) = model.get(&key).copied() {
+                        let new = Loc { seg: 99, off: i, len: 3 };
+                        assert_eq!(kd.update_loc_if(&key, old.loc, new), old.kind == ValueKind::String);
+                        if old.kind == ValueKind::String {
+                            model.get_mut(&key).unwrap().loc = new;
+                        }
+                        assert!(!kd.update_loc_if(&key, Loc { seg: 1234, off: 0, len: 0 }, new));
+                    }
+                }
+                _ => assert_eq!(kd.get(&key), model.get(&key).copied()),
+            }
+        }
+        assert_eq!(kd.len(), model.len());
+        assert_eq!(kd.ttl_len(), model.values().filter(|e| e.expire_at_ms != 0).count());
+        let mut seen = 0;
+        for s in 0..SHARDS {
+            kd.for_each_in_shard(s, |k, ent| {
+                assert_eq!(model.get(k), Some(&ent));
+                seen += 1;
+            });
+        }
+        assert_eq!(seen, model.len());
+    }
+
+    #[test]
+    fn keydir_handles_long_keys() {
+        let kd = KeyDir::new();
+        let big = vec![7u8; crate::options::MAX_KEY_SIZE_BYTES];
+        kd.insert(&big, e(1, 0)).unwrap();
+        kd.insert(b"x", e(2, 5)).unwrap();
+        assert_eq!(kd.get(&big), Some(e(1, 0)));
+        assert_eq!(kd.get(b"x"), Some(e(2, 5)));
+        assert_eq!(kd.remove(&big), Some(e(1, 0)));
+        assert_eq!(kd.get(&big), None);
+    }
+}

@@ -1,0 +1,278 @@
+//! Opening a database: rebuilding the index from the segments.
+//!
+//! Segments are replayed in ascending replay order (see [`crate::segment`]);
+//! within a segment, records in file order. A record counts only if its full
+//! length is present and its checksum matches. At the first bad record:
+//!
+//! - in the newest segment, if no valid record follows, it is a **torn
+//!   tail** (the crash interrupted an append, or the space was preallocated
+//!   and never written): the segment is truncated there and the bytes are
+//!   counted in `RecoveryStats`;
+//! - anywhere else it is damage: [`Error::Corruption`] naming file and
+//!   offset, or, under `RecoveryMode::Salvage`, the damaged bytes are skipped
+//!   up to the next valid record.
+//!
+//! Recovery only truncates files, removes empty ones and creates a fresh
+//! active segment: each step is idempotent, so a crash during recovery is
+//! recovered from by running it again (sled#851). It never writes a checksum.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::db::Segment;
+use crate::error::{Error, Result};
+use crate::keydir::{Entry, KeyDir, Loc, ValueKind};
+use crate::options::{Options, RecoveryMode};
+use crate::record::{self, RecordKind, RecordRef};
+use crate::segment::{self, SegmentHeader};
+use crate::stats::RecoveryStats;
+use crate::storage::{ReadFile, Storage};
+use crate::writer::WriterState;
+
+/// Everything open needs from recovery.
+pub(crate) struct Recovered {
+    pub keydir: KeyDir,
+    pub segments: BTreeMap<u32, Arc<Segment>>,
+    pub writer: WriterState,
+    pub stats: RecoveryStats,
+}
+
+/// Applies replayed records to the index being rebuilt.
+pub(crate) struct Replayer {
+    pub keydir: KeyDir,
+    pub dead: HashMap<u32, u64>,
+    pub now_ms: u64,
+    pub max_seq: u64,
+    pub records: u64,
+}
+
+impl Replayer {
+    fn dead(&mut self, seg: u32, bytes: u64) {
+        *self.dead.entry(seg).or_default() += bytes;
+    }
+
+    fn replace(&mut self, key: &[u8], e: Option<Entry>) {
+        let old = match e {
+            Some(e) => self.keydir.insert(key, e).ok().flatten(),
+            None => self.keydir.remove(key),
+        };
+        if let Some(old) = old {
+            if old.kind == ValueKind::String {
+                self.dead(old.loc.seg, old.loc.len as u64);
+            }
+        }
+    }
+
+    /// Applies one verified record found at `loc`.
+    pub fn apply(&mut self, rec: &RecordRef<'_>, loc: Loc, file: &std::path::Path) -> Result<()> {
+        self.max_seq = self.max_seq.max(rec.header.seq);
+        self.records += 1;
+        match rec.header.kind {
+            RecordKind::Put => {
+                let expire = rec.header.expire_at_ms;
+                if expire != 0 && expire <= self.now_ms {
+                    // Expired: the key is gone, and so is any older value (nutsdb#465).
+                    self.replace(rec.key, None);
+                    self.dead(loc.seg, loc.len as u64);
+                } else {
+                    self.replace(rec.key, Some(Entry { loc, kind: ValueKind::String, expire_at_ms: expire }));
+                }
+            }
+            RecordKind::Delete | RecordKind::ExpireTombstone => {
+                // Replaying a delete of a missing key is a no-op (nutsdb#431).
+                self.replace(rec.key, None);
+                self.dead(loc.seg, loc.len as u64);
+            }
+            RecordKind::Batch => {
+                let body = rec.stored_value;
+                let mut pos = 0usize;
+                while pos < body.len() {
+                    let inner = record::decode(&body[pos..]).map_err(|e| {
+                        record::corruption(file, loc.off as u64 + (record::HEADER_LEN + pos) as u64, &e)
+                    })?;
+                    if inner.header.kind == RecordKind::Batch {
+                        return Err(Error::corruption(file, loc.off as u64, "nested batch"));
+                    }
+                    let inner_loc =
+                        Loc { seg: loc.seg, off: loc.off + (record::HEADER_LEN + pos) as u32, len: inner.len() as u32 };
+                    self.apply(&inner, inner_loc, file)?;
+                    pos += inner.len() as usize;
+                }
+                self.dead(loc.seg, record::HEADER_LEN as u64);
+            }
+            RecordKind::ZAdd | RecordKind::ZRem | RecordKind::KeyMeta => {
+                return Err(Error::corruption(file, loc.off as u64, "sorted-set records are not supported yet"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One segment file found on disk.
+struct Found {
+    id: u32,
+    order: u64,
+    reader: Arc<dyn ReadFile>,
+    len: u64,
+}
+
+fn read_all(reader: &dyn ReadFile, len: u64) -> Result<std::borrow::Cow<'_, [u8]>> {
+    if let Some(s) = reader.as_slice() {
+        return Ok(std::borrow::Cow::Borrowed(s));
+    }
+    let mut buf = vec![0u8; len as usize];
+    reader.read_exact_at(&mut buf, 0)?;
+    Ok(std::borrow::Cow::Owned(buf))
+}
+
+/// Finds the first offset in `start..limit` where a valid record begins.
+fn next_valid(data: &[u8], start: usize, limit: usize) -> Option<usize> {
+    (start..limit).find(|&o| record::decode(&data[o..limit]).is_ok())
+}
+
+/// Rebuilds the index from the directory.
+pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered> {
+    let mut stats = RecoveryStats::default();
+    let names = storage.list()?;
+    let mut ids: Vec<u32> = names.iter().filter_map(|n| segment::parse_file_name(n, "seg")).collect();
+    ids.sort_unstable();
+    let max_id = ids.last().copied().unwrap_or(0);
+    let path_of = |id: u32| -> PathBuf { storage.path().join(segment::segment_file_name(id)) };
+
+    let mut found = Vec::new();
+    for &id in &ids {
+        let name = segment::segment_file_name(id);
+        let reader = storage.open_read(&name)?;
+        let len = reader.len_bytes()?;
+        let mut head = [0u8; segment::HEADER_LEN as usize];
+        let header = if len >= segment::HEADER_LEN {
+            reader.read_exact_at(&mut head, 0)?;
+            SegmentHeader::decode(&head, &path_of(id))
+        } else {
+            Err(Error::corruption(path_of(id), 0, "segment shorter than its header"))
+        };
+        match header {
+            Ok(h) if h.id == id => found.push(Found { id, order: h.order, reader, len }),
+            Ok(_) => return Err(Error::corruption(path_of(id), 12, "segment id differs from file name")),
+            // A crash while creating the newest segment can leave it without a
+            // durable header (bitcask#136); it holds no record, so drop it.
+            Err(_) if id == max_id && head[8..].iter().all(|&b| b == 0) => {
+                drop(reader);
+                storage.remove(&name)?;
+                storage.sync_dir()?;
+                stats.incomplete_files_removed += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    found.sort_by_key(|f| (f.order, f.id));
+
+    let mut rp =
+        Replayer { keydir: KeyDir::new(), dead: HashMap::new(), now_ms: opts.clock.now_ms(), max_seq: 0, records: 0 };
+    let newest = found.last().map(|f| f.id);
+    let mut newest_valid_end = None;
+    for f in &found {
+        let path = path_of(f.id);
+        let data = read_all(f.reader.as_ref(), f.len)?;
+        let data: &[u8] = &data;
+        stats.segments_scanned += 1;
+        let is_newest = Some(f.id) == newest;
+        // Everything past the last non-zero byte is unwritten space.
+        let nonzero_end = data.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1).max(segment::HEADER_LEN as usize);
+        let mut off = segment::HEADER_LEN as usize;
+        let mut valid_end = off;
+        while off < data.len() {
+            if off >= nonzero_end {
+                stats.zero_tail_bytes_trimmed += (data.len() - off) as u64;
+                break;
+            }
+            match record::decode(&data[off..]) {
+                Ok(rec) => {
+                    let loc = Loc { seg: f.id, off: off as u32, len: rec.len() as u32 };
+                    rp.apply(&rec, loc, &path)?;
+                    off += rec.len() as usize;
+                    valid_end = off;
+                }
+                Err(e) => match next_valid(data, off + 1, nonzero_end) {
+                    None if is_newest => {
+                        stats.torn_tail_bytes_truncated += (nonzero_end - off) as u64;
+                        stats.zero_tail_bytes_trimmed += (data.len() - nonzero_end) as u64;
+                        break;
+                    }
+                    _ if opts.recovery == RecoveryMode::Strict => {
+                        return Err(record::corruption(&path, off as u64, &e));
+                    }
+                    None => {
+                        stats.salvaged_bytes_skipped += (nonzero_end - off) as u64;
+                        break;
+                    }
+                    Some(next) => {
+                        stats.salvaged_bytes_skipped += (next - off) as u64;
+                        off = next;
+                    }
+                },
+            }
+        }
+        if is_newest {
+            newest_valid_end = Some(valid_end as u64);
+        }
+    }
+    stats.records_replayed = rp.records;
+
+    // Seal the newest segment at its valid end, or drop it if it holds nothing.
+    let mut segments = BTreeMap::new();
+    for f in found {
+        let name = segment::segment_file_name(f.id);
+        let mut size = f.len;
+        if Some(f.id) == newest {
+            let end = newest_valid_end.unwrap_or(segment::HEADER_LEN);
+            drop(f.reader);
+            if end <= segment::HEADER_LEN {
+                storage.remove(&name)?;
+                storage.sync_dir()?;
+                stats.incomplete_files_removed += 1;
+                continue;
+            }
+            if end < f.len {
+                let w = storage.open_write(&name)?;
+                w.set_len(end)?;
+                w.sync_data()?;
+            }
+            size = end;
+            let reader = storage.open_read(&name)?;
+            let seg = Segment::sealed(f.id, f.order, reader, size);
+            segments.insert(f.id, seg);
+        } else {
+            segments.insert(f.id, Segment::sealed(f.id, f.order, f.reader, size));
+        }
+    }
+    let segments: BTreeMap<u32, Arc<Segment>> = segments
+        .into_iter()
+        .map(|(id, s)| {
+            s.dead_bytes.store(rp.dead.get(&id).copied().unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+            (id, Arc::new(s))
+        })
+        .collect();
+
+    // A fresh active segment after everything that exists or existed.
+    let active_id = max_id.checked_add(1).ok_or_else(|| Error::Internal("segment ids exhausted".into()))?;
+    let prealloc = opts.preallocate.then_some(opts.max_segment_size_bytes);
+    let active = segment::create_file(storage, active_id, segment::writer_order(active_id), prealloc)?;
+    let mut segments = segments;
+    segments.insert(active_id, Arc::new(Segment::active(active_id, segment::writer_order(active_id), active.clone())));
+
+    Ok(Recovered {
+        keydir: rp.keydir,
+        segments,
+        writer: WriterState {
+            active,
+            active_id,
+            write_off: segment::HEADER_LEN,
+            next_seq: rp.max_seq + 1,
+            next_seg_id: active_id + 1,
+            appended_writes: 0,
+        },
+        stats,
+    })
+}

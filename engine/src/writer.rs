@@ -1,0 +1,332 @@
+//! The write path: appending records to the active segment, rotating it, and
+//! group commit.
+//!
+//! All mutations serialise on one mutex ([`WriterState`]): a writer encodes
+//! its records, appends them with one positional `write(2)` and applies them
+//! to the index, then releases the mutex. Under [`Fsync::Always`] it then
+//! waits in [`Inner::wait_durable`] for an fdatasync that covers its bytes:
+//! the first waiter becomes the leader, syncs everything appended so far, and
+//! wakes every follower it covered; while it syncs, new writers append and
+//! gather behind the next leader. No lock that readers take is held across
+//! the fsync.
+//!
+//! Visibility: a write is visible to readers once appended (before its
+//! fsync), as in Redis; it is acknowledged to its writer only after the fsync
+//! that covered it. If that fsync fails, every write it covered fails and the
+//! database is poisoned.
+
+use std::sync::Arc;
+
+use parking_lot::MutexGuard;
+
+use crate::db::{Inner, Segment};
+use crate::error::{Error, Result};
+use crate::keydir::{Entry, Loc, ValueKind};
+use crate::options::Fsync;
+use crate::record::{self, RecordKind};
+use crate::segment;
+use crate::stats::Counters;
+use crate::storage::WriteFile;
+
+/// State owned by whoever holds the writer mutex.
+pub(crate) struct WriterState {
+    /// The active segment.
+    pub active: Arc<dyn WriteFile>,
+    /// Its id.
+    pub active_id: u32,
+    /// Next append offset in it.
+    pub write_off: u64,
+    /// Sequence number of the next record.
+    pub next_seq: u64,
+    /// Id the next new segment (rotation or merge output) takes.
+    pub next_seg_id: u32,
+    /// Records appended since open (for group-commit accounting).
+    pub appended_writes: u64,
+}
+
+impl WriterState {
+    /// Position of the end of the log: ordered across segments.
+    pub fn pos(&self) -> u64 {
+        log_pos(self.active_id, self.write_off)
+    }
+}
+
+/// A totally ordered log position: segment id, then offset.
+pub(crate) fn log_pos(seg: u32, off: u64) -> u64 {
+    ((seg as u64) << 32) | off
+}
+
+/// Group-commit state.
+#[derive(Default)]
+pub(crate) struct SyncState {
+    /// Everything before this log position is durable.
+    pub synced_pos: u64,
+    /// `appended_writes` at the last successful sync.
+    pub synced_writes: u64,
+    /// A leader is inside fdatasync.
+    pub leader: bool,
+}
+
+/// A deferred in-memory update, run with the location of its record.
+pub(crate) type ApplyFn = Box<dyn FnOnce(&Inner, Loc) + Send>;
+
+/// What to do to the in-memory state once a staged record has its location.
+pub(crate) enum Apply {
+    /// Key now holds this string record.
+    SetString { key: Vec<u8>, expire_at_ms: u64 },
+    /// Key is gone (tombstone).
+    RemoveKey { key: Vec<u8> },
+    /// Anything else, run with the record's location.
+    #[allow(dead_code)] // used by the sorted-set layer
+    Custom(ApplyFn),
+}
+
+struct Staged {
+    start: usize,
+    len: usize,
+    apply: Apply,
+}
+
+/// A group of mutations made under the writer mutex and appended together;
+/// more than one record is wrapped in an atomic batch record.
+pub(crate) struct WriteTxn<'a> {
+    pub inner: &'a Inner,
+    ws: MutexGuard<'a, WriterState>,
+    buf: Vec<u8>,
+    staged: Vec<Staged>,
+}
+
+impl<'a> WriteTxn<'a> {
+    /// Stages one record; `apply` runs after it is appended.
+    pub fn stage(&mut self, kind: RecordKind, key: &[u8], value: &[u8], expire_at_ms: u64, apply: Apply) -> Result<()> {
+        let opts = &self.inner.opts;
+        if self.staged.len() >= opts.max_batch_ops {
+            return Err(Error::BatchTooLarge { reason: format!("more than {} operations", opts.max_batch_ops) });
+        }
+        let start = self.buf.len();
+        let seq = self.ws.next_seq;
+        self.ws.next_seq += 1;
+        let len = record::encode(&mut self.buf, kind, seq, expire_at_ms, key, value, opts.compression_threshold_bytes);
+        if !self.staged.is_empty() && self.buf.len() > opts.max_batch_size_bytes {
+            return Err(Error::BatchTooLarge { reason: format!("more than {} bytes", opts.max_batch_size_bytes) });
+        }
+        self.staged.push(Staged { start, len, apply });
+        Ok(())
+    }
+
+    /// Stages a string put.
+    pub fn put(&mut self, key: &[u8], value: &[u8], expire_at_ms: u64) -> Result<()> {
+        self.inner.check_key(key)?;
+        self.inner.check_value(value)?;
+        self.stage(RecordKind::Put, key, value, expire_at_ms, Apply::SetString { key: key.to_vec(), expire_at_ms })
+    }
+
+    /// Stages a tombstone for `key` (of `kind` Delete or ExpireTombstone).
+    pub fn tombstone(&mut self, key: &[u8], kind: RecordKind) -> Result<()> {
+        self.inner.check_key(key)?;
+        self.stage(kind, key, &[], 0, Apply::RemoveKey { key: key.to_vec() })
+    }
+
+    /// Number of staged records.
+    #[allow(dead_code)]
+    pub fn staged_len(&self) -> usize {
+        self.staged.len()
+    }
+
+    /// Appends the staged records and applies them. Returns the log position
+    /// that must be durable before acknowledging, or `None` if nothing was staged.
+    pub fn commit(mut self) -> Result<Option<u64>> {
+        if self.staged.is_empty() {
+            return Ok(None);
+        }
+        let inner = self.inner;
+        let ws = &mut *self.ws;
+        let (bytes, base) = if self.staged.len() == 1 {
+            (std::mem::take(&mut self.buf), 0usize)
+        } else {
+            let mut outer = Vec::with_capacity(self.buf.len() + record::HEADER_LEN);
+            let seq = ws.next_seq;
+            ws.next_seq += 1;
+            let base = record::encode_batch(&mut outer, seq, &self.buf);
+            (outer, base)
+        };
+        let off = inner.append(ws, &bytes)?;
+        ws.appended_writes += 1;
+        let seg = ws.active_id;
+        let pos = ws.pos();
+        for s in self.staged.drain(..) {
+            let loc = Loc { seg, off: (off + (base + s.start) as u64) as u32, len: s.len as u32 };
+            inner.apply(s.apply, loc);
+        }
+        if base != 0 {
+            // The batch header itself is dead weight from the start.
+            inner.add_dead(seg, record::HEADER_LEN as u64);
+        }
+        Ok(Some(pos))
+    }
+}
+
+impl Inner {
+    /// Starts a write transaction (takes the writer mutex).
+    pub(crate) fn begin(&self) -> Result<WriteTxn<'_>> {
+        let ws = self.writer.lock();
+        self.check_writable()?;
+        Ok(WriteTxn { inner: self, ws, buf: Vec::new(), staged: Vec::new() })
+    }
+
+    /// Runs `f` in a write transaction, commits, and waits for durability as
+    /// the fsync policy requires. Nothing is written if `f` fails.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut WriteTxn<'_>) -> Result<T>) -> Result<T> {
+        let mut txn = self.begin()?;
+        let out = f(&mut txn)?;
+        let pos = txn.commit()?;
+        if let (Some(pos), Fsync::Always) = (pos, self.opts.fsync) {
+            self.wait_durable(pos)?;
+        }
+        Ok(out)
+    }
+
+    /// Applies a committed record to the in-memory state.
+    pub(crate) fn apply(&self, apply: Apply, loc: Loc) {
+        match apply {
+            Apply::SetString { key, expire_at_ms } => {
+                let e = Entry { loc, kind: ValueKind::String, expire_at_ms };
+                self.set_entry(&key, e);
+            }
+            Apply::RemoveKey { key } => {
+                self.remove_entry(&key);
+                // A tombstone is garbage once older records are merged away.
+                self.add_dead(loc.seg, loc.len as u64);
+            }
+            Apply::Custom(f) => f(self, loc),
+        }
+    }
+
+    /// Appends encoded bytes to the active segment, rotating first if they
+    /// would not fit. Returns their offset. Any I/O error poisons.
+    pub(crate) fn append(&self, ws: &mut WriterState, bytes: &[u8]) -> Result<u64> {
+        self.check_writable()?;
+        let end = ws.write_off + bytes.len() as u64;
+        if end > self.opts.max_segment_size_bytes && ws.write_off > segment::HEADER_LEN {
+            self.rotate(ws)?;
+        }
+        let off = ws.write_off;
+        if let Err(e) = ws.active.write_all_at(bytes, off) {
+            return Err(self.poison(format!("write to segment {} failed: {e}", ws.active_id), e));
+        }
+        ws.write_off += bytes.len() as u64;
+        if let Some(seg) = self.segments.read().get(&ws.active_id) {
+            seg.size_bytes.store(ws.write_off, std::sync::atomic::Ordering::Relaxed);
+        }
+        Counters::add(&self.counters.writes, 1);
+        Counters::add(&self.counters.written_bytes, bytes.len() as u64);
+        Ok(off)
+    }
+
+    /// Seals the active segment (trim preallocation, fsync) and starts a new
+    /// one (create, header, preallocate, fsync file, fsync directory).
+    pub(crate) fn rotate(&self, ws: &mut WriterState) -> Result<()> {
+        let old_id = ws.active_id;
+        let sealed = (|| {
+            ws.active.set_len(ws.write_off)?;
+            ws.active.sync_data()
+        })();
+        if let Err(e) = sealed {
+            return Err(self.poison(format!("sealing segment {old_id} failed: {e}"), e));
+        }
+        self.mark_synced(log_pos(old_id, ws.write_off), ws.appended_writes);
+        let new_id = ws.next_seg_id;
+        let file = match self.create_segment(new_id, segment::writer_order(new_id), self.opts.preallocate) {
+            Ok(f) => f,
+            Err(e) => return Err(self.poison(format!("creating segment {new_id} failed: {e}"), e)),
+        };
+        ws.next_seg_id += 1;
+        let reader = match self.storage.open_read(&segment::segment_file_name(old_id)) {
+            Ok(r) => r,
+            Err(e) => return Err(self.poison(format!("reopening sealed segment {old_id} failed: {e}"), e)),
+        };
+        {
+            let mut segs = self.segments.write();
+            if let Some(old) = segs.get(&old_id) {
+                let sealed = Arc::new(Segment::sealed(old_id, old.order, reader, ws.write_off));
+                sealed.dead_bytes.store(
+                    old.dead_bytes.load(std::sync::atomic::Ordering::Relaxed),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                segs.insert(old_id, sealed);
+            }
+            segs.insert(new_id, Arc::new(Segment::active(new_id, segment::writer_order(new_id), file.clone())));
+        }
+        ws.active = file;
+        ws.active_id = new_id;
+        ws.write_off = segment::HEADER_LEN;
+        Counters::add(&self.counters.rotations, 1);
+        Ok(())
+    }
+
+    /// Creates a segment file with its header, durable (file and directory).
+    pub(crate) fn create_segment(&self, id: u32, order: u64, preallocate: bool) -> std::io::Result<Arc<dyn WriteFile>> {
+        let prealloc = preallocate.then_some(self.opts.max_segment_size_bytes);
+        segment::create_file(self.storage.as_ref(), id, order, prealloc)
+    }
+
+    /// Records that an fsync made everything before `pos` durable.
+    pub(crate) fn mark_synced(&self, pos: u64, appended_writes: u64) {
+        let mut st = self.sync.lock();
+        self.counters.record_fsync(appended_writes.saturating_sub(st.synced_writes));
+        st.synced_pos = st.synced_pos.max(pos);
+        st.synced_writes = st.synced_writes.max(appended_writes);
+        self.sync_cv.notify_all();
+    }
+
+    /// Blocks until the log up to `pos` is durable, syncing as leader when no
+    /// other thread is. Errors when the covering fsync fails or the database
+    /// is poisoned.
+    pub(crate) fn wait_durable(&self, pos: u64) -> Result<()> {
+        let mut st = self.sync.lock();
+        loop {
+            if st.synced_pos >= pos {
+                return Ok(());
+            }
+            if let Some(why) = self.poison_reason() {
+                return Err(Error::Poisoned(why));
+            }
+            if st.leader {
+                self.sync_cv.wait(&mut st);
+                continue;
+            }
+            st.leader = true;
+            drop(st);
+            let (file, target, appended) = {
+                let ws = self.writer.lock();
+                (ws.active.clone(), ws.pos(), ws.appended_writes)
+            };
+            let res = file.sync_data();
+            st = self.sync.lock();
+            st.leader = false;
+            match res {
+                Ok(()) => {
+                    self.counters.record_fsync(appended.saturating_sub(st.synced_writes));
+                    st.synced_writes = st.synced_writes.max(appended);
+                    st.synced_pos = st.synced_pos.max(target);
+                }
+                Err(e) => {
+                    drop(self.poison(format!("fsync failed: {e}"), e));
+                }
+            }
+            self.sync_cv.notify_all();
+        }
+    }
+
+    /// Makes everything appended so far durable (any policy).
+    pub(crate) fn sync_now(&self) -> Result<()> {
+        let pos = self.writer.lock().pos();
+        self.wait_durable(pos)
+    }
+
+    /// Whether anything appended is not yet durable.
+    pub(crate) fn has_unsynced(&self) -> bool {
+        let pos = self.writer.lock().pos();
+        self.sync.lock().synced_pos < pos
+    }
+}
