@@ -456,7 +456,7 @@ mod tests {
             match x % 5 {
                 0 => assert_eq!(kd.remove(&key), model.remove(&key)),
                 1 => {
-                    let ent = e(i, if x % 3 == 0 { 1000 + i as u64 } else { 0 });
+                    let ent = e(i, if x.is_multiple_of(3) { 1000 + i as u64 } else { 0 });
                     assert_eq!(kd.insert(&key, ent).unwrap(), model.insert(key.clone(), ent));
                 }
                 2 => {

@@ -96,6 +96,24 @@ pub fn parse_file_name(name: &str, ext: &str) -> Option<u32> {
     stem.parse().ok()
 }
 
+/// Creates segment `id` durably: the file with its header (preallocated to
+/// `preallocate_bytes` when given), its data synced, then the directory.
+pub fn create_file(
+    storage: &dyn crate::storage::Storage,
+    id: u32,
+    order: u64,
+    preallocate_bytes: Option<u64>,
+) -> std::io::Result<std::sync::Arc<dyn crate::storage::WriteFile>> {
+    let file = storage.create(&segment_file_name(id))?;
+    file.write_all_at(&SegmentHeader { id, order }.encode(), 0)?;
+    if let Some(len) = preallocate_bytes {
+        file.set_len(len)?;
+    }
+    file.sync_data()?;
+    storage.sync_dir()?;
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,22 +137,4 @@ mod tests {
         assert_eq!(parse_file_name("0000000007.hint", "seg"), None);
         assert_eq!(parse_file_name("7.seg", "seg"), None);
     }
-}
-
-/// Creates segment `id` durably: the file with its header (preallocated to
-/// `preallocate_bytes` when given), its data synced, then the directory.
-pub fn create_file(
-    storage: &dyn crate::storage::Storage,
-    id: u32,
-    order: u64,
-    preallocate_bytes: Option<u64>,
-) -> std::io::Result<std::sync::Arc<dyn crate::storage::WriteFile>> {
-    let file = storage.create(&segment_file_name(id))?;
-    file.write_all_at(&SegmentHeader { id, order }.encode(), 0)?;
-    if let Some(len) = preallocate_bytes {
-        file.set_len(len)?;
-    }
-    file.sync_data()?;
-    storage.sync_dir()?;
-    Ok(file)
 }
