@@ -711,6 +711,24 @@ mod tests {
     }
 
     #[test]
+    fn zset_skiplist_node_is_compact() {
+        // The per-member memory estimate in the `zset` module docs relies on this.
+        assert_eq!(std::mem::size_of::<Node>(), 40);
+        let mut sl = SkipList::with_rng(fastrand::Rng::with_seed(9));
+        let n = 20_000u32;
+        let mut levels = 0usize;
+        for i in 0..n {
+            let idx = sl.insert(f64::from(i), &i.to_le_bytes(), 0);
+            levels += sl.node(idx).height as usize;
+        }
+        // p = 1/4 gives 4/3 levels per node on average.
+        let avg = levels as f64 / f64::from(n);
+        assert!((1.25..1.42).contains(&avg), "average height {avg}");
+        assert!(sl.level <= 12, "level {}", sl.level);
+        sl.check_invariants();
+    }
+
+    #[test]
     fn zset_skiplist_update_score_keeps_index() {
         let mut sl = SkipList::with_rng(fastrand::Rng::with_seed(1));
         let a = sl.insert(1.0, b"a", 0);
