@@ -1,0 +1,2 @@
+# Minimal top-level Makefile (the lead owns it; replace freely).
+include mk/ffi.mk
