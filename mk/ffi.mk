@@ -90,7 +90,9 @@ examples-c: lib
 		n=$$(basename $$e .c); \
 		echo "== example $$n"; \
 		$(CC) $(KV_CFLAGS) -o $(KV_CBUILD)/ex_$$n $$e $(KV_A) $(KV_STATIC_LIBS); \
-		$(KV_VALGRIND) $(KV_CBUILD)/ex_$$n; \
+		tmp=$$(mktemp -d); \
+		$(KV_VALGRIND) $(KV_CBUILD)/ex_$$n $$tmp/db || { rm -rf "$$tmp"; exit 1; }; \
+		rm -rf "$$tmp"; \
 	done
 
 # Installs into a temporary prefix and builds a program the way users do:
