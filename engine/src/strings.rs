@@ -187,7 +187,11 @@ impl ExpireCondition {
             ExpireCondition::Nx => current_ms.is_none(),
             ExpireCondition::Xx => current_ms.is_some(),
             ExpireCondition::Gt => current_ms.is_some_and(|c| new_ms > c),
-            ExpireCondition::Lt => current_ms.map_or(true, |c| new_ms < c),
+            // No expiry counts as infinite, so any new time is lower.
+            ExpireCondition::Lt => match current_ms {
+                None => true,
+                Some(c) => new_ms < c,
+            },
             ExpireCondition::XxLt => current_ms.is_some_and(|c| new_ms < c),
         }
     }
