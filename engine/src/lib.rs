@@ -5,6 +5,7 @@
 //! argument, and `docs/format.md` for the byte layout of every file.
 
 pub mod error;
+pub mod zset;
 
 pub use error::{Error, Result};
 pub mod clock;
