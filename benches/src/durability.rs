@@ -1,5 +1,7 @@
-//! The durability matrix: what each fsync policy costs, beside the raw disk.
+//! The durability matrix: what each fsync policy costs, beside the raw disk
+//! and the peer engines, on the same keys and values.
 
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -7,19 +9,22 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use kv_engine::{Db, Fsync, Options};
 
-use crate::{parse_list, summarize};
+use crate::engines::{self, Engine, Policy};
+use crate::{charts, parse_list, summarize, Rng};
 
 /// Options of `kv-bench durability`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Directory on the disk under test (default: a temp dir under /tmp... use a real disk!).
+    /// Directory on the disk under test (default: a temp dir in the current directory).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Seconds per measurement.
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
+    /// Seconds of warm-up writes (not measured) before each measurement.
+    #[arg(long, default_value_t = 0.5)]
+    warmup_seconds: f64,
     /// Runs per cell; the median is reported with min–max.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -32,6 +37,16 @@ pub struct Args {
     /// Policies to measure.
     #[arg(long, default_value = "always,everysec,no")]
     policies: String,
+    /// Engines: `all` or a comma list (libkv, redis, and with `--features peers`
+    /// redb, fjall, sled, lmdb; with `peers-rocksdb` rocksdb).
+    #[arg(long, default_value = "libkv,redis")]
+    engines: String,
+    /// Where to write the PNG charts (none if absent).
+    #[arg(long)]
+    charts: Option<PathBuf>,
+    /// Thread count whose latency CDF is charted.
+    #[arg(long, default_value_t = 16)]
+    cdf_threads: usize,
 }
 
 const KEY_LEN: usize = 16;
@@ -39,13 +54,22 @@ const KEY_LEN: usize = 16;
 const RECORD_HEADER: usize = 32;
 const PREALLOC_BYTES: u64 = 1 << 30;
 
+fn new_hist() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 600_000_000_000, 3).expect("static histogram bounds are valid")
+}
+
+/// One measured run.
 struct Cell {
     ops_per_sec: f64,
-    p50_us: f64,
-    p99_us: f64,
-    p999_us: f64,
-    fsyncs: u64,
-    group: f64,
+    hist: Histogram<u64>,
+    fsyncs: Option<u64>,
+    group: Option<f64>,
+}
+
+impl Cell {
+    fn us(&self, q: f64) -> f64 {
+        self.hist.value_at_quantile(q) as f64 / 1000.0
+    }
 }
 
 /// A raw loop: positional writes of `record` bytes into a preallocated file,
@@ -56,7 +80,7 @@ fn raw_loop(dir: &Path, record_len: usize, sync: bool, seconds: f64) -> std::io:
     f.set_len(PREALLOC_BYTES)?;
     f.sync_all()?;
     let buf = vec![0x5Au8; record_len];
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000_000, 3).expect("histogram");
+    let mut hist = new_hist();
     let start = Instant::now();
     let mut off = 0u64;
     let mut n = 0u64;
@@ -76,62 +100,101 @@ fn raw_loop(dir: &Path, record_len: usize, sync: bool, seconds: f64) -> std::io:
     let secs = start.elapsed().as_secs_f64();
     drop(f);
     std::fs::remove_file(&path)?;
-    Ok(cell(n, secs, &hist, if sync { n } else { 0 }, 1.0))
+    Ok(Cell { ops_per_sec: n as f64 / secs, hist, fsyncs: Some(if sync { n } else { 0 }), group: Some(1.0) })
 }
 
-fn cell(n: u64, secs: f64, hist: &Histogram<u64>, fsyncs: u64, group: f64) -> Cell {
-    Cell {
-        ops_per_sec: n as f64 / secs,
-        p50_us: hist.value_at_quantile(0.5) as f64 / 1000.0,
-        p99_us: hist.value_at_quantile(0.99) as f64 / 1000.0,
-        p999_us: hist.value_at_quantile(0.999) as f64 / 1000.0,
-        fsyncs,
-        group,
-    }
+/// The 16-byte key of write `i` of thread `t`; `tag` separates warm-up keys.
+pub fn key(tag: &[u8; 4], t: usize, i: u64) -> [u8; KEY_LEN] {
+    let mut key = [0u8; KEY_LEN];
+    key[..4].copy_from_slice(&(t as u32).to_be_bytes());
+    key[4..8].copy_from_slice(tag);
+    key[8..].copy_from_slice(&i.to_be_bytes());
+    key
 }
 
-/// libkv: `threads` writers putting distinct keys for `seconds`.
-fn libkv_run(dir: &Path, fsync: Fsync, threads: usize, value_len: usize, seconds: f64) -> kv_engine::Result<Cell> {
-    let db_dir = dir.join(format!("libkv-{fsync:?}-{threads}-{value_len}"));
-    let _ = std::fs::remove_dir_all(&db_dir);
-    let db = Db::open(&db_dir, Options { fsync, auto_compaction: false, ..Options::default() })?;
+/// Incompressible bytes, the same for every engine (libkv compresses values
+/// ≥ 4 KiB with lz4 when that helps; a constant value would flatter it).
+pub fn random_value(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng(seed | 1);
+    (0..len).map(|_| (rng.next() >> 56) as u8).collect()
+}
+
+/// `threads` writers putting distinct keys into `engine` until `seconds` pass.
+fn drive(engine: &dyn Engine, threads: usize, value: &[u8], tag: &[u8; 4], seconds: f64) -> Result<Cell, String> {
     let stop = AtomicBool::new(false);
     let total = AtomicU64::new(0);
-    let merged = std::sync::Mutex::new(Histogram::<u64>::new_with_bounds(1, 600_000_000_000, 3).expect("histogram"));
-    let value = vec![0x42u8; value_len];
+    let merged = std::sync::Mutex::new(new_hist());
+    let failure = std::sync::Mutex::new(None::<String>);
     let start = Instant::now();
     std::thread::scope(|s| {
         for t in 0..threads {
-            let (db, stop, total, merged, value) = (&db, &stop, &total, &merged, &value);
+            let (stop, total, merged, failure) = (&stop, &total, &merged, &failure);
             s.spawn(move || {
-                let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000_000, 3).expect("histogram");
+                let mut hist = new_hist();
                 let mut i = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    // 16-byte key built without allocating, as the raw loop allocates nothing.
-                    let mut key = [b'k'; KEY_LEN];
-                    key[..4].copy_from_slice(&(t as u32).to_be_bytes());
-                    key[8..].copy_from_slice(&i.to_be_bytes());
+                    let k = key(tag, t, i);
                     let t0 = Instant::now();
-                    db.put(&key, value).expect("put");
+                    if let Err(e) = engine.put(t, &k, value) {
+                        *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        stop.store(true, Ordering::Relaxed);
+                        break;
+                    }
                     hist.saturating_record(t0.elapsed().as_nanos() as u64);
                     i += 1;
                 }
                 total.fetch_add(i, Ordering::Relaxed);
-                merged.lock().expect("lock").add(&hist).expect("merge");
+                let _ = merged.lock().unwrap_or_else(|p| p.into_inner()).add(&hist);
             });
         }
-        std::thread::sleep(Duration::from_secs_f64(seconds));
+        let deadline = start + Duration::from_secs_f64(seconds);
+        while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         stop.store(true, Ordering::Relaxed);
     });
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
     let secs = start.elapsed().as_secs_f64();
-    let st = db.stats();
-    drop(db);
-    let _ = std::fs::remove_dir_all(&db_dir);
-    let hist = merged.into_inner().expect("lock");
-    Ok(cell(total.load(Ordering::Relaxed), secs, &hist, st.fsyncs, st.mean_group_commit))
+    let hist = merged.into_inner().unwrap_or_else(|p| p.into_inner());
+    Ok(Cell { ops_per_sec: total.load(Ordering::Relaxed) as f64 / secs, hist, fsyncs: None, group: None })
 }
 
-/// Runs the matrix and prints a markdown table.
+/// One run: fresh directory, open, warm up, measure, close.
+fn engine_run(
+    dir: &Path,
+    name: &str,
+    policy: Policy,
+    threads: usize,
+    value: &[u8],
+    a: &Args,
+) -> Result<Option<(Cell, String)>, String> {
+    let db_dir = dir.join(format!("{name}-{}-{threads}-{}", policy.name(), value.len()));
+    let _ = std::fs::remove_dir_all(&db_dir);
+    let Some(engine) = engines::open(name, &db_dir, policy, threads)? else { return Ok(None) };
+    if a.warmup_seconds > 0.0 {
+        drive(engine.as_ref(), threads, value, b"warm", a.warmup_seconds)?;
+    }
+    let before = engine.fsync_stats();
+    let mut cell = drive(engine.as_ref(), threads, value, b"meas", a.seconds)?;
+    if let (Some((f0, _)), Some((f1, _))) = (before, engine.fsync_stats()) {
+        let writes = cell.ops_per_sec * a.seconds;
+        cell.fsyncs = Some(f1 - f0);
+        // Mean group size over the measured window only.
+        cell.group = Some(if f1 > f0 { writes / (f1 - f0) as f64 } else { 0.0 });
+    }
+    let mode = engine.mode();
+    drop(engine);
+    let _ = std::fs::remove_dir_all(&db_dir);
+    Ok(Some((cell, mode)))
+}
+
+fn fmt_opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or("-".to_string(), |v| v.to_string())
+}
+
+/// Runs the matrix, prints markdown tables and draws the charts.
 pub fn run(a: &Args) -> Result<(), String> {
     let tmp;
     let dir = match &a.dir {
@@ -146,57 +209,147 @@ pub fn run(a: &Args) -> Result<(), String> {
     };
     let threads = parse_list(&a.threads)?;
     let values = parse_list(&a.values)?;
-    let policies: Vec<Fsync> =
-        a.policies.split(',').map(|p| Fsync::parse(p).map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
-    println!("# kv-bench durability ({} s per cell, median of {} runs, min–max in brackets)\n", a.seconds, a.runs);
+    let policies = engines::parse_policies(&a.policies)?;
+    let mut names = engines::parse_engines(&a.engines)?;
+    // libkv first: the other engines' rows carry a ratio to it.
+    names.sort_by_key(|n| *n != "libkv");
+    let mut modes: BTreeMap<(String, &'static str), String> = BTreeMap::new();
+    let mut skipped: Vec<String> = Vec::new();
     println!(
-        "| engine | policy | threads | value B | ops/s | × raw | p50 µs | p99 µs | p99.9 µs | fsyncs | writes/fsync |"
+        "## Durability matrix\n\n{} s per cell after {} s warm-up, median of {} runs, min–max in brackets; \
+         {KEY_LEN}-byte keys, random (incompressible) values, identical for every engine. \
+         p50/p99.9 are from the run whose throughput is the median; p99 is median [min–max] over runs.\n",
+        a.seconds, a.warmup_seconds, a.runs
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| engine | policy | threads | value B | ops/s | × raw | libkv ÷ this | p50 µs | p99 µs | p99.9 µs | fsyncs | writes/fsync |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    // (engine, policy, value) -> [(threads, median ops/s)] for the charts.
+    let mut curves: BTreeMap<(usize, String, &'static str), Vec<(usize, f64)>> = BTreeMap::new();
+    let mut cdfs: BTreeMap<usize, Vec<(String, Histogram<u64>)>> = BTreeMap::new();
     for &value_len in &values {
+        let value = random_value(value_len, 0xC0FFEE ^ value_len as u64);
         let record_len = RECORD_HEADER + KEY_LEN + value_len;
         let mut raw = Vec::new();
         for sync in [true, false] {
-            let runs: Vec<Cell> = (0..a.runs)
+            let runs: Vec<Cell> = (0..a.runs.max(1))
                 .map(|_| raw_loop(&dir, record_len, sync, a.seconds))
                 .collect::<Result<_, _>>()
                 .map_err(|e| e.to_string())?;
             let (med, lo, hi) = summarize(runs.iter().map(|c| c.ops_per_sec).collect());
-            let c = &runs[0];
+            let (p99, p99lo, p99hi) = summarize(runs.iter().map(|c| c.us(0.99)).collect());
+            let c = median_run(&runs, med);
             let name = if sync { "raw write+fdatasync" } else { "raw write" };
             println!(
-                "| {name} | - | 1 | {value_len} | {med:.0} [{lo:.0}–{hi:.0}] | 1.00 | {:.1} | {:.1} | {:.1} | {} | - |",
-                c.p50_us, c.p99_us, c.p999_us, c.fsyncs
+                "| {name} | - | 1 | {value_len} | {med:.0} [{lo:.0}–{hi:.0}] | 1.00 | - | {:.1} | {p99:.1} [{p99lo:.1}–{p99hi:.1}] | {:.1} | {} | 1 |",
+                c.us(0.5),
+                c.us(0.999),
+                fmt_opt(c.fsyncs)
             );
             raw.push(med);
         }
-        for &fsync in &policies {
-            let limit = if fsync == Fsync::Always { raw[0] } else { raw[1] };
-            for &t in &threads {
-                let runs: Vec<Cell> = (0..a.runs)
-                    .map(|_| libkv_run(&dir, fsync, t, value_len, a.seconds))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| e.to_string())?;
-                let (med, lo, hi) = summarize(runs.iter().map(|c| c.ops_per_sec).collect());
-                let c = runs
-                    .iter()
-                    .min_by(|x, y| (x.ops_per_sec - med).abs().total_cmp(&(y.ops_per_sec - med).abs()))
-                    .expect("runs");
-                println!(
-                    "| libkv | {} | {t} | {value_len} | {med:.0} [{lo:.0}–{hi:.0}] | {:.2} | {:.1} | {:.1} | {:.1} | {} | {:.1} |",
-                    format!("{fsync:?}").to_lowercase(),
-                    med / limit,
-                    c.p50_us,
-                    c.p99_us,
-                    c.p999_us,
-                    c.fsyncs,
-                    c.group
-                );
+        for &policy in &policies {
+            let limit = if policy == Policy::Always { raw[0] } else { raw[1] };
+            for name in &names {
+                for &t in &threads {
+                    let mut runs = Vec::new();
+                    let mut unsupported = false;
+                    for _ in 0..a.runs.max(1) {
+                        match engine_run(&dir, name, policy, t, &value, a) {
+                            Ok(Some((c, mode))) => {
+                                modes.insert((name.to_string(), policy.name()), mode);
+                                runs.push(c);
+                            }
+                            Ok(None) => {
+                                unsupported = true;
+                                break;
+                            }
+                            Err(e) if *name != "libkv" => {
+                                skipped.push(format!("{name} {} {t} threads {value_len} B: {e}", policy.name()));
+                                unsupported = true;
+                                break;
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    if unsupported || runs.is_empty() {
+                        break;
+                    }
+                    let (med, lo, hi) = summarize(runs.iter().map(|c| c.ops_per_sec).collect());
+                    let (p99, p99lo, p99hi) = summarize(runs.iter().map(|c| c.us(0.99)).collect());
+                    let c = median_run(&runs, med);
+                    let vs_libkv = if *name == "libkv" {
+                        "1.00".to_string()
+                    } else {
+                        curves
+                            .get(&(value_len, "libkv".to_string(), policy.name()))
+                            .and_then(|v| v.iter().find(|p| p.0 == t))
+                            .map_or("-".into(), |p| format!("{:.2}", p.1 / med))
+                    };
+                    println!(
+                        "| {name} | {} | {t} | {value_len} | {med:.0} [{lo:.0}–{hi:.0}] | {:.2} | {vs_libkv} | {:.1} | {p99:.1} [{p99lo:.1}–{p99hi:.1}] | {:.1} | {} | {} |",
+                        policy.name(),
+                        med / limit,
+                        c.us(0.5),
+                        c.us(0.999),
+                        fmt_opt(c.fsyncs),
+                        c.group.map_or("-".into(), |g| format!("{g:.1}"))
+                    );
+                    curves.entry((value_len, name.to_string(), policy.name())).or_default().push((t, med));
+                    if t == a.cdf_threads {
+                        cdfs.entry(value_len).or_default().push((format!("{name} {}", policy.name()), c.hist.clone()));
+                    }
+                }
             }
         }
     }
     println!(
-        "\n× raw: libkv `always` against the raw write+fdatasync loop, `everysec`/`no` against the raw write loop."
+        "\n× raw: `always` against the raw write+fdatasync loop (1 thread), `everysec`/`no` against the raw write \
+         loop. libkv ÷ this > 1 means libkv is faster in that cell; < 1 means it loses.\n"
     );
+    println!("### How each engine implements each policy\n");
+    println!("| engine | policy | mode |");
+    println!("|---|---|---|");
+    for ((n, p), m) in &modes {
+        println!("| {n} | {p} | {m} |");
+    }
+    println!("\nCells with no row: the engine has no comparable setting for that policy (never replaced by a weaker one).");
+    for s in &skipped {
+        println!("- skipped: {s}");
+    }
+    if let Some(out) = &a.charts {
+        std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
+        for &value_len in &values {
+            let series: Vec<(String, Vec<(usize, f64)>)> = curves
+                .iter()
+                .filter(|((v, _, _), _)| *v == value_len)
+                .map(|((_, n, p), pts)| (format!("{n} {p}"), pts.clone()))
+                .collect();
+            let path = out.join(format!("durability-throughput-{value_len}B.png"));
+            charts::throughput_vs_threads(
+                &path,
+                &format!("Acknowledged puts/s vs writer threads, {value_len} B values (log-log)"),
+                &series,
+            )?;
+            println!("\n![throughput {value_len} B]({})", path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned()));
+            if let Some(c) = cdfs.get(&value_len) {
+                let path = out.join(format!("durability-latency-cdf-{value_len}B.png"));
+                charts::latency_cdf(
+                    &path,
+                    &format!("Put latency CDF, {} threads, {value_len} B values", a.cdf_threads),
+                    c,
+                )?;
+                println!("\n![latency CDF {value_len} B]({})", path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned()));
+            }
+        }
+    }
     Ok(())
+}
+
+/// The run whose throughput is closest to the median.
+fn median_run(runs: &[Cell], med: f64) -> &Cell {
+    runs.iter()
+        .min_by(|x, y| (x.ops_per_sec - med).abs().total_cmp(&(y.ops_per_sec - med).abs()))
+        .unwrap_or(&runs[0])
 }

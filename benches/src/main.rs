@@ -1,11 +1,16 @@
 //! `kv-bench`: libkv's benchmark harness.
 //!
-//! Every libkv figure is printed beside the raw-disk limit measured in the
-//! same run (a `write + fdatasync` loop and a plain `write` loop into a
-//! preallocated file, with libkv's record size), and as a ratio to it.
+//! Every libkv write figure is printed beside the raw-disk limit measured in
+//! the same run (a `write + fdatasync` loop and a plain `write` loop into a
+//! preallocated file, with libkv's record size), and as a ratio to it; peers
+//! (redis-server always, the embedded engines with `--features peers`) run
+//! the same loop on the same data.
 
 mod alloc;
+mod charts;
+mod crash;
 mod durability;
+mod engines;
 mod reads;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +29,11 @@ struct Cli {
 enum Cmd {
     /// Fsync policy × writer threads × value size, beside the raw disk.
     Durability(durability::Args),
+    /// Acknowledged writes lost after kill -9 and after a simulated power cut.
+    Crash(crash::Args),
+    /// The writer process `crash` kills (internal).
+    #[command(hide = true)]
+    CrashChild(crash::ChildArgs),
     /// Random-get throughput on a reopened database.
     Get(reads::GetArgs),
     /// Keydir memory per key, counted by the allocator.
@@ -34,6 +44,8 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Durability(a) => durability::run(&a),
+        Cmd::Crash(a) => crash::run(&a),
+        Cmd::CrashChild(a) => crash::run_child(&a),
         Cmd::Get(a) => reads::run_get(&a),
         Cmd::Memory(a) => reads::run_memory(&a),
     };
