@@ -113,7 +113,7 @@ fn compact_concurrent_writes_and_deletes_match_model() {
                     x ^= x >> 17;
                     x ^= x << 5;
                     let i = (x % 1000) * 2 + t;
-                    if x % 4 == 0 {
+                    if x.is_multiple_of(4) {
                         db.delete(&key(i)).unwrap();
                         model.insert(key(i), None);
                     } else {
@@ -499,7 +499,10 @@ fn compact_power_cut_during_open_that_finishes_a_merge() {
     assert!(tested > 0, "no crash point left a committed merge behind");
 }
 
-fn snapshot(db: &Db) -> (Vec<(Vec<u8>, Vec<u8>)>, u64, Vec<(u32, u64, u64)>) {
+/// Every (key, value), total dead bytes, and (id, size, dead) per sealed segment.
+type Snapshot = (Vec<(Vec<u8>, Vec<u8>)>, u64, Vec<(u32, u64, u64)>);
+
+fn snapshot(db: &Db) -> Snapshot {
     let data = db.scan_prefix(b"").unwrap();
     let st = db.stats();
     let segs = st.segments.iter().filter(|s| !s.active).map(|s| (s.id, s.size_bytes, s.dead_bytes)).collect();
