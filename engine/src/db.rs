@@ -87,11 +87,17 @@ pub(crate) struct Inner {
     poisoned: AtomicBool,
     closed: AtomicBool,
     pub counters: Counters,
+    /// Threads waiting for durability (group commit).
+    pub waiting: std::sync::atomic::AtomicUsize,
+    /// Mirror of `WriterState::appended_writes`, readable without the writer lock.
+    pub appended_total: AtomicU64,
     pub recovery: Mutex<RecoveryStats>,
     shutdown: Mutex<bool>,
     shutdown_cv: Condvar,
     lock: Mutex<Option<LockGuard>>,
     pub compaction: crate::compaction::CompactionState,
+    /// Where the active expiry cycle resumes.
+    pub expiry: crate::expiry::ExpiryState,
 }
 
 /// Outcome of [`Inner::read_record`]: the segment vanished under us
@@ -345,6 +351,8 @@ impl Db {
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             counters: Counters::default(),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            appended_total: AtomicU64::new(0),
             recovery: Mutex::new(RecoveryStats {
                 duration_ms: started.elapsed().as_millis() as u64,
                 ..recovered.stats
@@ -353,6 +361,7 @@ impl Db {
             shutdown_cv: Condvar::new(),
             lock: Mutex::new(Some(lock)),
             compaction: Default::default(),
+            expiry: crate::expiry::ExpiryState::default(),
             opts: options,
         });
         {
@@ -383,6 +392,10 @@ impl Db {
             let h = crate::compaction::spawn_auto(self.inner.clone())?;
             self.threads.lock().push(h);
         }
+        if self.inner.opts.active_expiry {
+            let h = crate::expiry::spawn_active_expiry(self.inner.clone())?;
+            self.threads.lock().push(h);
+        }
         Ok(())
     }
 
@@ -390,6 +403,9 @@ impl Db {
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.inner.check_open()?;
         let v = self.inner.get_string(key)?.map(|(v, _)| v);
+        if v.is_none() {
+            self.inner.expire_if_needed_from_read(key);
+        }
         let c = if v.is_some() { &self.inner.counters.keyspace_hits } else { &self.inner.counters.keyspace_misses };
         Counters::add(c, 1);
         Ok(v)
@@ -416,7 +432,11 @@ impl Db {
     pub fn exists(&self, key: &[u8]) -> Result<bool> {
         self.inner.check_open()?;
         self.inner.check_key(key)?;
-        Ok(self.inner.live_entry(key, self.inner.now_ms()).is_some())
+        let found = self.inner.live_entry(key, self.inner.now_ms()).is_some();
+        if !found {
+            self.inner.expire_if_needed_from_read(key);
+        }
+        Ok(found)
     }
 
     /// Number of live keys of every type (expired keys are not counted).
@@ -524,7 +544,7 @@ impl Db {
         let synced = ld(&c.synced_writes);
         Stats {
             keys: self.count_live(),
-            keys_with_ttl: self.inner.keydir.ttl_len() as u64,
+            keys_with_ttl: crate::expiry::live_ttl_keys(&self.inner),
             disk_bytes: segments.iter().map(|s| s.size_bytes).sum(),
             dead_bytes: segments.iter().map(|s| s.dead_bytes).sum(),
             segments,

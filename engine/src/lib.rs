@@ -5,6 +5,7 @@
 //! argument, and `docs/format.md` for the byte layout of every file.
 
 pub mod error;
+pub mod zset;
 
 pub use error::{Error, Result};
 pub mod clock;
@@ -22,7 +23,10 @@ mod hint;
 pub mod stats;
 
 mod db;
+pub mod expiry;
+pub mod long_double;
 mod recovery;
+pub mod strings;
 mod writer;
 
 pub use batch::WriteBatch;
@@ -30,3 +34,4 @@ pub use compaction::CompactionSummary;
 pub use db::{Db, KeyIter};
 pub use stats::{RecoveryStats, SegmentStats, Stats};
 pub use storage::{FsStorage, SimStorage, Storage};
+pub use strings::{Condition, ExpireCondition, Expiry, GetExOption, SetOptions, SetResult};

@@ -171,6 +171,24 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
 
     let mut rp =
         Replayer { keydir: KeyDir::new(), dead: HashMap::new(), now_ms: opts.clock.now_ms(), max_seq: 0, records: 0 };
+    // The torn-tail allowance belongs to the newest segment holding any
+    // record. Segments after it hold nothing (a crash right after creating
+    // them) and are removed; treating such an empty file as "newest" would
+    // turn the real newest segment's torn tail into corruption.
+    let mut empty_after = Vec::new();
+    while let Some(last) = found.last() {
+        let data = read_all(last.reader.as_ref(), last.len)?;
+        if data.len() as u64 > segment::HEADER_LEN && data[segment::HEADER_LEN as usize..].iter().any(|&b| b != 0) {
+            break;
+        }
+        drop(data);
+        empty_after.push(found.pop().map(|f| f.id).unwrap_or_default());
+    }
+    for id in empty_after {
+        storage.remove(&segment::segment_file_name(id))?;
+        storage.sync_dir()?;
+        stats.incomplete_files_removed += 1;
+    }
     let newest = found.last().map(|f| f.id);
     let mut newest_valid_end = None;
     for f in &found {
@@ -269,7 +287,8 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     let prealloc = opts.preallocate.then_some(opts.max_segment_size_bytes);
     let active = segment::create_file(storage, active_id, segment::writer_order(active_id), prealloc)?;
     let mut segments = segments;
-    segments.insert(active_id, Arc::new(Segment::active(active_id, segment::writer_order(active_id), active.clone())));
+    let active_seg = Arc::new(Segment::active(active_id, segment::writer_order(active_id), active.clone()));
+    segments.insert(active_id, active_seg.clone());
 
     Ok(Recovered {
         keydir: rp.keydir,
@@ -281,6 +300,9 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
             next_seq: rp.max_seq + 1,
             next_seg_id: active_id + 1,
             appended_writes: 0,
+            active_seg,
+            scratch: Vec::new(),
+            scratch_staged: Vec::new(),
         },
         stats,
     })

@@ -1,0 +1,767 @@
+//! The ordered half of a sorted set: a skiplist with per-link spans, after
+//! Redis `t_zset.c` (`zslInsert`, `zslDelete`, `zslUpdateScore`,
+//! `zslGetRank`, `zslGetElementByRank`, `zsl{First,Last}InRange`, the lex
+//! variants and the `zslDeleteRangeBy*` family).
+//!
+//! Elements are ordered by `(score, member)`: scores compare as `f64` (NaN is
+//! never stored), ties compare member bytes like `memcmp` with the shorter
+//! prefix first (which is exactly `<[u8] as Ord>`).
+//!
+//! Every forward link carries a `span`: the number of level-0 steps it skips.
+//! The 1-based rank of a node is the sum of the spans followed from the
+//! header to reach it. Spans are stored as `u32` (an arena index is a `u32`,
+//! so no list can hold more than `u32::MAX - 1` nodes); every rank
+//! computation is done in `u64` (compare redis#9249, where rank arithmetic in
+//! a narrower type overflowed). A null forward link's span is the number of
+//! nodes after its owner, as in Redis.
+//!
+//! # Node ownership
+//!
+//! Nodes live in `nodes: Vec<Node>` and are referred to by `u32` indices.
+//! Index 0 is the header: it holds no element, has [`MAX_LEVEL`] levels, and
+//! is never freed, so index 0 doubles as the null link (no forward link and
+//! no backward link ever points at the header). A freed index is pushed on a
+//! free list (threaded through the `backward` field of the freed nodes), its
+//! data is dropped, and no link refers to it until [`SkipList::insert`]
+//! hands it out again. The owner of a skiplist (the `ZSet` index) may hold
+//! indices of live nodes only; [`SkipList::update_score`] keeps a node's
+//! index stable, so such references stay valid across score updates.
+//!
+//! # Node layout
+//!
+//! To keep a member to one heap allocation, a node's levels and its member
+//! bytes share one boxed byte slice: `height` levels of 8 bytes each
+//! (forward index, span; both little-endian `u32`) followed by the member.
+
+use super::range::{LexRange, ScoreRange};
+use super::Removed;
+
+/// Maximum number of levels of a node (Redis `ZSKIPLIST_MAXLEVEL`).
+pub(crate) const MAX_LEVEL: usize = 32;
+
+/// Index of the header node, also the null link.
+const NIL: u32 = 0;
+
+/// Bytes taken by one level (forward `u32` + span `u32`) in `Node::data`.
+const LEVEL_BYTES: usize = 8;
+
+/// One skiplist node (or the header, or a freed slot).
+#[derive(Debug)]
+struct Node {
+    /// `height` levels of `LEVEL_BYTES` each, then the member bytes.
+    data: Box<[u8]>,
+    /// The element's score (never NaN).
+    score: f64,
+    /// Caller-supplied tag (the engine stores the member record's location).
+    tag: u64,
+    /// Previous node at level 0, `NIL` for the first node. For a freed slot:
+    /// the next free slot (`NIL` ends the free list).
+    backward: u32,
+    /// Number of levels, `1..=MAX_LEVEL`; 0 for a freed slot.
+    height: u8,
+}
+
+#[inline]
+fn read_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+#[inline]
+fn write_u32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+impl Node {
+    #[inline]
+    fn forward(&self, level: usize) -> u32 {
+        read_u32(&self.data, level * LEVEL_BYTES)
+    }
+
+    #[inline]
+    fn span(&self, level: usize) -> u32 {
+        read_u32(&self.data, level * LEVEL_BYTES + 4)
+    }
+
+    #[inline]
+    fn set_forward(&mut self, level: usize, to: u32) {
+        write_u32(&mut self.data, level * LEVEL_BYTES, to);
+    }
+
+    #[inline]
+    fn set_span(&mut self, level: usize, span: u32) {
+        write_u32(&mut self.data, level * LEVEL_BYTES + 4, span);
+    }
+
+    #[inline]
+    fn member(&self) -> &[u8] {
+        &self.data[self.height as usize * LEVEL_BYTES..]
+    }
+}
+
+/// A skiplist of `(score, member, tag)` ordered by `(score, member)`.
+///
+/// Members must be unique; the caller (the `ZSet`) guarantees it.
+#[derive(Debug)]
+pub(crate) struct SkipList {
+    nodes: Vec<Node>,
+    /// Head of the free list of slots, `NIL` when empty.
+    free: u32,
+    /// Last node, `NIL` when empty.
+    tail: u32,
+    /// Number of elements.
+    len: u32,
+    /// Number of levels in use (at least 1).
+    level: usize,
+    /// Member bytes held by live nodes (for memory accounting).
+    member_bytes: usize,
+    rng: fastrand::Rng,
+}
+
+impl Default for SkipList {
+    fn default() -> Self {
+        SkipList::new()
+    }
+}
+
+impl SkipList {
+    /// An empty skiplist.
+    pub(crate) fn new() -> SkipList {
+        SkipList::with_rng(fastrand::Rng::new())
+    }
+
+    /// An empty skiplist drawing node levels from `rng` (for deterministic tests).
+    pub(crate) fn with_rng(rng: fastrand::Rng) -> SkipList {
+        let header = Node {
+            data: vec![0u8; MAX_LEVEL * LEVEL_BYTES].into_boxed_slice(),
+            score: 0.0,
+            tag: 0,
+            backward: NIL,
+            height: MAX_LEVEL as u8,
+        };
+        SkipList { nodes: vec![header], free: NIL, tail: NIL, len: 0, level: 1, member_bytes: 0, rng }
+    }
+
+    /// Number of elements.
+    #[inline]
+    pub(crate) fn len(&self) -> u64 {
+        u64::from(self.len)
+    }
+
+    /// Approximate heap bytes owned by the list.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let live = self.len as usize;
+        self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.member_bytes
+            + live * LEVEL_BYTES * 4 / 3
+            + MAX_LEVEL * LEVEL_BYTES
+    }
+
+    #[inline]
+    fn node(&self, idx: u32) -> &Node {
+        &self.nodes[idx as usize]
+    }
+
+    #[inline]
+    fn node_mut(&mut self, idx: u32) -> &mut Node {
+        &mut self.nodes[idx as usize]
+    }
+
+    /// Member bytes of live node `idx`.
+    #[inline]
+    pub(crate) fn member(&self, idx: u32) -> &[u8] {
+        self.node(idx).member()
+    }
+
+    /// Score of live node `idx`.
+    #[inline]
+    pub(crate) fn score(&self, idx: u32) -> f64 {
+        self.node(idx).score
+    }
+
+    /// Tag of live node `idx`.
+    #[inline]
+    pub(crate) fn tag(&self, idx: u32) -> u64 {
+        self.node(idx).tag
+    }
+
+    /// Replaces the tag of live node `idx`.
+    #[inline]
+    pub(crate) fn set_tag(&mut self, idx: u32, tag: u64) {
+        self.node_mut(idx).tag = tag;
+    }
+
+    /// First node, if any.
+    #[inline]
+    pub(crate) fn first(&self) -> Option<u32> {
+        Some(self.node(NIL).forward(0)).filter(|&i| i != NIL)
+    }
+
+    /// Last node, if any.
+    #[inline]
+    pub(crate) fn last(&self) -> Option<u32> {
+        Some(self.tail).filter(|&i| i != NIL)
+    }
+
+    /// The node after `idx`, if any.
+    #[inline]
+    pub(crate) fn next(&self, idx: u32) -> Option<u32> {
+        Some(self.node(idx).forward(0)).filter(|&i| i != NIL)
+    }
+
+    /// The node before `idx`, if any.
+    #[inline]
+    pub(crate) fn prev(&self, idx: u32) -> Option<u32> {
+        Some(self.node(idx).backward).filter(|&i| i != NIL)
+    }
+
+    /// Whether node `a` orders strictly before node `b`.
+    #[inline]
+    fn before(&self, a: u32, b: u32) -> bool {
+        let (na, nb) = (self.node(a), self.node(b));
+        na.score < nb.score || (na.score == nb.score && na.member() < nb.member())
+    }
+
+    /// Redis `zslRandomLevel`: 1 + a geometric variable with p = 1/4.
+    fn random_level(&mut self) -> usize {
+        let mut level = 1;
+        while level < MAX_LEVEL && self.rng.u32(..) < u32::MAX / 4 {
+            level += 1;
+        }
+        level
+    }
+
+    /// Takes a slot for a new node, reusing a freed one when possible.
+    fn alloc(&mut self, height: usize, member: &[u8], score: f64, tag: u64) -> u32 {
+        let mut data = vec![0u8; height * LEVEL_BYTES + member.len()].into_boxed_slice();
+        data[height * LEVEL_BYTES..].copy_from_slice(member);
+        let node = Node { data, score, tag, backward: NIL, height: height as u8 };
+        self.member_bytes += member.len();
+        if self.free != NIL {
+            let idx = self.free;
+            self.free = self.node(idx).backward;
+            *self.node_mut(idx) = node;
+            idx
+        } else {
+            let idx = u32::try_from(self.nodes.len()).ok().filter(|&i| i != u32::MAX).expect("sorted set too large");
+            self.nodes.push(node);
+            idx
+        }
+    }
+
+    /// Returns an unlinked slot to the free list, handing back its contents.
+    fn release(&mut self, idx: u32) -> Removed {
+        let free = self.free;
+        let node = std::mem::replace(
+            self.node_mut(idx),
+            Node { data: Box::new([]), score: 0.0, tag: 0, backward: free, height: 0 },
+        );
+        self.free = idx;
+        let member = node.member().to_vec();
+        self.member_bytes -= member.len();
+        Removed { member, score: node.score, tag: node.tag }
+    }
+
+    /// Inserts an element that is not yet present; returns its node index.
+    ///
+    /// # Panics
+    ///
+    /// If `score` is NaN, or if the list already holds `u32::MAX - 1` nodes.
+    pub(crate) fn insert(&mut self, score: f64, member: &[u8], tag: u64) -> u32 {
+        assert!(!score.is_nan(), "NaN score in a sorted set");
+        let height = self.random_level();
+        let idx = self.alloc(height, member, score, tag);
+        self.link(idx);
+        idx
+    }
+
+    /// Links allocated node `idx` at its ordered position (`zslInsert`).
+    fn link(&mut self, idx: u32) {
+        let mut update = [NIL; MAX_LEVEL];
+        let mut rank = [0u64; MAX_LEVEL];
+        let height = self.node(idx).height as usize;
+        let mut x = NIL;
+        for i in (0..self.level).rev() {
+            rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
+            loop {
+                let f = self.node(x).forward(i);
+                if f != NIL && self.before(f, idx) {
+                    rank[i] += u64::from(self.node(x).span(i));
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            update[i] = x;
+        }
+        if height > self.level {
+            let len = self.len;
+            for i in self.level..height {
+                rank[i] = 0;
+                update[i] = NIL;
+                self.node_mut(NIL).set_span(i, len);
+            }
+            self.level = height;
+        }
+        for i in 0..height {
+            let u = update[i];
+            let (u_fwd, u_span) = (self.node(u).forward(i), u64::from(self.node(u).span(i)));
+            let skipped = rank[0] - rank[i];
+            let n = self.node_mut(idx);
+            n.set_forward(i, u_fwd);
+            n.set_span(i, (u_span - skipped) as u32);
+            let un = self.node_mut(u);
+            un.set_forward(i, idx);
+            un.set_span(i, (skipped + 1) as u32);
+        }
+        for (i, &u) in update.iter().enumerate().take(self.level).skip(height) {
+            let s = self.node(u).span(i);
+            self.node_mut(u).set_span(i, s + 1);
+        }
+        self.node_mut(idx).backward = update[0];
+        let f0 = self.node(idx).forward(0);
+        if f0 != NIL {
+            self.node_mut(f0).backward = idx;
+        } else {
+            self.tail = idx;
+        }
+        self.len += 1;
+    }
+
+    /// For live node `idx`, the last node before it at every level.
+    fn find_update(&self, idx: u32) -> [u32; MAX_LEVEL] {
+        let mut update = [NIL; MAX_LEVEL];
+        let mut x = NIL;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.node(x).forward(i);
+                if f != NIL && self.before(f, idx) {
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            update[i] = x;
+        }
+        debug_assert_eq!(self.node(x).forward(0), idx, "node not found at its ordered position");
+        update
+    }
+
+    /// Unlinks node `idx` given its predecessors (`zslDeleteNode`).
+    fn unlink(&mut self, idx: u32, update: &[u32; MAX_LEVEL]) {
+        for (i, &u) in update.iter().enumerate().take(self.level) {
+            let (u_fwd, u_span) = (self.node(u).forward(i), self.node(u).span(i));
+            if u_fwd == idx {
+                let (x_fwd, x_span) = (self.node(idx).forward(i), self.node(idx).span(i));
+                let un = self.node_mut(u);
+                un.set_span(i, u_span + x_span - 1);
+                un.set_forward(i, x_fwd);
+            } else {
+                self.node_mut(u).set_span(i, u_span - 1);
+            }
+        }
+        let (f0, back) = (self.node(idx).forward(0), self.node(idx).backward);
+        if f0 != NIL {
+            self.node_mut(f0).backward = back;
+        } else {
+            self.tail = back;
+        }
+        while self.level > 1 && self.node(NIL).forward(self.level - 1) == NIL {
+            self.level -= 1;
+        }
+        self.len -= 1;
+    }
+
+    /// Deletes live node `idx` and frees its slot.
+    pub(crate) fn delete(&mut self, idx: u32) -> Removed {
+        let update = self.find_update(idx);
+        self.unlink(idx, &update);
+        self.release(idx)
+    }
+
+    /// Changes the score of live node `idx` (`zslUpdateScore`). The node keeps
+    /// its index; it is only moved when its position would change.
+    pub(crate) fn update_score(&mut self, idx: u32, score: f64) {
+        assert!(!score.is_nan(), "NaN score in a sorted set");
+        let (back, f0) = (self.node(idx).backward, self.node(idx).forward(0));
+        if (back == NIL || self.score(back) < score) && (f0 == NIL || self.score(f0) > score) {
+            self.node_mut(idx).score = score;
+            return;
+        }
+        let update = self.find_update(idx);
+        self.unlink(idx, &update);
+        self.node_mut(idx).score = score;
+        self.link(idx);
+    }
+
+    /// 1-based rank of live node `idx` (`zslGetRank`). The search compares
+    /// both score and member, so elements with equal scores are told apart
+    /// (redis#3081).
+    pub(crate) fn rank(&self, idx: u32) -> u64 {
+        let mut rank = 0u64;
+        let mut x = NIL;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.node(x).forward(i);
+                if f != NIL && !self.before(idx, f) {
+                    rank += u64::from(self.node(x).span(i));
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            if x == idx {
+                return rank;
+            }
+        }
+        unreachable!("rank of a node that is not in the list")
+    }
+
+    /// The node at 1-based `rank` (`zslGetElementByRank`), if any.
+    pub(crate) fn by_rank(&self, rank: u64) -> Option<u32> {
+        let mut traversed = 0u64;
+        let mut x = NIL;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.node(x).forward(i);
+                let span = u64::from(self.node(x).span(i));
+                if f != NIL && traversed + span <= rank {
+                    traversed += span;
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            if traversed == rank {
+                return Some(x).filter(|&i| i != NIL);
+            }
+        }
+        None
+    }
+
+    /// Finds the last node at which `go_on` holds walking from the header
+    /// (`go_on` must hold on a prefix of the list). Returns it (`NIL` for
+    /// none) with its rank, and the predecessors at every level.
+    fn seek(&self, mut go_on: impl FnMut(&Node) -> bool) -> (u32, u64, [u32; MAX_LEVEL]) {
+        let mut update = [NIL; MAX_LEVEL];
+        let mut rank = 0u64;
+        let mut x = NIL;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.node(x).forward(i);
+                if f != NIL && go_on(self.node(f)) {
+                    rank += u64::from(self.node(x).span(i));
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            update[i] = x;
+        }
+        (x, rank, update)
+    }
+
+    /// Whether some element may fall in `range` (`zslIsInRange`).
+    fn score_range_overlaps(&self, range: &ScoreRange) -> bool {
+        if range.is_empty() {
+            return false;
+        }
+        match (self.first(), self.last()) {
+            (Some(first), Some(last)) => range.gte_min(self.score(last)) && range.lte_max(self.score(first)),
+            _ => false,
+        }
+    }
+
+    /// First element in `range` with its 1-based rank (`zslFirstInRange`).
+    pub(crate) fn first_in_range(&self, range: &ScoreRange) -> Option<(u32, u64)> {
+        if !self.score_range_overlaps(range) {
+            return None;
+        }
+        let (x, rank, _) = self.seek(|n| !range.gte_min(n.score));
+        let x = self.node(x).forward(0);
+        (x != NIL && range.lte_max(self.score(x))).then_some((x, rank + 1))
+    }
+
+    /// Last element in `range` with its 1-based rank (`zslLastInRange`).
+    pub(crate) fn last_in_range(&self, range: &ScoreRange) -> Option<(u32, u64)> {
+        if !self.score_range_overlaps(range) {
+            return None;
+        }
+        let (x, rank, _) = self.seek(|n| range.lte_max(n.score));
+        (x != NIL && range.gte_min(self.score(x))).then_some((x, rank))
+    }
+
+    /// Whether some element may fall in `range` (`zslIsInLexRange`).
+    fn lex_range_overlaps(&self, range: &LexRange) -> bool {
+        if range.is_empty() {
+            return false;
+        }
+        match (self.first(), self.last()) {
+            (Some(first), Some(last)) => range.gte_min(self.member(last)) && range.lte_max(self.member(first)),
+            _ => false,
+        }
+    }
+
+    /// First element in lex `range` with its 1-based rank (`zslFirstInLexRange`).
+    pub(crate) fn first_in_lex_range(&self, range: &LexRange) -> Option<(u32, u64)> {
+        if !self.lex_range_overlaps(range) {
+            return None;
+        }
+        let (x, rank, _) = self.seek(|n| !range.gte_min(n.member()));
+        let x = self.node(x).forward(0);
+        (x != NIL && range.lte_max(self.member(x))).then_some((x, rank + 1))
+    }
+
+    /// Last element in lex `range` with its 1-based rank (`zslLastInLexRange`).
+    pub(crate) fn last_in_lex_range(&self, range: &LexRange) -> Option<(u32, u64)> {
+        if !self.lex_range_overlaps(range) {
+            return None;
+        }
+        let (x, rank, _) = self.seek(|n| range.lte_max(n.member()));
+        (x != NIL && range.gte_min(self.member(x))).then_some((x, rank))
+    }
+
+    /// Deletes the run of nodes starting after `update[0]` while `keep_going`
+    /// holds (`zslDeleteRangeBy*`); returns `(index, contents)` of each.
+    fn delete_run(
+        &mut self,
+        update: &[u32; MAX_LEVEL],
+        mut keep_going: impl FnMut(&Node, u64) -> bool,
+    ) -> Vec<(u32, Removed)> {
+        let mut out = Vec::new();
+        let mut x = self.node(update[0]).forward(0);
+        let mut i = 0u64;
+        while x != NIL && keep_going(self.node(x), i) {
+            let next = self.node(x).forward(0);
+            self.unlink(x, update);
+            out.push((x, self.release(x)));
+            x = next;
+            i += 1;
+        }
+        out
+    }
+
+    /// Deletes every element in `range` (`zslDeleteRangeByScore`).
+    pub(crate) fn delete_range_by_score(&mut self, range: &ScoreRange) -> Vec<(u32, Removed)> {
+        if !self.score_range_overlaps(range) {
+            return Vec::new();
+        }
+        let (_, _, update) = self.seek(|n| !range.gte_min(n.score));
+        self.delete_run(&update, |n, _| range.lte_max(n.score))
+    }
+
+    /// Deletes every element in lex `range` (`zslDeleteRangeByLex`).
+    pub(crate) fn delete_range_by_lex(&mut self, range: &LexRange) -> Vec<(u32, Removed)> {
+        if !self.lex_range_overlaps(range) {
+            return Vec::new();
+        }
+        let (_, _, update) = self.seek(|n| !range.gte_min(n.member()));
+        self.delete_run(&update, |n, _| range.lte_max(n.member()))
+    }
+
+    /// Deletes the elements of 1-based ranks `start..=end`
+    /// (`zslDeleteRangeByRank`).
+    pub(crate) fn delete_range_by_rank(&mut self, start: u64, end: u64) -> Vec<(u32, Removed)> {
+        if start == 0 || start > end {
+            return Vec::new();
+        }
+        let mut update = [NIL; MAX_LEVEL];
+        let mut traversed = 0u64;
+        let mut x = NIL;
+        for i in (0..self.level).rev() {
+            loop {
+                let f = self.node(x).forward(i);
+                let span = u64::from(self.node(x).span(i));
+                if f != NIL && traversed + span < start {
+                    traversed += span;
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            update[i] = x;
+        }
+        let n = end - start + 1;
+        self.delete_run(&update, |_, i| i < n)
+    }
+
+    /// Checks every structural invariant; panics with a description on the
+    /// first violation. `O(n * levels)`; for tests and debugging.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        let header = self.node(NIL);
+        assert_eq!(header.height as usize, MAX_LEVEL, "header height");
+        assert!((1..=MAX_LEVEL).contains(&self.level), "level {} out of range", self.level);
+        // Level 0 walk: ordering, backward links, ranks, count, tail.
+        let mut rank_of = std::collections::HashMap::new();
+        let mut prev = NIL;
+        let mut x = header.forward(0);
+        let mut rank = 0u64;
+        let mut max_height = 1;
+        let mut member_bytes = 0;
+        while x != NIL {
+            rank += 1;
+            let n = self.node(x);
+            assert!(n.height >= 1 && n.height as usize <= MAX_LEVEL, "node {x} height {}", n.height);
+            assert!(!n.score.is_nan(), "node {x} has a NaN score");
+            assert_eq!(n.backward, prev, "backward link of node {x}");
+            if prev != NIL {
+                assert!(self.before(prev, x), "nodes {prev} and {x} out of order");
+            }
+            assert!(rank_of.insert(x, rank).is_none(), "node {x} reached twice");
+            max_height = max_height.max(n.height as usize);
+            member_bytes += n.member().len();
+            prev = x;
+            x = n.forward(0);
+        }
+        assert_eq!(rank, self.len(), "length");
+        assert_eq!(self.tail, prev, "tail");
+        assert_eq!(member_bytes, self.member_bytes, "member byte count");
+        assert!(self.level >= max_height, "level {} below tallest node {max_height}", self.level);
+        if self.level > 1 {
+            assert_ne!(header.forward(self.level - 1), NIL, "top level {} is empty", self.level);
+        }
+        // Every level: links go forward in rank, spans equal rank distances.
+        for i in 0..self.level {
+            let mut x = NIL;
+            let mut x_rank = 0u64;
+            loop {
+                let n = self.node(x);
+                let f = n.forward(i);
+                let span = u64::from(n.span(i));
+                if f == NIL {
+                    assert_eq!(x_rank + span, self.len(), "span of null link at level {i} from {x}");
+                    break;
+                }
+                assert!(self.node(f).height as usize > i, "node {f} linked at level {i} above its height");
+                let f_rank = rank_of[&f];
+                assert!(f_rank > x_rank, "level {i} link {x}->{f} goes backwards");
+                assert_eq!(x_rank + span, f_rank, "span of level {i} link {x}->{f}");
+                x = f;
+                x_rank = f_rank;
+            }
+        }
+        // Nodes reachable at level i are exactly those taller than i.
+        for (&idx, _) in rank_of.iter() {
+            let h = self.node(idx).height as usize;
+            assert!(h <= self.level, "node {idx} taller than the list level");
+        }
+        // Free list: freed slots only, and together with live nodes they
+        // account for every slot.
+        let mut free = 0usize;
+        let mut f = self.free;
+        while f != NIL {
+            let n = self.node(f);
+            assert_eq!(n.height, 0, "free slot {f} looks live");
+            assert!(!rank_of.contains_key(&f), "free slot {f} is linked");
+            free += 1;
+            assert!(free < self.nodes.len(), "free list cycles");
+            f = n.backward;
+        }
+        assert_eq!(free + rank_of.len() + 1, self.nodes.len(), "slots leaked");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list_members(sl: &SkipList) -> Vec<(Vec<u8>, f64)> {
+        let mut out = Vec::new();
+        let mut x = sl.first();
+        while let Some(i) = x {
+            out.push((sl.member(i).to_vec(), sl.score(i)));
+            x = sl.next(i);
+        }
+        out
+    }
+
+    #[test]
+    fn zset_skiplist_insert_delete_rank() {
+        let mut sl = SkipList::with_rng(fastrand::Rng::with_seed(7));
+        let mut ids = Vec::new();
+        for i in 0..500u32 {
+            let score = f64::from(i % 17);
+            let member = format!("m{i}");
+            ids.push((sl.insert(score, member.as_bytes(), u64::from(i)), member));
+            if i % 50 == 0 {
+                sl.check_invariants();
+            }
+        }
+        sl.check_invariants();
+        let all = list_members(&sl);
+        for (r, (m, _)) in all.iter().enumerate() {
+            let idx = ids.iter().find(|(_, mm)| mm.as_bytes() == m.as_slice()).unwrap().0;
+            assert_eq!(sl.rank(idx), r as u64 + 1);
+            assert_eq!(sl.by_rank(r as u64 + 1), Some(idx));
+        }
+        assert_eq!(sl.by_rank(0), None);
+        assert_eq!(sl.by_rank(501), None);
+        for (k, (idx, _)) in ids.iter().enumerate() {
+            if k % 3 == 0 {
+                sl.delete(*idx);
+                sl.check_invariants();
+            }
+        }
+        assert_eq!(sl.len(), 500 - 167);
+        // Freed slots are reused.
+        let before = sl.nodes.len();
+        sl.insert(1.0, b"again", 0);
+        assert_eq!(sl.nodes.len(), before);
+        sl.check_invariants();
+    }
+
+    #[test]
+    fn zset_skiplist_node_is_compact() {
+        // The per-member memory estimate in the `zset` module docs relies on this.
+        assert_eq!(std::mem::size_of::<Node>(), 40);
+        let mut sl = SkipList::with_rng(fastrand::Rng::with_seed(9));
+        let n = 20_000u32;
+        let mut levels = 0usize;
+        for i in 0..n {
+            let idx = sl.insert(f64::from(i), &i.to_le_bytes(), 0);
+            levels += sl.node(idx).height as usize;
+        }
+        // p = 1/4 gives 4/3 levels per node on average.
+        let avg = levels as f64 / f64::from(n);
+        assert!((1.25..1.42).contains(&avg), "average height {avg}");
+        assert!(sl.level <= 12, "level {}", sl.level);
+        sl.check_invariants();
+    }
+
+    #[test]
+    fn zset_skiplist_update_score_keeps_index() {
+        let mut sl = SkipList::with_rng(fastrand::Rng::with_seed(1));
+        let a = sl.insert(1.0, b"a", 0);
+        let b = sl.insert(2.0, b"b", 0);
+        let c = sl.insert(3.0, b"c", 0);
+        sl.update_score(a, 2.5); // in place? no: moves after b
+        sl.check_invariants();
+        assert_eq!(list_members(&sl).iter().map(|e| e.0.clone()).collect::<Vec<_>>(), [b"b", b"a", b"c"]);
+        sl.update_score(c, 0.0);
+        sl.check_invariants();
+        assert_eq!(sl.rank(c), 1);
+        assert_eq!(sl.rank(b), 2);
+        sl.update_score(b, 2.1); // stays in place
+        sl.check_invariants();
+        assert_eq!(sl.score(b), 2.1);
+        assert_eq!(sl.rank(a), 3);
+    }
+
+    #[test]
+    fn zset_skiplist_delete_ranges() {
+        let mut sl = SkipList::with_rng(fastrand::Rng::with_seed(3));
+        for i in 0..100u32 {
+            sl.insert(f64::from(i), format!("{i:03}").as_bytes(), 0);
+        }
+        let gone = sl.delete_range_by_rank(11, 20);
+        sl.check_invariants();
+        assert_eq!(gone.len(), 10);
+        assert_eq!(gone[0].1.member, b"010");
+        let r = ScoreRange { min: 50.0, max: 60.0, min_exclusive: true, max_exclusive: false };
+        let gone = sl.delete_range_by_score(&r);
+        sl.check_invariants();
+        assert_eq!(gone.len(), 10);
+        assert_eq!(gone[0].1.score, 51.0);
+        assert_eq!(sl.len(), 80);
+    }
+}
