@@ -95,6 +95,7 @@ pub(crate) struct Inner {
     shutdown: Mutex<bool>,
     shutdown_cv: Condvar,
     lock: Mutex<Option<LockGuard>>,
+    pub compaction: crate::compaction::CompactionState,
     /// Where the active expiry cycle resumes.
     pub expiry: crate::expiry::ExpiryState,
 }
@@ -359,6 +360,7 @@ impl Db {
             shutdown: Mutex::new(false),
             shutdown_cv: Condvar::new(),
             lock: Mutex::new(Some(lock)),
+            compaction: Default::default(),
             expiry: crate::expiry::ExpiryState::default(),
             opts: options,
         });
@@ -384,6 +386,10 @@ impl Db {
                     }
                 }
             })?;
+            self.threads.lock().push(h);
+        }
+        if self.inner.opts.auto_compaction {
+            let h = crate::compaction::spawn_auto(self.inner.clone())?;
             self.threads.lock().push(h);
         }
         if self.inner.opts.active_expiry {
@@ -558,6 +564,10 @@ impl Db {
             keydir_heap_bytes: self.inner.keydir.heap_bytes() as u64,
             recovery: self.inner.recovery.lock().clone(),
             poisoned: self.inner.poison_reason().is_some(),
+            merges: ld(&self.inner.compaction.merges),
+            merge_reclaimed_bytes: ld(&self.inner.compaction.reclaimed_bytes),
+            last_merge_duration_ms: ld(&self.inner.compaction.last_duration_ms),
+            merge_failures: ld(&self.inner.compaction.failures),
         }
     }
 

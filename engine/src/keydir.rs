@@ -410,6 +410,31 @@ impl KeyDir {
         true
     }
 
+    /// Removes a string key only if it still points at `expected` (compaction
+    /// purging an expired record it dropped; a newer write wins). Returns the
+    /// removed entry.
+    pub fn remove_if(&self, key: &[u8], expected: Loc) -> Option<Entry> {
+        let hash = self.hash(key);
+        let mut guard = self.shards[Self::shard_of(hash)].write();
+        let shard = &mut *guard;
+        let arena = &shard.arena;
+        let found = shard.table.find_entry(hash, |&o| arena.key(o) == key).ok()?;
+        let old = arena.entry(*found.get());
+        if old.kind != ValueKind::String || old.loc != expected {
+            return None;
+        }
+        let (off, _) = found.remove();
+        let size = shard.arena.size(off);
+        shard.arena.mark_dead(off);
+        shard.live_bytes -= size;
+        shard.dead_bytes += size;
+        if old.expire_at_ms != 0 {
+            shard.ttl_entries -= 1;
+        }
+        Self::maybe_rebuild(shard, &self.hasher);
+        Some(old)
+    }
+
     /// Rebuilds a shard's arena when dead entries outweigh live ones.
     fn maybe_rebuild(shard: &mut Shard, hasher: &hashbrown::DefaultHashBuilder) {
         if shard.dead_bytes < 64 * 1024 || shard.dead_bytes < shard.live_bytes {

@@ -134,6 +134,7 @@ fn next_valid(data: &[u8], start: usize, limit: usize) -> Option<usize> {
 /// Rebuilds the index from the directory.
 pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered> {
     let mut stats = RecoveryStats::default();
+    crate::compaction::resolve_on_open(storage, &mut stats)?;
     let names = storage.list()?;
     let mut ids: Vec<u32> = names.iter().filter_map(|n| segment::parse_file_name(n, "seg")).collect();
     ids.sort_unstable();
@@ -192,10 +193,18 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     let mut newest_valid_end = None;
     for f in &found {
         let path = path_of(f.id);
+        let is_newest = Some(f.id) == newest;
+        let removed = &mut stats.incomplete_files_removed;
+        if crate::hint::replay(storage, f.id, f.order, f.reader.as_ref(), f.len, &mut rp, removed)? {
+            stats.segments_from_hints += 1;
+            if is_newest {
+                newest_valid_end = Some(f.len);
+            }
+            continue;
+        }
         let data = read_all(f.reader.as_ref(), f.len)?;
         let data: &[u8] = &data;
         stats.segments_scanned += 1;
-        let is_newest = Some(f.id) == newest;
         // Everything past the last non-zero byte is unwritten space.
         let nonzero_end = data.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1).max(segment::HEADER_LEN as usize);
         let mut off = segment::HEADER_LEN as usize;
