@@ -188,8 +188,7 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     }
     found.sort_by_key(|f| (f.order, f.id));
 
-    let mut rp =
-        Replayer {
+    let mut rp = Replayer {
         keydir: KeyDir::new(),
         dead: HashMap::new(),
         now_ms: opts.clock.now_ms(),
@@ -268,6 +267,7 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     for key in rp.zsets.store.keys() {
         if rp.keydir.get(&key).is_some_and(|e| e.kind == ValueKind::ZSet && e.is_expired(rp.now_ms)) {
             rp.replace(&key, None);
+            rp.zsets.store.mark_purged(&key);
         }
     }
 

@@ -121,7 +121,10 @@ fn parse_i64(arg: &[u8]) -> Result<i64> {
 fn write_state(tx: &mut WriteTxn<'_>, key: &[u8]) -> Result<Option<u64>> {
     tx.inner.check_key(key)?;
     match tx.inner.keydir.get(key) {
-        None => Ok(None),
+        None => {
+            stage_purge_tombstone(tx, key)?;
+            Ok(None)
+        }
         Some(e) if e.is_expired(tx.inner.now_ms()) => {
             tx.tombstone(key, RecordKind::ExpireTombstone)?;
             Ok(None)
@@ -129,6 +132,22 @@ fn write_state(tx: &mut WriteTxn<'_>, key: &[u8]) -> Result<Option<u64>> {
         Some(e) if e.kind != ValueKind::ZSet => Err(Error::WrongType),
         Some(e) => Ok(Some(e.expire_at_ms)),
     }
+}
+
+/// If recovery dropped an expired set at `key` without a tombstone, stages
+/// one, so the set's old member records can never replay into a new set
+/// (for instance after the clock goes back): regression test
+/// `zset_expiry_hides_the_set_and_survives_reopen_even_if_clock_goes_back`.
+fn stage_purge_tombstone(tx: &mut WriteTxn<'_>, key: &[u8]) -> Result<()> {
+    if !tx.inner.zsets.is_purged(key) {
+        return Ok(());
+    }
+    let k = key.to_vec();
+    let apply = Apply::Custom(Box::new(move |inner, loc| {
+        inner.zsets.unpurge(&k);
+        inner.add_dead(loc.seg, loc.len as u64);
+    }));
+    tx.stage(RecordKind::ExpireTombstone, key, &[], 0, apply)
 }
 
 /// Stages a `ZAdd` of `member` with `score` under `key` (whose expiry is
@@ -310,7 +329,11 @@ impl Db {
 
     /// Removes the members `select` picks from the live set at `key`; returns
     /// them with their scores.
-    fn zremove_where(&self, key: &[u8], select: impl FnOnce(&ZSet) -> Vec<(Vec<u8>, f64)>) -> Result<Vec<(Vec<u8>, f64)>> {
+    fn zremove_where(
+        &self,
+        key: &[u8],
+        select: impl FnOnce(&ZSet) -> Vec<(Vec<u8>, f64)>,
+    ) -> Result<Vec<(Vec<u8>, f64)>> {
         self.inner.check_key(key)?;
         self.inner.write(|tx| {
             let inner = tx.inner;
@@ -496,7 +519,13 @@ impl Db {
     }
 
     /// `ZREVRANGEBYLEX key max min [LIMIT offset count]`.
-    pub fn zrevrangebylex(&self, key: &[u8], max: &[u8], min: &[u8], limit: Option<(i64, i64)>) -> Result<Vec<Vec<u8>>> {
+    pub fn zrevrangebylex(
+        &self,
+        key: &[u8],
+        max: &[u8],
+        min: &[u8],
+        limit: Option<(i64, i64)>,
+    ) -> Result<Vec<Vec<u8>>> {
         Ok(to_keys(self.zrange(key, &ZRangeArgs::parse(ZRangeKind::Lex, max, min, true, limit)?)?))
     }
 
@@ -610,6 +639,8 @@ impl Db {
             };
             if inner.keydir.get(dest).is_some() {
                 tx.tombstone(dest, RecordKind::Delete)?;
+            } else {
+                stage_purge_tombstone(tx, dest)?;
             }
             tx.raise_limits(usize::MAX, crate::options::MAX_BATCH_SIZE_BYTES);
             for (m, s) in &result {

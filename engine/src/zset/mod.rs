@@ -44,11 +44,11 @@
 
 mod add;
 mod algebra;
+mod commands;
 mod range;
 mod score;
 pub(crate) mod skiplist;
 pub(crate) mod store;
-mod commands;
 
 pub use commands::{ZAddReply, ZRangeArgs, ZRangeBy, ZRangeKind, ZRANDMEMBER_MAX_REPEATS};
 

@@ -34,11 +34,20 @@ type Shard = HashMap<Vec<u8>, ZSet>;
 pub(crate) struct ZSetStore {
     shards: Box<[RwLock<Shard>]>,
     hasher: hashbrown::DefaultHashBuilder,
+    /// Keys whose set recovery dropped because it had expired, without a
+    /// durable tombstone. Their member records are still in the log and
+    /// would replay as a live set if the clock went back, so the first write
+    /// that recreates such a key writes an `ExpireTombstone` first.
+    purged: parking_lot::Mutex<hashbrown::HashSet<Vec<u8>>>,
 }
 
 impl Default for ZSetStore {
     fn default() -> Self {
-        ZSetStore { shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(), hasher: Default::default() }
+        ZSetStore {
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            hasher: Default::default(),
+            purged: Default::default(),
+        }
     }
 }
 
@@ -137,6 +146,25 @@ impl ZSetStore {
         true
     }
 
+    /// Notes that recovery dropped the expired set of `key` (see `purged`).
+    pub fn mark_purged(&self, key: &[u8]) {
+        self.purged.lock().insert(key.to_vec());
+    }
+
+    /// Whether `key`'s expired set was dropped at open without a tombstone.
+    pub fn is_purged(&self, key: &[u8]) -> bool {
+        let p = self.purged.lock();
+        !p.is_empty() && p.contains(key)
+    }
+
+    /// A tombstone for `key` is durable in the log now.
+    pub fn unpurge(&self, key: &[u8]) {
+        let mut p = self.purged.lock();
+        if !p.is_empty() {
+            p.remove(key);
+        }
+    }
+
     /// Keys of every set (for the post-replay expiry sweep).
     pub fn keys(&self) -> Vec<Vec<u8>> {
         self.shards.iter().flat_map(|s| s.read().keys().cloned().collect::<Vec<_>>()).collect()
@@ -220,9 +248,7 @@ impl Inner {
                 let Some((_, member)) = decode_zadd_value(rec.stored_value) else { return false };
                 self.zsets.read(rec.key, |z| z.tag(member) == Some(tag_of(loc))).unwrap_or(false)
             }
-            RecordKind::KeyMeta => {
-                self.keydir.get(rec.key).is_some_and(|e| e.kind == ValueKind::ZSet && e.loc == loc)
-            }
+            RecordKind::KeyMeta => self.keydir.get(rec.key).is_some_and(|e| e.kind == ValueKind::ZSet && e.loc == loc),
             // A ZRem is a tombstone: never "live", kept or dropped by the
             // compaction's tombstone rule.
             _ => false,
@@ -259,7 +285,6 @@ pub(crate) struct ZReplay {
     /// must not bring an old expiry back.
     expiry_seq: StdHashMap<Vec<u8>, u64>,
 }
-
 
 /// What a replayed sorted-set record asks of the keydir.
 pub(crate) enum KeyEffect {
