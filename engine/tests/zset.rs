@@ -659,7 +659,8 @@ mod model {
 /// Runs a small sorted-set workload; returns the operations acknowledged
 /// (index of the last acknowledged op).
 fn zset_crash_workload(db: &Db, acked: &mut Vec<usize>) {
-    let ops: Vec<Box<dyn Fn(&Db) -> kv_engine::Result<()>>> = vec![
+    type Op = Box<dyn Fn(&Db) -> kv_engine::Result<()>>;
+    let ops: Vec<Op> = vec![
         Box::new(|db| db.zadd(b"z", &[(1.0, b"a")]).map(|_| ())),
         Box::new(|db| db.zadd(b"z", &[(2.0, b"b"), (3.0, b"c")]).map(|_| ())),
         Box::new(|db| db.zrem(b"z", &[b"a"]).map(|_| ())),
