@@ -87,6 +87,10 @@ pub(crate) struct Inner {
     poisoned: AtomicBool,
     closed: AtomicBool,
     pub counters: Counters,
+    /// Threads waiting for durability (group commit).
+    pub waiting: std::sync::atomic::AtomicUsize,
+    /// Mirror of `WriterState::appended_writes`, readable without the writer lock.
+    pub appended_total: AtomicU64,
     pub recovery: Mutex<RecoveryStats>,
     shutdown: Mutex<bool>,
     shutdown_cv: Condvar,
@@ -349,6 +353,8 @@ impl Db {
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             counters: Counters::default(),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            appended_total: AtomicU64::new(0),
             recovery: Mutex::new(RecoveryStats {
                 duration_ms: started.elapsed().as_millis() as u64,
                 ..recovered.stats

@@ -297,38 +297,47 @@ impl KeyDir {
     /// Inserts or replaces; returns the previous entry.
     pub fn insert(&self, key: &[u8], e: Entry) -> Result<Option<Entry>, ShardFull> {
         let hash = self.hash(key);
+        let hasher = &self.hasher;
         let mut guard = self.shards[Self::shard_of(hash)].write();
         let shard = &mut *guard;
-        let (table, arena) = (&mut shard.table, &mut shard.arena);
-        if let Some(slot) = table.find_mut(hash, |&o| arena.key(o) == key) {
-            let old_off = *slot;
-            let old = arena.entry(old_off);
-            if (old.expire_at_ms != 0) == (e.expire_at_ms != 0) {
-                arena.overwrite(old_off, &e);
-                return Ok(Some(old));
+        // One probe for both cases; the table reserves room up front.
+        let slot = {
+            let arena = &shard.arena;
+            shard.table.entry(hash, |&o| arena.key(o) == key, |&o| hasher.hash_one(arena.key(o)))
+        };
+        match slot {
+            hashbrown::hash_table::Entry::Occupied(mut occupied) => {
+                let old_off = *occupied.get();
+                let arena = &mut shard.arena;
+                let old = arena.entry(old_off);
+                if (old.expire_at_ms != 0) == (e.expire_at_ms != 0) {
+                    arena.overwrite(old_off, &e);
+                    return Ok(Some(old));
+                }
+                let new_off = arena.push(key, &e).ok_or(ShardFull)?;
+                *occupied.get_mut() = new_off;
+                let old_size = arena.size(old_off);
+                arena.mark_dead(old_off);
+                shard.dead_bytes += old_size;
+                shard.live_bytes = shard.live_bytes + entry_size(key.len(), e.expire_at_ms != 0) - old_size;
+                if e.expire_at_ms != 0 {
+                    shard.ttl_entries += 1;
+                } else {
+                    shard.ttl_entries -= 1;
+                }
+                Self::maybe_rebuild(shard, hasher);
+                Ok(Some(old))
             }
-            let new_off = arena.push(key, &e).ok_or(ShardFull)?;
-            *slot = new_off;
-            let old_size = arena.size(old_off);
-            arena.mark_dead(old_off);
-            shard.dead_bytes += old_size;
-            shard.live_bytes = shard.live_bytes + entry_size(key.len(), e.expire_at_ms != 0) - old_size;
-            if e.expire_at_ms != 0 {
-                shard.ttl_entries += 1;
-            } else {
-                shard.ttl_entries -= 1;
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                let off = shard.arena.push(key, &e).ok_or(ShardFull)?;
+                vacant.insert(off);
+                shard.live_bytes += entry_size(key.len(), e.expire_at_ms != 0);
+                if e.expire_at_ms != 0 {
+                    shard.ttl_entries += 1;
+                }
+                Ok(None)
             }
-            Self::maybe_rebuild(shard, &self.hasher);
-            return Ok(Some(old));
         }
-        let off = arena.push(key, &e).ok_or(ShardFull)?;
-        let hasher = &self.hasher;
-        table.insert_unique(hash, off, |&o| hasher.hash_one(arena.key(o)));
-        shard.live_bytes += entry_size(key.len(), e.expire_at_ms != 0);
-        if e.expire_at_ms != 0 {
-            shard.ttl_entries += 1;
-        }
-        Ok(None)
     }
 
     /// Removes a key; returns its entry.

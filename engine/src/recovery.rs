@@ -311,7 +311,8 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     let prealloc = opts.preallocate.then_some(opts.max_segment_size_bytes);
     let active = segment::create_file(storage, active_id, segment::writer_order(active_id), prealloc)?;
     let mut segments = segments;
-    segments.insert(active_id, Arc::new(Segment::active(active_id, segment::writer_order(active_id), active.clone())));
+    let active_seg = Arc::new(Segment::active(active_id, segment::writer_order(active_id), active.clone()));
+    segments.insert(active_id, active_seg.clone());
 
     Ok(Recovered {
         keydir: rp.keydir,
@@ -323,6 +324,9 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
             next_seq: rp.max_seq + 1,
             next_seg_id: active_id + 1,
             appended_writes: 0,
+            active_seg,
+            scratch: Vec::new(),
+            scratch_staged: Vec::new(),
         },
         stats,
         zsets: rp.zsets.store,

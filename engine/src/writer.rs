@@ -15,6 +15,7 @@
 //! that covered it. If that fsync fails, every write it covered fails and the
 //! database is poisoned.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::MutexGuard;
@@ -42,12 +43,39 @@ pub(crate) struct WriterState {
     pub next_seg_id: u32,
     /// Records appended since open (for group-commit accounting).
     pub appended_writes: u64,
+    /// The active segment's entry in the segment table (size accounting
+    /// without taking the table lock on every append).
+    pub active_seg: Arc<Segment>,
+    /// Reused encode buffer: no allocation per write.
+    pub scratch: Vec<u8>,
+    /// Reused list of staged records.
+    pub(crate) scratch_staged: Vec<Staged>,
 }
 
 impl WriterState {
     /// Position of the end of the log: ordered across segments.
     pub fn pos(&self) -> u64 {
         log_pos(self.active_id, self.write_off)
+    }
+}
+
+/// Longest a group-commit leader waits for writers to gather (it also never
+/// waits longer than the previous fsync took).
+const GATHER_MAX: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// Counts a thread inside [`Inner::wait_durable`].
+struct WaitingGuard<'a>(&'a AtomicUsize);
+
+impl<'a> WaitingGuard<'a> {
+    fn new(c: &'a AtomicUsize) -> Self {
+        c.fetch_add(1, Ordering::AcqRel);
+        WaitingGuard(c)
+    }
+}
+
+impl Drop for WaitingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -65,6 +93,11 @@ pub(crate) struct SyncState {
     pub synced_writes: u64,
     /// A leader is inside fdatasync.
     pub leader: bool,
+    /// Threads waiting for durability when the last fsync finished: the
+    /// concurrency the next leader expects to gather.
+    pub peak_waiters: usize,
+    /// Duration of the last fsync.
+    pub last_sync: std::time::Duration,
 }
 
 /// A deferred in-memory update, run with the location of its record.
@@ -72,16 +105,16 @@ pub(crate) type ApplyFn = Box<dyn FnOnce(&Inner, Loc) + Send>;
 
 /// What to do to the in-memory state once a staged record has its location.
 pub(crate) enum Apply {
-    /// Key now holds this string record.
-    SetString { key: Vec<u8>, expire_at_ms: u64 },
-    /// Key is gone (tombstone).
-    RemoveKey { key: Vec<u8> },
+    /// The record's key now holds this string record.
+    SetString { expire_at_ms: u64 },
+    /// The record's key is gone (tombstone).
+    RemoveKey,
     /// Anything else, run with the record's location.
     #[allow(dead_code)] // used by the sorted-set layer
     Custom(ApplyFn),
 }
 
-struct Staged {
+pub(crate) struct Staged {
     start: usize,
     len: usize,
     apply: Apply,
@@ -125,13 +158,13 @@ impl<'a> WriteTxn<'a> {
     pub fn put(&mut self, key: &[u8], value: &[u8], expire_at_ms: u64) -> Result<()> {
         self.inner.check_key(key)?;
         self.inner.check_value(value)?;
-        self.stage(RecordKind::Put, key, value, expire_at_ms, Apply::SetString { key: key.to_vec(), expire_at_ms })
+        self.stage(RecordKind::Put, key, value, expire_at_ms, Apply::SetString { expire_at_ms })
     }
 
     /// Stages a tombstone for `key` (of `kind` Delete or ExpireTombstone).
     pub fn tombstone(&mut self, key: &[u8], kind: RecordKind) -> Result<()> {
         self.inner.check_key(key)?;
-        self.stage(kind, key, &[], 0, Apply::RemoveKey { key: key.to_vec() })
+        self.stage(kind, key, &[], 0, Apply::RemoveKey)
     }
 
     /// Raises this transaction's batch limits (never lowers them): commands
@@ -152,31 +185,37 @@ impl<'a> WriteTxn<'a> {
     /// that must be durable before acknowledging, or `None` if nothing was staged.
     pub fn commit(mut self) -> Result<Option<u64>> {
         if self.staged.is_empty() {
+            self.ws.scratch = std::mem::take(&mut self.buf);
             return Ok(None);
         }
         let inner = self.inner;
         let ws = &mut *self.ws;
-        let (bytes, base) = if self.staged.len() == 1 {
-            (std::mem::take(&mut self.buf), 0usize)
+        let (off, base) = if self.staged.len() == 1 {
+            (inner.append(ws, &self.buf)?, 0usize)
         } else {
             let mut outer = Vec::with_capacity(self.buf.len() + record::HEADER_LEN);
             let seq = ws.next_seq;
             ws.next_seq += 1;
             let base = record::encode_batch(&mut outer, seq, &self.buf);
-            (outer, base)
+            (inner.append(ws, &outer)?, base)
         };
-        let off = inner.append(ws, &bytes)?;
         ws.appended_writes += 1;
+        inner.appended_total.store(ws.appended_writes, Ordering::Release);
         let seg = ws.active_id;
         let pos = ws.pos();
         for s in self.staged.drain(..) {
             let loc = Loc { seg, off: (off + (base + s.start) as u64) as u32, len: s.len as u32 };
-            inner.apply(s.apply, loc);
+            let rec = &self.buf[s.start..s.start + s.len];
+            let key_len = u32::from_le_bytes(rec[24..28].try_into().expect("4 bytes")) as usize;
+            inner.apply(s.apply, &rec[record::HEADER_LEN..record::HEADER_LEN + key_len], loc);
         }
         if base != 0 {
             // The batch header itself is dead weight from the start.
             inner.add_dead(seg, record::HEADER_LEN as u64);
         }
+        self.buf.clear();
+        ws.scratch = std::mem::take(&mut self.buf);
+        ws.scratch_staged = std::mem::take(&mut self.staged);
         Ok(Some(pos))
     }
 }
@@ -184,13 +223,16 @@ impl<'a> WriteTxn<'a> {
 impl Inner {
     /// Starts a write transaction (takes the writer mutex).
     pub(crate) fn begin(&self) -> Result<WriteTxn<'_>> {
-        let ws = self.writer.lock();
+        let mut ws = self.writer.lock();
         self.check_writable()?;
+        let mut buf = std::mem::take(&mut ws.scratch);
+        buf.clear();
+        let staged = std::mem::take(&mut ws.scratch_staged);
         Ok(WriteTxn {
             inner: self,
             ws,
-            buf: Vec::new(),
-            staged: Vec::new(),
+            buf,
+            staged,
             max_ops: self.opts.max_batch_ops,
             max_bytes: self.opts.max_batch_size_bytes,
         })
@@ -208,15 +250,15 @@ impl Inner {
         Ok(out)
     }
 
-    /// Applies a committed record to the in-memory state.
-    pub(crate) fn apply(&self, apply: Apply, loc: Loc) {
+    /// Applies a committed record (whose key is `key`) to the in-memory state.
+    pub(crate) fn apply(&self, apply: Apply, key: &[u8], loc: Loc) {
         match apply {
-            Apply::SetString { key, expire_at_ms } => {
+            Apply::SetString { expire_at_ms } => {
                 let e = Entry { loc, kind: ValueKind::String, expire_at_ms };
-                self.set_entry(&key, e);
+                self.set_entry(key, e);
             }
-            Apply::RemoveKey { key } => {
-                self.remove_entry(&key);
+            Apply::RemoveKey => {
+                self.remove_entry(key);
                 // A tombstone is garbage once older records are merged away.
                 self.add_dead(loc.seg, loc.len as u64);
             }
@@ -237,9 +279,7 @@ impl Inner {
             return Err(self.poison(format!("write to segment {} failed: {e}", ws.active_id), e));
         }
         ws.write_off += bytes.len() as u64;
-        if let Some(seg) = self.segments.read().get(&ws.active_id) {
-            seg.size_bytes.store(ws.write_off, std::sync::atomic::Ordering::Relaxed);
-        }
+        ws.active_seg.size_bytes.store(ws.write_off, std::sync::atomic::Ordering::Relaxed);
         Counters::add(&self.counters.writes, 1);
         Counters::add(&self.counters.written_bytes, bytes.len() as u64);
         Ok(off)
@@ -277,7 +317,9 @@ impl Inner {
                 );
                 segs.insert(old_id, sealed);
             }
-            segs.insert(new_id, Arc::new(Segment::active(new_id, segment::writer_order(new_id), file.clone())));
+            let active = Arc::new(Segment::active(new_id, segment::writer_order(new_id), file.clone()));
+            segs.insert(new_id, active.clone());
+            ws.active_seg = active;
         }
         ws.active = file;
         ws.active_id = new_id;
@@ -305,6 +347,7 @@ impl Inner {
     /// other thread is. Errors when the covering fsync fails or the database
     /// is poisoned.
     pub(crate) fn wait_durable(&self, pos: u64) -> Result<()> {
+        let _waiting = WaitingGuard::new(&self.waiting);
         let mut st = self.sync.lock();
         loop {
             if st.synced_pos >= pos {
@@ -318,17 +361,38 @@ impl Inner {
                 continue;
             }
             st.leader = true;
+            // Group commit gathers everyone: the writers released by the
+            // previous fsync need a few µs to append again; without waiting
+            // for them, groups alternate between two halves of the writers
+            // and each fsync carries half as much. Wait (bounded by the last
+            // fsync's duration) until as many writes are pending as writers
+            // were active last time. A single writer never waits.
+            let expected = st.peak_waiters as u64;
+            let synced_writes = st.synced_writes;
+            let deadline = std::time::Instant::now() + st.last_sync.min(GATHER_MAX);
             drop(st);
+            while self.appended_total.load(Ordering::Acquire) - synced_writes < expected
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::yield_now();
+            }
             let (file, target, appended) = {
                 let ws = self.writer.lock();
                 (ws.active.clone(), ws.pos(), ws.appended_writes)
             };
+            let started = std::time::Instant::now();
             let res = file.sync_data();
             st = self.sync.lock();
             st.leader = false;
+            st.last_sync = started.elapsed();
             match res {
                 Ok(()) => {
-                    self.counters.record_fsync(appended.saturating_sub(st.synced_writes));
+                    // Writers active now: those this fsync covered plus those
+                    // that appended meanwhile.
+                    let group = appended.saturating_sub(st.synced_writes);
+                    let pending_after = self.appended_total.load(Ordering::Acquire).saturating_sub(appended);
+                    st.peak_waiters = (group + pending_after) as usize;
+                    self.counters.record_fsync(group);
                     st.synced_writes = st.synced_writes.max(appended);
                     st.synced_pos = st.synced_pos.max(target);
                 }

@@ -1,0 +1,38 @@
+# libkv — top-level build. `make demo` runs the tour, `make test` runs every
+# test of every language. Both build what they need; nothing is assumed
+# installed beyond the toolchains (Rust, Go, Python 3, a C compiler).
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: all build demo test test-rust lint fmt clippy bench bench-full clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace --release
+
+## The main job: a guided tour of libkv.
+demo:
+	$(CARGO) run --quiet --release -p kv-engine --example tour
+
+## Every test: Rust (unit, integration, crash, power-cut), then each
+## language binding's suite, added by the fragments in mk/.
+test: test-rust
+
+test-rust:
+	$(CARGO) test --workspace
+
+lint: fmt clippy
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean
+
+# Language bindings, benchmarks and packaging add their targets here.
+-include mk/*.mk
