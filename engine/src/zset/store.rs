@@ -386,3 +386,89 @@ impl ZReplay {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{Db, Fsync, Options, SimStorage};
+
+    /// Every record (batches unwrapped) of segment `id`, with its location.
+    fn records(sim: &SimStorage, id: u32) -> Vec<(RecordKind, Vec<u8>, Vec<u8>, Loc)> {
+        let data = sim.read_file(&crate::segment::segment_file_name(id)).expect("segment");
+        let mut out = Vec::new();
+        let mut off = crate::segment::HEADER_LEN as usize;
+        while let Ok(rec) = record::decode(&data[off..]) {
+            let len = rec.len() as usize;
+            if rec.header.kind == RecordKind::Batch {
+                let mut pos = off + record::HEADER_LEN;
+                while pos < off + len {
+                    let inner = record::decode(&data[pos..off + len]).expect("inner record");
+                    let loc = Loc { seg: id, off: pos as u32, len: inner.len() as u32 };
+                    out.push((inner.header.kind, inner.key.to_vec(), inner.stored_value.to_vec(), loc));
+                    pos += inner.len() as usize;
+                }
+            } else {
+                let loc = Loc { seg: id, off: off as u32, len: len as u32 };
+                out.push((rec.header.kind, rec.key.to_vec(), rec.stored_value.to_vec(), loc));
+            }
+            off += len;
+        }
+        out
+    }
+
+    fn with_rec<T>(kind: RecordKind, key: &[u8], value: &[u8], f: impl FnOnce(&RecordRef<'_>) -> T) -> T {
+        let mut buf = Vec::new();
+        record::encode(&mut buf, kind, 1, 0, key, value, usize::MAX);
+        f(&record::decode(&buf).expect("decode"))
+    }
+
+    #[test]
+    fn zset_compaction_hooks_liveness_and_conditional_relocate() {
+        let sim = SimStorage::new();
+        let opts = Options { fsync: Fsync::No, auto_compaction: false, active_expiry: false, ..Options::default() };
+        let db = Db::open_with_storage(Arc::new(sim.clone()), opts).expect("open");
+        db.zadd(b"z", &[(1.0, b"a"), (2.0, b"b")]).expect("zadd");
+        db.zadd(b"z", &[(3.0, b"a")]).expect("zadd"); // first ZAdd of a is dead
+        db.zrem(b"z", &[b"b"]).expect("zrem");
+        db.zset_expire_at(b"z", u64::MAX / 4).expect("expire");
+        db.zset_expire_at(b"z", u64::MAX / 3).expect("expire"); // first KeyMeta is dead
+        db.zadd(b"gone", &[(1.0, b"x")]).expect("zadd");
+        db.delete(b"gone").expect("del");
+        let inner = &db.inner;
+        let id = inner.writer.lock().active_id;
+        let recs = records(&sim, id);
+        let live: Vec<(RecordKind, Vec<u8>, bool)> = recs
+            .iter()
+            .map(|(k, key, v, loc)| (*k, key.clone(), with_rec(*k, key, v, |r| inner.is_live(r, *loc))))
+            .collect();
+        use RecordKind::*;
+        let want = vec![
+            (ZAdd, b"z".to_vec(), false), // a@1, superseded
+            (ZAdd, b"z".to_vec(), false), // b, removed
+            (ZAdd, b"z".to_vec(), true),  // a@3
+            (ZRem, b"z".to_vec(), false), // tombstone: never live
+            (KeyMeta, b"z".to_vec(), false),
+            (KeyMeta, b"z".to_vec(), true),
+            (ZAdd, b"gone".to_vec(), false),
+            (Delete, b"gone".to_vec(), false),
+        ];
+        assert_eq!(live, want);
+
+        // Relocation moves the live member record and KeyMeta, once.
+        let (_, key, v, from) = &recs[2];
+        let to = Loc { seg: 999, off: 64, len: from.len };
+        assert!(with_rec(ZAdd, key, v, |r| inner.relocate(r, *from, to)));
+        assert!(!with_rec(ZAdd, key, v, |r| inner.relocate(r, *from, to)), "stale source");
+        assert_eq!(inner.zsets.read(b"z", |z| z.tag(b"a")), Some(Some(tag_of(to))));
+        assert!(!with_rec(ZAdd, key, v, |r| inner.is_live(r, *from)));
+        assert!(with_rec(ZAdd, key, v, |r| inner.is_live(r, to)));
+        let (_, key, v, from) = &recs[5];
+        let to_meta = Loc { seg: 999, off: 200, len: from.len };
+        assert!(with_rec(KeyMeta, key, v, |r| inner.relocate(r, *from, to_meta)));
+        assert_eq!(inner.keydir.get(b"z").map(|e| e.loc), Some(to_meta));
+        let (_, key, v, from) = &recs[0];
+        assert!(!with_rec(ZAdd, key, v, |r| inner.relocate(r, *from, to)), "a dead record never moves");
+    }
+}
