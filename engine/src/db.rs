@@ -97,6 +97,8 @@ pub(crate) struct Inner {
     lock: Mutex<Option<LockGuard>>,
     /// Members of every sorted-set key (see `zset::store`).
     pub zsets: crate::zset::store::ZSetStore,
+    /// Where the active expiry cycle resumes.
+    pub expiry: crate::expiry::ExpiryState,
 }
 
 /// Outcome of [`Inner::read_record`]: the segment vanished under us
@@ -363,6 +365,7 @@ impl Db {
             shutdown_cv: Condvar::new(),
             lock: Mutex::new(Some(lock)),
             zsets: recovered.zsets,
+            expiry: crate::expiry::ExpiryState::default(),
             opts: options,
         });
         {
@@ -389,6 +392,10 @@ impl Db {
             })?;
             self.threads.lock().push(h);
         }
+        if self.inner.opts.active_expiry {
+            let h = crate::expiry::spawn_active_expiry(self.inner.clone())?;
+            self.threads.lock().push(h);
+        }
         Ok(())
     }
 
@@ -396,6 +403,9 @@ impl Db {
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.inner.check_open()?;
         let v = self.inner.get_string(key)?.map(|(v, _)| v);
+        if v.is_none() {
+            self.inner.expire_if_needed_from_read(key);
+        }
         let c = if v.is_some() { &self.inner.counters.keyspace_hits } else { &self.inner.counters.keyspace_misses };
         Counters::add(c, 1);
         Ok(v)
@@ -422,7 +432,11 @@ impl Db {
     pub fn exists(&self, key: &[u8]) -> Result<bool> {
         self.inner.check_open()?;
         self.inner.check_key(key)?;
-        Ok(self.inner.live_entry(key, self.inner.now_ms()).is_some())
+        let found = self.inner.live_entry(key, self.inner.now_ms()).is_some();
+        if !found {
+            self.inner.expire_if_needed_from_read(key);
+        }
+        Ok(found)
     }
 
     /// Number of live keys of every type (expired keys are not counted).
@@ -530,7 +544,7 @@ impl Db {
         let synced = ld(&c.synced_writes);
         Stats {
             keys: self.count_live(),
-            keys_with_ttl: self.inner.keydir.ttl_len() as u64,
+            keys_with_ttl: crate::expiry::live_ttl_keys(&self.inner),
             disk_bytes: segments.iter().map(|s| s.size_bytes).sum(),
             dead_bytes: segments.iter().map(|s| s.dead_bytes).sum(),
             segments,

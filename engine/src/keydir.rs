@@ -249,6 +249,39 @@ struct Shard {
     live_bytes: usize,
     dead_bytes: usize,
     ttl_entries: usize,
+    /// Bumped whenever the arena is rebuilt or cleared, which invalidates
+    /// arena offsets held by an [`ArenaCursor`].
+    generation: u64,
+}
+
+/// A position in one shard's arena, for walks that release the shard lock
+/// between steps (the active expiry cycle). It is only trusted while the
+/// shard's generation is unchanged; otherwise the walk restarts at the
+/// shard's beginning. Within a generation the arena only grows, so a saved
+/// position stays on an entry boundary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArenaCursor {
+    generation: u64,
+    chunk: u32,
+    pos: u32,
+}
+
+impl Default for ArenaCursor {
+    /// A cursor at the start of whatever shard it is used on.
+    fn default() -> Self {
+        ArenaCursor { generation: u64::MAX, chunk: 0, pos: 0 }
+    }
+}
+
+/// What one [`KeyDir::sample_ttl_keys`] step saw.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TtlSample {
+    /// Live keys with a TTL that were looked at.
+    pub sampled: usize,
+    /// Of those, expired ones (their keys were pushed to the output).
+    pub expired: usize,
+    /// The cursor reached the end of the shard.
+    pub at_end: bool,
 }
 
 /// The sharded key → [`Entry`] index. All methods take `&self`.
@@ -403,6 +436,7 @@ impl KeyDir {
         shard.arena = arena;
         shard.table = table;
         shard.dead_bytes = 0;
+        shard.generation += 1;
     }
 
     /// Number of keys (expired-but-unpurged ones included).
@@ -429,10 +463,69 @@ impl KeyDir {
         }
     }
 
+    /// Walks shard `shard_idx` from `cursor` in arena order, looking at up to
+    /// `max_ttl_keys` live keys with a TTL and at most `max_scan` entries in
+    /// all (so the read lock is held briefly), and pushes the keys expired at
+    /// `now_ms` onto `expired_out`. Used by the active expiry cycle.
+    pub fn sample_ttl_keys(
+        &self,
+        shard_idx: usize,
+        cursor: &mut ArenaCursor,
+        now_ms: u64,
+        max_ttl_keys: usize,
+        max_scan: usize,
+        expired_out: &mut Vec<Vec<u8>>,
+    ) -> TtlSample {
+        let mut out = TtlSample::default();
+        let Some(lock) = self.shards.get(shard_idx) else {
+            out.at_end = true;
+            return out;
+        };
+        let shard = lock.read();
+        if cursor.generation != shard.generation {
+            *cursor = ArenaCursor { generation: shard.generation, chunk: 0, pos: 0 };
+        }
+        let arena = &shard.arena;
+        let mut scanned = 0usize;
+        loop {
+            let ci = cursor.chunk as usize;
+            let Some(chunk) = arena.chunks.get(ci) else {
+                out.at_end = true;
+                break;
+            };
+            if cursor.pos as usize >= chunk.len() {
+                if ci + 1 < arena.chunks.len() {
+                    cursor.chunk += 1;
+                    cursor.pos = 0;
+                    continue;
+                }
+                out.at_end = true;
+                break;
+            }
+            if out.sampled >= max_ttl_keys || scanned >= max_scan {
+                break;
+            }
+            let off = (cursor.chunk << CHUNK_BITS) | cursor.pos;
+            let (flags, key_start, key_len) = arena.header(off);
+            scanned += 1;
+            if flags & FLAG_DEAD == 0 && flags & FLAG_TTL != 0 {
+                out.sampled += 1;
+                if arena.entry(off).is_expired(now_ms) {
+                    out.expired += 1;
+                    expired_out.push(arena.slice(off)[key_start..key_start + key_len].to_vec());
+                }
+            }
+            cursor.pos += (key_start + key_len) as u32;
+        }
+        out
+    }
+
     /// Removes every key.
     pub fn clear(&self) {
         for s in self.shards.iter() {
-            *s.write() = Shard::default();
+            let mut shard = s.write();
+            let generation = shard.generation + 1;
+            *shard = Shard { generation, ..Shard::default() };
         }
     }
 

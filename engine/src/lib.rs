@@ -21,10 +21,14 @@ pub mod batch;
 pub mod stats;
 
 mod db;
+pub mod expiry;
+pub mod long_double;
 mod recovery;
+pub mod strings;
 mod writer;
 
 pub use batch::WriteBatch;
 pub use db::{Db, KeyIter};
 pub use stats::{RecoveryStats, SegmentStats, Stats};
 pub use storage::{FsStorage, SimStorage, Storage};
+pub use strings::{Condition, ExpireCondition, Expiry, GetExOption, SetOptions, SetResult};

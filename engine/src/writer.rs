@@ -238,6 +238,22 @@ impl Inner {
         })
     }
 
+    /// Starts a write transaction only if the writer mutex is free right now;
+    /// `Ok(None)` if another writer holds it. For work a reader may do on the
+    /// side (lazy expiry) without queueing behind writers.
+    pub(crate) fn try_begin(&self) -> Result<Option<WriteTxn<'_>>> {
+        let Some(ws) = self.writer.try_lock() else { return Ok(None) };
+        self.check_writable()?;
+        Ok(Some(WriteTxn {
+            inner: self,
+            ws,
+            buf: Vec::new(),
+            staged: Vec::new(),
+            max_ops: self.opts.max_batch_ops,
+            max_bytes: self.opts.max_batch_size_bytes,
+        }))
+    }
+
     /// Runs `f` in a write transaction, commits, and waits for durability as
     /// the fsync policy requires. Nothing is written if `f` fails.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&mut WriteTxn<'_>) -> Result<T>) -> Result<T> {

@@ -751,3 +751,39 @@ fn zset_power_cut_at_every_op_keeps_acknowledged_writes() {
         }
     }
 }
+
+#[test]
+fn zset_ttl_commands_on_a_sorted_set_persist_across_reopen() {
+    use kv_engine::ExpireCondition;
+    let sim = SimStorage::new();
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let opts = Options { clock: clock.clone(), ..small_opts(Fsync::No) };
+    {
+        let db = open_sim(&sim, opts.clone()).unwrap();
+        db.zadd(b"z", &[(1.0, b"a"), (2.0, b"b")]).unwrap();
+        db.zadd(b"p", &[(1.0, b"a")]).unwrap();
+        assert_eq!(db.ttl(b"z").unwrap(), -1);
+        assert!(db.expire(b"z", 10, ExpireCondition::None).unwrap());
+        assert_eq!(db.ttl(b"z").unwrap(), 10);
+        assert!(!db.expire(b"z", 100, ExpireCondition::Nx).unwrap());
+        assert!(db.pexpire(b"p", 5000, ExpireCondition::None).unwrap());
+        assert!(db.persist(b"p").unwrap());
+        assert!(!db.persist(b"p").unwrap());
+        assert_eq!(db.ttl(b"p").unwrap(), -1);
+        assert_eq!(db.zcard(b"z").unwrap(), 2, "EXPIRE keeps the members");
+    }
+    let db = open_sim(&sim, opts.clone()).unwrap();
+    assert_eq!(db.pttl(b"z").unwrap(), 10_000);
+    assert_eq!(db.ttl(b"p").unwrap(), -1);
+    clock.advance_ms(10_001);
+    assert_eq!(db.zcard(b"z").unwrap(), 0);
+    assert_eq!(db.ttl(b"z").unwrap(), -2);
+    // EXPIRE with a past time deletes; DEL removes a set.
+    assert!(db.expire(b"p", -1, ExpireCondition::None).unwrap());
+    assert!(!db.exists(b"p").unwrap());
+    db.zadd(b"d", &[(1.0, b"x")]).unwrap();
+    assert!(db.delete(b"d").unwrap());
+    drop(db);
+    let db = open_sim(&sim, opts).unwrap();
+    assert_eq!(db.len().unwrap(), 0);
+}

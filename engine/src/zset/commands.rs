@@ -126,7 +126,7 @@ fn write_state(tx: &mut WriteTxn<'_>, key: &[u8]) -> Result<Option<u64>> {
             Ok(None)
         }
         Some(e) if e.is_expired(tx.inner.now_ms()) => {
-            tx.tombstone(key, RecordKind::ExpireTombstone)?;
+            crate::expiry::stage_purge(tx, key, crate::expiry::PurgeCause::Lazy)?;
             Ok(None)
         }
         Some(e) if e.kind != ValueKind::ZSet => Err(Error::WrongType),

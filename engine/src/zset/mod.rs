@@ -45,6 +45,8 @@
 mod add;
 mod algebra;
 mod commands;
+
+pub(crate) use commands::stage_zset_expiry;
 mod range;
 mod score;
 pub(crate) mod skiplist;
