@@ -81,6 +81,66 @@ typedef enum {
   KV_RECOVERY_SALVAGE = 1,
 } kv_recovery;
 
+// Expiry of `kv_db_set` / `kv_db_compare_and_swap` (the `expiry_kind`
+// field or argument).
+typedef enum {
+  // No expiry: the key has no TTL afterwards.
+  KV_EXPIRY_NONE = 0,
+  // `EX`: `expiry` seconds from now (> 0).
+  KV_EXPIRY_EX = 1,
+  // `PX`: `expiry` milliseconds from now (> 0).
+  KV_EXPIRY_PX = 2,
+  // `EXAT`: at Unix time `expiry` seconds (> 0).
+  KV_EXPIRY_EXAT = 3,
+  // `PXAT`: at Unix time `expiry` milliseconds (> 0).
+  KV_EXPIRY_PXAT = 4,
+  // `KEEPTTL`: keep the key's current expiry.
+  KV_EXPIRY_KEEPTTL = 5,
+} kv_expiry_kind;
+
+// Condition of `kv_db_set` (the `condition` field).
+typedef enum {
+  // Always set.
+  KV_SET_ALWAYS = 0,
+  // `NX`: only if the key does not exist.
+  KV_SET_NX = 1,
+  // `XX`: only if the key exists.
+  KV_SET_XX = 2,
+} kv_set_condition;
+
+// Condition of the `kv_db_expire` family (Redis 7 `NX`/`XX`/`GT`/`LT`). A
+// key without TTL counts as an infinite TTL for GT and LT.
+typedef enum {
+  // Always set.
+  KV_EXPIRE_ALWAYS = 0,
+  // Only if the key has no expiry.
+  KV_EXPIRE_NX = 1,
+  // Only if the key has an expiry.
+  KV_EXPIRE_XX = 2,
+  // Only if the new expiry is later.
+  KV_EXPIRE_GT = 3,
+  // Only if the new expiry is earlier.
+  KV_EXPIRE_LT = 4,
+  // `XX LT`: has an expiry and the new one is earlier.
+  KV_EXPIRE_XX_LT = 5,
+} kv_expire_condition;
+
+// Option of `kv_db_getex`.
+typedef enum {
+  // Leave the expiry alone (plain GET).
+  KV_GETEX_NONE = 0,
+  // `EX`: seconds from now.
+  KV_GETEX_EX = 1,
+  // `PX`: milliseconds from now.
+  KV_GETEX_PX = 2,
+  // `EXAT`: Unix seconds.
+  KV_GETEX_EXAT = 3,
+  // `PXAT`: Unix milliseconds.
+  KV_GETEX_PXAT = 4,
+  // `PERSIST`: remove the expiry.
+  KV_GETEX_PERSIST = 5,
+} kv_getex_kind;
+
 // A list of puts and deletes applied all-or-nothing (also across a crash)
 // by `kv_db_write_batch`. Create with `kv_batch_new`, free with
 // `kv_batch_free`. Reusable after a write. Internally locked, so sharing it
@@ -175,6 +235,18 @@ typedef struct {
   // Whether the handle is poisoned (writes refused until reopen).
   bool poisoned;
 } kv_stats;
+
+// Options of `kv_db_set`. Zero-initialise for a plain SET.
+typedef struct {
+  // One of `kv_expiry_kind`.
+  int32_t expiry_kind;
+  // The number for `expiry_kind` (seconds or ms, relative or absolute).
+  int64_t expiry;
+  // One of `kv_set_condition`.
+  int32_t condition;
+  // `GET`: return the old value in `out_old`.
+  bool get;
+} kv_set_args;
 
 #ifdef __cplusplus
 extern "C" {
@@ -704,6 +776,331 @@ const char *kv_last_error_message(void);
 // `dst` must be valid for `dst_cap` bytes of writes; `out_len` must be
 // NULL or valid for a write.
 kv_status kv_last_error_copy(char *dst, size_t dst_cap, size_t *out_len);
+
+// `SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT|KEEPTTL]`. `set_args` may
+// be NULL (plain SET). `out_written` (may be NULL) receives whether the
+// value was written (false when NX/XX refused it). With `get`,
+// `out_old` (may be NULL) receives the old value, or `{NULL, 0}` when the
+// key did not exist.
+//
+// Ownership: the caller frees `*out_old` with `kv_buf_free`.
+//
+// Returns `KV_OK` (also when NX/XX refused); `KV_INVALID_ARGUMENT`
+// (including `ERR invalid expire time in 'set' command`); `KV_WRONG_TYPE`
+// with `get` on a non-string; `KV_KEY_TOO_LARGE`; `KV_VALUE_TOO_LARGE`;
+// `KV_POISONED`; `KV_IO`; `KV_CLOSED`.
+//
+// # Safety
+//
+// Pointers valid for their lengths or NULL as documented.
+kv_status kv_db_set(kv_db *db,
+                    const uint8_t *key,
+                    size_t key_len,
+                    const uint8_t *value,
+                    size_t value_len,
+                    const kv_set_args *set_args,
+                    bool *out_written,
+                    kv_buf *out_old);
+
+// `GETEX key [EX|PX|EXAT|PXAT|PERSIST]`: the value, changing the expiry
+// per `kind` (one of `kv_getex_kind`) and `t`.
+//
+// Ownership: the caller frees `*out_value` with `kv_buf_free`.
+//
+// Returns `KV_OK`; `KV_NOT_FOUND`; `KV_WRONG_TYPE`; `KV_INVALID_ARGUMENT`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_value` writable.
+kv_status kv_db_getex(kv_db *db,
+                      const uint8_t *key,
+                      size_t key_len,
+                      int32_t kind,
+                      int64_t t,
+                      kv_buf *out_value);
+
+// `GETDEL key`: the value, deleting the key.
+//
+// Ownership: the caller frees `*out_value` with `kv_buf_free`.
+//
+// Returns `KV_OK`; `KV_NOT_FOUND`; `KV_WRONG_TYPE`; as `kv_db_get`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_value` writable.
+kv_status kv_db_getdel(kv_db *db, const uint8_t *key, size_t key_len, kv_buf *out_value);
+
+// `APPEND key value`: appends (creating the key), keeps the expiry;
+// `*out_len` receives the new length.
+//
+// Returns `KV_OK`; `KV_WRONG_TYPE`; `KV_VALUE_TOO_LARGE`; as `kv_db_put`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_len` NULL or writable.
+kv_status kv_db_append(kv_db *db,
+                       const uint8_t *key,
+                       size_t key_len,
+                       const uint8_t *value,
+                       size_t value_len,
+                       uint64_t *out_len);
+
+// `STRLEN key`: `*out_len` receives the value's length (0 if missing).
+//
+// Returns `KV_OK`; `KV_WRONG_TYPE`; `KV_INVALID_ARGUMENT`; `KV_CLOSED`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_len` writable.
+kv_status kv_db_strlen(kv_db *db, const uint8_t *key, size_t key_len, uint64_t *out_len);
+
+// `GETRANGE key start end` (inclusive, negative from the end).
+//
+// Ownership: the caller frees `*out_value` with `kv_buf_free` (empty, not
+// NULL, for a missing key or an empty range).
+//
+// Returns `KV_OK`; `KV_WRONG_TYPE`; `KV_INVALID_ARGUMENT`; `KV_CLOSED`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_value` writable.
+kv_status kv_db_getrange(kv_db *db,
+                         const uint8_t *key,
+                         size_t key_len,
+                         int64_t start,
+                         int64_t end,
+                         kv_buf *out_value);
+
+// `SETRANGE key offset value`: overwrites from `offset` (zero-padding);
+// `*out_len` (may be NULL) receives the new length.
+//
+// Returns `KV_OK`; `KV_WRONG_TYPE`; `KV_INVALID_ARGUMENT` (negative offset);
+// `KV_VALUE_TOO_LARGE`; as `kv_db_put`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_len` NULL or writable.
+kv_status kv_db_setrange(kv_db *db,
+                         const uint8_t *key,
+                         size_t key_len,
+                         int64_t offset,
+                         const uint8_t *value,
+                         size_t value_len,
+                         uint64_t *out_len);
+
+// `INCRBY key delta` (use 1 for INCR, a negative delta for DECRBY):
+// `*out_value` receives the new value. A missing key counts as 0; the
+// expiry is kept.
+//
+// Returns `KV_OK`; `KV_NOT_INTEGER`; `KV_OVERFLOW`; `KV_WRONG_TYPE`; as
+// `kv_db_put`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_value` NULL or writable.
+kv_status kv_db_incrby(kv_db *db,
+                       const uint8_t *key,
+                       size_t key_len,
+                       int64_t delta,
+                       int64_t *out_value);
+
+// `DECRBY key delta`: as `kv_db_incrby` with `-delta`, but also accepts
+// `INT64_MIN` the way Redis does (`KV_OVERFLOW` when it cannot be negated).
+//
+// # Safety
+//
+// As `kv_db_incrby`.
+kv_status kv_db_decrby(kv_db *db,
+                       const uint8_t *key,
+                       size_t key_len,
+                       int64_t delta,
+                       int64_t *out_value);
+
+// `INCRBYFLOAT key increment`: `increment` is the decimal text Redis would
+// receive (e.g. "0.1"). `out_value` (may be NULL) receives the new value
+// as Redis formats it (e.g. "10.6").
+//
+// Ownership: the caller frees `*out_value` with `kv_buf_free`.
+//
+// Returns `KV_OK`; `KV_NOT_FLOAT`; `KV_INVALID_ARGUMENT` (NaN/Infinity
+// result); `KV_WRONG_TYPE`; as `kv_db_put`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_value` NULL or writable.
+kv_status kv_db_incrbyfloat(kv_db *db,
+                            const uint8_t *key,
+                            size_t key_len,
+                            const uint8_t *increment,
+                            size_t increment_len,
+                            kv_buf *out_value);
+
+// `EXPIRE key seconds [NX|XX|GT|LT]` (`condition`: one of
+// `kv_expire_condition`). `*out_set` (may be NULL) receives whether the
+// expiry was set (Redis 1/0); false for a missing key. A non-positive time
+// deletes the key.
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT`; as `kv_db_put`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_set` NULL or writable.
+kv_status kv_db_expire(kv_db *db,
+                       const uint8_t *key,
+                       size_t key_len,
+                       int64_t seconds,
+                       int32_t condition,
+                       bool *out_set);
+
+// `PEXPIRE key ms [cond]`: as `kv_db_expire` in milliseconds.
+//
+// # Safety
+//
+// As `kv_db_expire`.
+kv_status kv_db_pexpire(kv_db *db,
+                        const uint8_t *key,
+                        size_t key_len,
+                        int64_t ms,
+                        int32_t condition,
+                        bool *out_set);
+
+// `EXPIREAT key unix_s [cond]`: as `kv_db_expire` at an absolute time.
+//
+// # Safety
+//
+// As `kv_db_expire`.
+kv_status kv_db_expireat(kv_db *db,
+                         const uint8_t *key,
+                         size_t key_len,
+                         int64_t unix_s,
+                         int32_t condition,
+                         bool *out_set);
+
+// `PEXPIREAT key unix_ms [cond]`: as `kv_db_expireat` in milliseconds.
+//
+// # Safety
+//
+// As `kv_db_expire`.
+kv_status kv_db_pexpireat(kv_db *db,
+                          const uint8_t *key,
+                          size_t key_len,
+                          int64_t unix_ms,
+                          int32_t condition,
+                          bool *out_set);
+
+// `PERSIST key`: removes the expiry; `*out_removed` (may be NULL)
+// receives whether there was one.
+//
+// Returns `KV_OK`; as `kv_db_put`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_removed` NULL or writable.
+kv_status kv_db_persist(kv_db *db, const uint8_t *key, size_t key_len, bool *out_removed);
+
+// `TTL key`: `*out_seconds` receives the remaining seconds, -2 if the key
+// is missing, -1 if it has no expiry.
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT`; `KV_CLOSED`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; the out-parameter writable.
+kv_status kv_db_ttl(kv_db *db, const uint8_t *key, size_t key_len, int64_t *out_seconds);
+
+// `PTTL key`: as `kv_db_ttl` in milliseconds.
+//
+// # Safety
+//
+// As `kv_db_ttl`.
+kv_status kv_db_pttl(kv_db *db, const uint8_t *key, size_t key_len, int64_t *out_ms);
+
+// `EXPIRETIME key`: absolute Unix seconds of the expiry; -2 missing, -1
+// none.
+//
+// # Safety
+//
+// As `kv_db_ttl`.
+kv_status kv_db_expiretime(kv_db *db, const uint8_t *key, size_t key_len, int64_t *out_unix_s);
+
+// `PEXPIRETIME key`: as `kv_db_expiretime` in milliseconds.
+//
+// # Safety
+//
+// As `kv_db_ttl`.
+kv_status kv_db_pexpiretime(kv_db *db, const uint8_t *key, size_t key_len, int64_t *out_unix_ms);
+
+// Deletes `key` only if it holds exactly `token` (atomic): the safe
+// release of a lock taken with `kv_db_set` NX PX. `*out_deleted` (may be
+// NULL) receives whether it did.
+//
+// Returns `KV_OK`; `KV_WRONG_TYPE`; as `kv_db_put`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_deleted` NULL or writable.
+kv_status kv_db_compare_and_delete(kv_db *db,
+                                   const uint8_t *key,
+                                   size_t key_len,
+                                   const uint8_t *token,
+                                   size_t token_len,
+                                   bool *out_deleted);
+
+// Sets `key` to `new_value` only if it holds exactly `expected` (atomic),
+// with the expiry given by `expiry_kind` (one of `kv_expiry_kind`;
+// `KV_EXPIRY_KEEPTTL` keeps it) and `expiry`. `*out_swapped` (may be NULL)
+// receives whether it did.
+//
+// Returns `KV_OK`; `KV_WRONG_TYPE`; `KV_INVALID_ARGUMENT`; as `kv_db_put`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_swapped` NULL or writable.
+kv_status kv_db_compare_and_swap(kv_db *db,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 const uint8_t *expected,
+                                 size_t expected_len,
+                                 const uint8_t *new_value,
+                                 size_t new_value_len,
+                                 int32_t expiry_kind,
+                                 int64_t expiry,
+                                 bool *out_swapped);
+
+// `MGET key...`: for each of the `n` keys, `out_values[i]` receives its
+// value, or `{NULL, 0}` if it is missing, expired or not a string.
+//
+// Ownership: `out_values` is the caller's array of `n` `kv_buf`; the caller
+// frees each element with `kv_buf_free`.
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT`; `KV_KEY_TOO_LARGE`; `KV_CLOSED`.
+// On failure every element is `{NULL, 0}`.
+//
+// # Safety
+//
+// `keys` valid for `n` slices; `out_values` valid for `n` writes.
+kv_status kv_db_mget(kv_db *db, const kv_slice *keys, size_t n, kv_buf *out_values);
+
+// `MSET key value ...`: sets the `n` pairs atomically (no expiry).
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT`; as `kv_db_put`.
+//
+// # Safety
+//
+// `keys` and `values` valid for `n` slices each.
+kv_status kv_db_mset(kv_db *db, const kv_slice *keys, const kv_slice *values, size_t n);
+
+// `MSETNX key value ...`: sets all `n` pairs only if none of the keys
+// exists; `*out_set` (may be NULL) receives whether it did.
+//
+// # Safety
+//
+// As `kv_db_mset`; `out_set` NULL or writable.
+kv_status kv_db_msetnx(kv_db *db,
+                       const kv_slice *keys,
+                       const kv_slice *values,
+                       size_t n,
+                       bool *out_set);
 
 #ifdef __cplusplus
 }  // extern "C"

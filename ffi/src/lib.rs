@@ -24,6 +24,7 @@ pub mod options;
 pub mod panic;
 pub mod stats;
 pub mod status;
+pub mod strings;
 
 pub use batch::kv_batch;
 pub use buf::{kv_buf, kv_slice};

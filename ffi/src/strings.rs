@@ -266,7 +266,12 @@ pub unsafe extern "C" fn kv_db_getex(
 ///
 /// Pointers valid for their lengths; `out_value` writable.
 #[no_mangle]
-pub unsafe extern "C" fn kv_db_getdel(db: *mut kv_db, key: *const u8, key_len: usize, out_value: *mut kv_buf) -> kv_status {
+pub unsafe extern "C" fn kv_db_getdel(
+    db: *mut kv_db,
+    key: *const u8,
+    key_len: usize,
+    out_value: *mut kv_buf,
+) -> kv_status {
     crate::ffi_status! {
         // SAFETY: forwarded contract.
         let out = unsafe { args::out(out_value, "out_value") }?;
@@ -601,7 +606,12 @@ pub unsafe extern "C" fn kv_db_pexpireat(
 ///
 /// Pointers valid for their lengths; `out_removed` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn kv_db_persist(db: *mut kv_db, key: *const u8, key_len: usize, out_removed: *mut bool) -> kv_status {
+pub unsafe extern "C" fn kv_db_persist(
+    db: *mut kv_db,
+    key: *const u8,
+    key_len: usize,
+    out_removed: *mut bool,
+) -> kv_status {
     crate::ffi_status! {
         // SAFETY: forwarded contract.
         let r = unsafe { on_key(db, key, key_len, |d, k| d.persist(k)) }?;
@@ -676,7 +686,12 @@ pub unsafe extern "C" fn kv_db_pttl(db: *mut kv_db, key: *const u8, key_len: usi
 ///
 /// As `kv_db_ttl`.
 #[no_mangle]
-pub unsafe extern "C" fn kv_db_expiretime(db: *mut kv_db, key: *const u8, key_len: usize, out_unix_s: *mut i64) -> kv_status {
+pub unsafe extern "C" fn kv_db_expiretime(
+    db: *mut kv_db,
+    key: *const u8,
+    key_len: usize,
+    out_unix_s: *mut i64,
+) -> kv_status {
     crate::ffi_status! {
         // SAFETY: forwarded contract.
         unsafe { ttl_any(db, key, key_len, out_unix_s, TtlCmd::ExpireTime) }
@@ -828,7 +843,12 @@ unsafe fn value_list<'a>(values: *const kv_slice, n: usize) -> Result<Vec<&'a [u
 ///
 /// `keys` valid for `n` slices; `out_values` valid for `n` writes.
 #[no_mangle]
-pub unsafe extern "C" fn kv_db_mget(db: *mut kv_db, keys: *const kv_slice, n: usize, out_values: *mut kv_buf) -> kv_status {
+pub unsafe extern "C" fn kv_db_mget(
+    db: *mut kv_db,
+    keys: *const kv_slice,
+    n: usize,
+    out_values: *mut kv_buf,
+) -> kv_status {
     crate::ffi_status! {
         if n > 0 && out_values.is_null() {
             return Err(Fail::invalid("out_values is NULL"));
@@ -861,7 +881,12 @@ pub unsafe extern "C" fn kv_db_mget(db: *mut kv_db, keys: *const kv_slice, n: us
 ///
 /// `keys` and `values` valid for `n` slices each.
 #[no_mangle]
-pub unsafe extern "C" fn kv_db_mset(db: *mut kv_db, keys: *const kv_slice, values: *const kv_slice, n: usize) -> kv_status {
+pub unsafe extern "C" fn kv_db_mset(
+    db: *mut kv_db,
+    keys: *const kv_slice,
+    values: *const kv_slice,
+    n: usize,
+) -> kv_status {
     crate::ffi_status! {
         // SAFETY: forwarded contract.
         let keys = unsafe { key_list(keys, n, "keys") }?;
