@@ -284,7 +284,14 @@ mod tests {
     }
 
     fn replayer() -> Replayer {
-        Replayer { keydir: crate::keydir::KeyDir::new(), dead: Default::default(), now_ms: 0, max_seq: 0, records: 0 }
+        Replayer {
+            keydir: crate::keydir::KeyDir::new(),
+            dead: Default::default(),
+            now_ms: 0,
+            max_seq: 0,
+            records: 0,
+            zsets: Default::default(),
+        }
     }
 
     #[test]

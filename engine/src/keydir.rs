@@ -396,13 +396,19 @@ impl KeyDir {
     /// Moves a string key to `new` only if it still points at `expected`
     /// (a write during compaction wins). Returns whether it moved.
     pub fn update_loc_if(&self, key: &[u8], expected: Loc, new: Loc) -> bool {
+        self.update_loc_if_kind(key, ValueKind::String, expected, new)
+    }
+
+    /// Like [`KeyDir::update_loc_if`] for a key of `kind` (a sorted set's
+    /// `KeyMeta` location).
+    pub fn update_loc_if_kind(&self, key: &[u8], kind: ValueKind, expected: Loc, new: Loc) -> bool {
         let hash = self.hash(key);
         let mut guard = self.shards[Self::shard_of(hash)].write();
         let shard = &mut *guard;
         let arena = &mut shard.arena;
         let Some(&off) = shard.table.find(hash, |&o| arena.key(o) == key) else { return false };
         let mut e = arena.entry(off);
-        if e.kind != ValueKind::String || e.loc != expected {
+        if e.kind != kind || e.loc != expected {
             return false;
         }
         e.loc = new;
