@@ -217,8 +217,10 @@ fn power_once(policy: Policy, seed: u64, a: &Args) -> Result<Outcome, String> {
             })
             .collect();
         std::thread::sleep(Duration::from_millis(a.power_ms));
-        survivor = Some(disk.power_cut(Some(seed)));
+        // The cut takes effect when power_cut takes the disk's lock, before it
+        // copies the surviving bytes; time it from there.
         cut_at = Instant::now();
+        survivor = Some(disk.power_cut(Some(seed)));
         stop.store(true, Ordering::Relaxed);
         handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
     });

@@ -8,10 +8,14 @@
 
 mod alloc;
 mod charts;
+mod compaction;
 mod crash;
 mod durability;
 mod engines;
+mod expiry;
+mod open;
 mod reads;
+mod zset;
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +42,14 @@ enum Cmd {
     Get(reads::GetArgs),
     /// Keydir memory per key, counted by the allocator.
     Memory(reads::MemoryArgs),
+    /// Open time with and without hint files.
+    Open(open::Args),
+    /// Merge throughput vs raw write; put latency during a merge.
+    Compaction(compaction::Args),
+    /// Sorted-set operations vs redis-server.
+    Zset(zset::Args),
+    /// GET latency while a million keys expire at once.
+    Ttl(expiry::Args),
 }
 
 fn main() {
@@ -48,6 +60,10 @@ fn main() {
         Cmd::CrashChild(a) => crash::run_child(&a),
         Cmd::Get(a) => reads::run_get(&a),
         Cmd::Memory(a) => reads::run_memory(&a),
+        Cmd::Open(a) => open::run(&a),
+        Cmd::Compaction(a) => compaction::run(&a),
+        Cmd::Zset(a) => zset::run(&a),
+        Cmd::Ttl(a) => expiry::run(&a),
     };
     if let Err(e) = result {
         eprintln!("kv-bench: {e}");

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use redb::{Database, Durability, ReadableTable, TableDefinition};
+use redb::{Database, Durability, TableDefinition};
 
 use super::{Engine, Policy};
 

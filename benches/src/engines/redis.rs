@@ -53,7 +53,7 @@ impl Conn {
         }
         let body = &line[1..line.len() - 2];
         match line[0] {
-            b'+' | b':' => Ok(Reply::Simple(body.to_vec())),
+            b'+' | b':' => Ok(Reply::Simple),
             b'-' => Err(format!("redis: {}", String::from_utf8_lossy(body))),
             b'$' => {
                 let n: i64 = std::str::from_utf8(body).ok().and_then(|s| s.parse().ok()).ok_or("redis: bad length")?;
@@ -65,14 +65,28 @@ impl Conn {
                 data.truncate(n as usize);
                 Ok(Reply::Bulk(data))
             }
+            b'*' => {
+                let n: i64 = std::str::from_utf8(body).ok().and_then(|s| s.parse().ok()).ok_or("redis: bad length")?;
+                let mut items = Vec::new();
+                for _ in 0..n.max(0) {
+                    items.push(self.read_reply()?);
+                }
+                Ok(Reply::Array(items))
+            }
             _ => Err(format!("redis: unexpected reply {:?}", String::from_utf8_lossy(&line))),
         }
     }
 }
 
-enum Reply {
-    Simple(Vec<u8>),
+/// One RESP2 reply.
+pub enum Reply {
+    /// `+` or `:` line (its text is not needed by any benchmark).
+    Simple,
+    /// `$` bulk string.
     Bulk(Vec<u8>),
+    /// `*` array.
+    Array(Vec<Reply>),
+    /// Null bulk string or array.
     Nil,
 }
 
@@ -126,17 +140,9 @@ impl Redis {
         self.conns[thread % self.conns.len()].lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs one command on connection 0 (used by other benchmarks).
-    pub fn command(&self, args: &[&[u8]]) -> Result<(), String> {
-        self.conn(0).call(args).map(|_| ())
-    }
-
-    /// Runs one command on `thread`'s connection; returns the reply as text.
-    pub fn command_on(&self, thread: usize, args: &[&[u8]]) -> Result<Option<Vec<u8>>, String> {
-        match self.conn(thread).call(args)? {
-            Reply::Simple(b) | Reply::Bulk(b) => Ok(Some(b)),
-            Reply::Nil => Ok(None),
-        }
+    /// Runs one command on `thread`'s connection.
+    pub fn command(&self, thread: usize, args: &[&[u8]]) -> Result<Reply, String> {
+        self.conn(thread).call(args)
     }
 }
 
@@ -158,7 +164,7 @@ impl Engine for Redis {
         match self.conn(thread).call(&[b"GET", key])? {
             Reply::Bulk(b) => Ok(Some(b)),
             Reply::Nil => Ok(None),
-            Reply::Simple(_) => Err("redis: unexpected simple reply to GET".into()),
+            _ => Err("redis: unexpected reply to GET".into()),
         }
     }
     fn load(&self, items: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>) -> Result<(), String> {
