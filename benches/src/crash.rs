@@ -293,8 +293,9 @@ pub fn run(a: &Args) -> Result<(), String> {
     );
     println!("|---|---|---|---|---|---|---|---|");
     for &p in &policies {
-        let outs: Vec<Outcome> =
-            (0..a.kill_runs).map(|r| kill9_once(&dir.join(format!("kill-{}-{r}", p.name())), p, a)).collect::<Result<_, _>>()?;
+        let outs: Vec<Outcome> = (0..a.kill_runs)
+            .map(|r| kill9_once(&dir.join(format!("kill-{}-{r}", p.name())), p, a))
+            .collect::<Result<_, _>>()?;
         row("kill -9", p, &outs);
     }
     for &p in &policies {

@@ -314,7 +314,9 @@ pub fn run(a: &Args) -> Result<(), String> {
     for ((n, p), m) in &modes {
         println!("| {n} | {p} | {m} |");
     }
-    println!("\nCells with no row: the engine has no comparable setting for that policy (never replaced by a weaker one).");
+    println!(
+        "\nCells with no row: the engine has no comparable setting for that policy (never replaced by a weaker one)."
+    );
     for s in &skipped {
         println!("- skipped: {s}");
     }
@@ -332,7 +334,10 @@ pub fn run(a: &Args) -> Result<(), String> {
                 &format!("Acknowledged puts/s vs writer threads, {value_len} B values (log-log)"),
                 &series,
             )?;
-            println!("\n![throughput {value_len} B]({})", path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned()));
+            println!(
+                "\n![throughput {value_len} B]({})",
+                path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned())
+            );
             if let Some(c) = cdfs.get(&value_len) {
                 let path = out.join(format!("durability-latency-cdf-{value_len}B.png"));
                 charts::latency_cdf(
@@ -340,7 +345,10 @@ pub fn run(a: &Args) -> Result<(), String> {
                     &format!("Put latency CDF, {} threads, {value_len} B values", a.cdf_threads),
                     c,
                 )?;
-                println!("\n![latency CDF {value_len} B]({})", path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned()));
+                println!(
+                    "\n![latency CDF {value_len} B]({})",
+                    path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned())
+                );
             }
         }
     }
@@ -349,7 +357,5 @@ pub fn run(a: &Args) -> Result<(), String> {
 
 /// The run whose throughput is closest to the median.
 fn median_run(runs: &[Cell], med: f64) -> &Cell {
-    runs.iter()
-        .min_by(|x, y| (x.ops_per_sec - med).abs().total_cmp(&(y.ops_per_sec - med).abs()))
-        .unwrap_or(&runs[0])
+    runs.iter().min_by(|x, y| (x.ops_per_sec - med).abs().total_cmp(&(y.ops_per_sec - med).abs())).unwrap_or(&runs[0])
 }

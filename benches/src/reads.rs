@@ -128,7 +128,8 @@ pub fn run_get(a: &GetArgs) -> Result<(), String> {
                     .map(|r| read_window(db.as_ref(), t, n, a.seconds, 0x1234_5678_9ABC_DEF1 + r as u64))
                     .collect::<Result<_, _>>()?;
                 let (med, lo, hi) = summarize(runs.iter().map(|r| r.0).collect());
-                let mid = runs.iter().min_by(|x, y| (x.0 - med).abs().total_cmp(&(y.0 - med).abs())).unwrap_or(&runs[0]);
+                let mid =
+                    runs.iter().min_by(|x, y| (x.0 - med).abs().total_cmp(&(y.0 - med).abs())).unwrap_or(&runs[0]);
                 let ratio = if *name == "libkv" {
                     libkv_by_threads.insert(t, med);
                     "1.00".to_string()

@@ -87,7 +87,11 @@ fn measure(z: &dyn ZEngine, a: &Args, scores: &[f64]) -> Result<Vec<(f64, f64, f
             h.saturating_record(t.elapsed().as_nanos() as u64);
         }
         let secs = start.elapsed().as_secs_f64();
-        out.push((count as f64 / secs, h.value_at_quantile(0.5) as f64 / 1000.0, h.value_at_quantile(0.99) as f64 / 1000.0));
+        out.push((
+            count as f64 / secs,
+            h.value_at_quantile(0.5) as f64 / 1000.0,
+            h.value_at_quantile(0.99) as f64 / 1000.0,
+        ));
     }
     Ok(out)
 }
@@ -101,7 +105,8 @@ pub fn run(a: &Args) -> Result<(), String> {
     let mut redis = Vec::new();
     for _ in 0..a.runs.max(1) {
         let dir = tempfile::tempdir_in(".").map_err(|e| e.to_string())?;
-        let opts = Options { fsync: policy.fsync(), auto_compaction: false, active_expiry: false, ..Options::default() };
+        let opts =
+            Options { fsync: policy.fsync(), auto_compaction: false, active_expiry: false, ..Options::default() };
         let db = Db::open(dir.path().join("libkv"), opts).map_err(|e| e.to_string())?;
         libkv.push(measure(&db, a, &scores)?);
         drop(db);

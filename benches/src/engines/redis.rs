@@ -114,7 +114,9 @@ impl Redis {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("redis-server not runnable ({e}); install it with `apt-get install -y redis-server`"))?;
+            .map_err(|e| {
+                format!("redis-server not runnable ({e}); install it with `apt-get install -y redis-server`")
+            })?;
         let mut r = Redis { child, conns: Vec::new(), policy };
         let deadline = Instant::now() + Duration::from_secs(10);
         let first = loop {
