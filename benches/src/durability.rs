@@ -190,6 +190,9 @@ fn engine_run(
     Ok(Some((cell, mode)))
 }
 
+/// (value bytes, engine, policy): one line of the throughput chart.
+type CurveKey = (usize, String, &'static str);
+
 fn fmt_opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or("-".to_string(), |v| v.to_string())
 }
@@ -226,7 +229,7 @@ pub fn run(a: &Args) -> Result<(), String> {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     // (engine, policy, value) -> [(threads, median ops/s)] for the charts.
-    let mut curves: BTreeMap<(usize, String, &'static str), Vec<(usize, f64)>> = BTreeMap::new();
+    let mut curves: BTreeMap<CurveKey, Vec<(usize, f64)>> = BTreeMap::new();
     let mut cdfs: BTreeMap<usize, Vec<(String, Histogram<u64>)>> = BTreeMap::new();
     for &value_len in &values {
         let value = random_value(value_len, 0xC0FFEE ^ value_len as u64);
