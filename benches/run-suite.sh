@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the kv-bench suite and writes benches/results/<date>-<host>.md plus the
-# charts beside it. Usage: benches/run-suite.sh quick|full
+# charts beside it. Usage: benches/run-suite.sh quick|full|full-small
+# (full-small: every engine, quick sizes: checks the peers end to end).
 # Called by `make bench` / `make bench-full` (mk/bench.mk); the binary must be
 # built already (KV_BENCH points at it).
 set -euo pipefail
@@ -11,7 +12,7 @@ bin=${KV_BENCH:-$root/target/release/kv-bench}
 stamp=$(date -u +%Y-%m-%d)
 host=$(hostname -s 2>/dev/null || hostname)
 name="$stamp-$host${KV_BENCH_SUFFIX:-}"
-[ "$preset" = full ] && name="$name-full"
+[ "$preset" != quick ] && name="$name-$preset"
 out="$root/benches/results/$name.md"
 charts="$root/benches/results/$name"
 # The databases live on the disk under test: the repository's file system.
@@ -21,8 +22,9 @@ mkdir -p "$work" "$charts"
 cd "$work"
 
 case "$preset" in
-quick)
+quick | full-small)
     engines="libkv,redis"
+    [ "$preset" = full-small ] && engines=all
     durability=(durability --seconds 1 --warmup-seconds 0.3 --runs 3 --threads 1,4,16,64 --values 100,4096)
     crash=(crash --kill-runs 3 --power-runs 3)
     get=(get --keys 1000000 --threads 1,2,4 --seconds 2 --runs 3)
@@ -44,7 +46,7 @@ full)
     ttl=(ttl --keys 1000000 --runs 3)
     ;;
 *)
-    echo "usage: $0 quick|full" >&2
+    echo "usage: $0 quick|full|full-small" >&2
     exit 2
     ;;
 esac
@@ -56,7 +58,7 @@ fi
 {
     echo "# kv-bench results: $name ($preset preset)"
     echo
-    echo "Produced by \`benches/run-suite.sh $preset\` (\`make bench$([ "$preset" = full ] && echo -full)\`) at $(date -u '+%Y-%m-%d %H:%M UTC'), commit \`$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- engine benches || echo '+dirty')\`, features: \`${KV_BENCH_FEATURES:-none}\`."
+    echo "Produced by \`benches/run-suite.sh $preset\` (\`make bench$([ "$preset" != quick ] && echo -full)\`) at $(date -u '+%Y-%m-%d %H:%M UTC'), commit \`$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- engine benches || echo '+dirty')\`, features: \`${KV_BENCH_FEATURES:-none}\`."
     echo
     echo "## Machine"
     echo

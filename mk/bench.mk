@@ -8,6 +8,7 @@
 #                     `make bench-deps` first (root, Debian) or have the
 #                     packages it lists installed
 #   make bench-deps   apt-get install the prerequisites of bench-full
+#   make bench-full BENCH_FULL_PRESET=full-small   every engine, quick sizes
 #
 # Results: benches/results/<date>-<host>[-full].md and PNG charts beside it.
 # Peers are behind cargo features, so `make test`, `make build` and CI never
@@ -20,6 +21,7 @@ BENCH_DEB_PACKAGES := redis-server librocksdb-dev libclang-dev
 ROCKSDB_LIB_DIR ?= /usr/lib/x86_64-linux-gnu
 SNAPPY_LIB_DIR ?= /usr/lib/x86_64-linux-gnu
 comma := ,
+BENCH_FULL_PRESET ?= full
 # Full preset: RocksDB only when the system library is there.
 BENCH_FULL_FEATURES := peers$(if $(wildcard $(ROCKSDB_LIB_DIR)/librocksdb.so),$(comma)peers-rocksdb,)
 
@@ -36,4 +38,4 @@ bench-deps:
 bench-full:
 	ROCKSDB_LIB_DIR=$(ROCKSDB_LIB_DIR) SNAPPY_LIB_DIR=$(SNAPPY_LIB_DIR) \
 		$(CARGO) build --release -p kv-bench --features $(BENCH_FULL_FEATURES)
-	KV_BENCH_FEATURES=$(BENCH_FULL_FEATURES) benches/run-suite.sh full
+	KV_BENCH_FEATURES=$(BENCH_FULL_FEATURES) benches/run-suite.sh $(BENCH_FULL_PRESET)
