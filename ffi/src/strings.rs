@@ -125,7 +125,7 @@ fn expire_condition_of(c: i32) -> Result<ExpireCondition, Fail> {
 /// # Safety
 ///
 /// `db` NULL or live; `key` valid for `key_len`.
-unsafe fn on_key<T>(
+pub(crate) unsafe fn on_key<T>(
     db: *const kv_db,
     key: *const u8,
     key_len: usize,
@@ -142,7 +142,7 @@ unsafe fn on_key<T>(
 /// # Safety
 ///
 /// `out` NULL or writable.
-unsafe fn put_out<T>(out: *mut T, name: &str, v: T) -> FfiResult {
+pub(crate) unsafe fn put_out<T>(out: *mut T, name: &str, v: T) -> FfiResult {
     // SAFETY: forwarded contract.
     *unsafe { args::out(out, name) }? = v;
     Ok(())
@@ -153,7 +153,7 @@ unsafe fn put_out<T>(out: *mut T, name: &str, v: T) -> FfiResult {
 /// # Safety
 ///
 /// `out` NULL or writable.
-unsafe fn put_opt<T>(out: *mut T, v: T) {
+pub(crate) unsafe fn put_opt<T>(out: *mut T, v: T) {
     // SAFETY: forwarded contract.
     if let Some(o) = unsafe { args::out_opt(out) } {
         *o = v;
@@ -791,7 +791,7 @@ pub unsafe extern "C" fn kv_db_compare_and_swap(
 /// # Safety
 ///
 /// `keys` NULL or valid for `n` elements, each valid for its length.
-unsafe fn key_list<'a>(keys: *const kv_slice, n: usize, name: &str) -> Result<Vec<&'a [u8]>, Fail> {
+pub(crate) unsafe fn key_list<'a>(keys: *const kv_slice, n: usize, name: &str) -> Result<Vec<&'a [u8]>, Fail> {
     if n == 0 {
         return Ok(Vec::new());
     }
