@@ -160,6 +160,21 @@ pub(crate) unsafe fn put_opt<T>(out: *mut T, v: T) {
     }
 }
 
+/// Hands `bytes` to an optional `kv_buf` out-parameter. When it is NULL the
+/// bytes are dropped here: a `kv_buf` has no destructor, so building one
+/// first would leak. Regression test: `test_null_buffer_outs_do_not_leak`
+/// (C, under ASan and valgrind).
+///
+/// # Safety
+///
+/// `out` NULL or writable.
+pub(crate) unsafe fn put_buf_opt(out: *mut kv_buf, bytes: Vec<u8>) {
+    // SAFETY: forwarded contract.
+    if let Some(o) = unsafe { args::out_opt(out) } {
+        *o = kv_buf::from_vec(bytes);
+    }
+}
+
 /// `SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT|KEEPTTL]`. `set_args` may
 /// be NULL (plain SET). `out_written` (may be NULL) receives whether the
 /// value was written (false when NX/XX refused it). With `get`,
@@ -211,7 +226,7 @@ pub unsafe extern "C" fn kv_db_set(
         unsafe { put_opt(out_written, r.written) };
         if let Some(old) = r.old_value {
             // SAFETY: forwarded contract.
-            unsafe { put_opt(out_old, kv_buf::from_vec(old)) };
+            unsafe { put_buf_opt(out_old, old) };
         }
         Ok(())
     }
@@ -468,7 +483,7 @@ pub unsafe extern "C" fn kv_db_incrbyfloat(
         // SAFETY: forwarded contract.
         let s = unsafe { on_key(db, key, key_len, |d, k| d.incrbyfloat(k, inc)) }?;
         // SAFETY: forwarded contract.
-        unsafe { put_opt(out_value, kv_buf::from_vec(s.into_bytes())) };
+        unsafe { put_buf_opt(out_value, s.into_bytes()) };
         Ok(())
     }
 }

@@ -33,6 +33,14 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Whether this process runs under valgrind (which preloads its vgpreload
+ * libraries). valgrind computes x87 `long double` in 64-bit precision, so
+ * INCRBYFLOAT's long double overflow to infinity is not observable there. */
+static int under_valgrind(void) {
+    const char *p = getenv("LD_PRELOAD");
+    return p != NULL && strstr(p, "vgpreload") != NULL;
+}
+
 static int last_error_is(const char *text) {
     return strcmp(kv_last_error_message(), text) == 0;
 }
@@ -331,13 +339,15 @@ static void test_incr_family(void) {
 
 static void test_incrbyfloat(void) {
     kv_db *db = open_default();
+    /* Under valgrind results are not Redis's: only memory is checked there. */
+    const int exact = !under_valgrind();
     kv_buf out = {NULL, 0};
     CHECK_OK(kv_db_put(db, K("f"), K("10.50")));
     CHECK_OK(kv_db_incrbyfloat(db, K("f"), K("0.1"), &out));
-    CHECK(buf_is(&out, "10.6"));
+    CHECK(!exact || buf_is(&out, "10.6"));
     kv_buf_free(&out);
     CHECK_OK(kv_db_incrbyfloat(db, K("f"), K("-5"), NULL));
-    CHECK_VALUE(db, "f", "5.6");
+    if (exact) CHECK_VALUE(db, "f", "5.6");
     CHECK_OK(kv_db_incrbyfloat(db, K("new"), K("5.0e3"), &out));
     CHECK(buf_is(&out, "5000"));
     kv_buf_free(&out);
@@ -351,9 +361,12 @@ static void test_incrbyfloat(void) {
     CHECK_OK(kv_db_put(db, K("text"), K("abc")));
     CHECK_STATUS(kv_db_incrbyfloat(db, K("text"), K("1"), &out), KV_NOT_FLOAT);
     CHECK_STATUS(kv_db_incrbyfloat(db, K("f"), K("nan"), &out), KV_NOT_FLOAT);
-    CHECK_STATUS(kv_db_incrbyfloat(db, K("f"), K("inf"), &out), KV_INVALID_ARGUMENT);
-    CHECK(last_error_is("ERR increment would produce NaN or Infinity"));
-    CHECK_VALUE(db, "f", "5.6");
+    if (exact) {
+        CHECK_STATUS(kv_db_incrbyfloat(db, K("f"), K("inf"), &out), KV_INVALID_ARGUMENT);
+        CHECK(last_error_is("ERR increment would produce NaN or Infinity"));
+        kv_buf_free(&out);
+        CHECK_VALUE(db, "f", "5.6");
+    }
     CHECK_STATUS(kv_db_incrbyfloat(db, K("f"), NULL, 0, &out), KV_INVALID_ARGUMENT);
     CHECK_STATUS(kv_db_incrbyfloat(db, K("f"), NULL, 3, &out), KV_INVALID_ARGUMENT);
     kv_db_free(db);
@@ -576,6 +589,22 @@ static void test_mget_mset_msetnx(void) {
     kv_db_free(db);
 }
 
+/* Regression: with a NULL kv_buf out-parameter, kv_db_incrbyfloat and
+ * kv_db_set with GET built the buffer anyway and leaked it (found by ASan;
+ * this test fails under `make test-c`'s ASan and valgrind runs). */
+static void test_null_buffer_outs_do_not_leak(void) {
+    kv_db *db = open_default();
+    CHECK_OK(kv_db_incrbyfloat(db, K("f"), K("1.5"), NULL));
+    CHECK_VALUE(db, "f", "1.5");
+    kv_set_args get = {0};
+    get.get = true;
+    bool written = false;
+    CHECK_OK(kv_db_set(db, K("f"), K("new"), &get, &written, NULL));
+    CHECK(written);
+    CHECK_VALUE(db, "f", "new");
+    kv_db_free(db);
+}
+
 static void test_null_db_and_closed(void) {
     int64_t i = 0;
     uint64_t u = 0;
@@ -623,6 +652,7 @@ int main(void) {
     RUN(test_ttl_queries_and_persist);
     RUN(test_compare_and_delete_swap);
     RUN(test_mget_mset_msetnx);
+    RUN(test_null_buffer_outs_do_not_leak);
     RUN(test_null_db_and_closed);
     return kv_test_summary();
 }
