@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -103,6 +104,10 @@ type DB struct {
 func Open(dir string, opts Options) (*DB, error) {
 	if dir == "" {
 		return nil, invalid("Open", "dir is empty")
+	}
+	if strings.IndexByte(dir, 0) >= 0 {
+		// C.CString would cut the path at the NUL and open another directory.
+		return nil, invalid("Open", "dir contains a NUL byte")
 	}
 	co := C.kvg_open_opts{
 		fsync:                               C.int(opts.Fsync),

@@ -111,12 +111,13 @@ func closedError(op string) error {
 	return &Error{Op: op, Code: Code(C.KV_CLOSED), Message: "database is closed"}
 }
 
-// ptr is the address of b's bytes for a C call, or nil when b is empty
-// (libkv reads a NULL pointer with length 0 as the empty string, and
-// rejects it for a key, as it must).
+// ptr is the address of b's bytes for a C call. An empty b gives a
+// pointer to a static C byte rather than NULL, so that libkv reports an
+// empty key as "empty" (NULL would read as "key is NULL", which a Go
+// caller never passes).
 func ptr(b []byte) *C.uint8_t {
 	if len(b) == 0 {
-		return nil
+		return &C.kvg_empty[0]
 	}
 	return (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(b)))
 }

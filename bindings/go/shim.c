@@ -20,6 +20,8 @@ static kv_status finish(kv_status st, kvg_out *out) {
     return st;
 }
 
+uint8_t kvg_empty[1];
+
 void kvg_msg_free(char *msg) { free(msg); }
 
 kv_status kvg_open(const char *path, const kvg_open_opts *o, kvg_out *out) {

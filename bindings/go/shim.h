@@ -44,6 +44,9 @@ typedef struct {
     uint64_t active_expiry_budget_ms;
 } kvg_open_opts;
 
+/* A byte to point at for empty byte strings. */
+extern uint8_t kvg_empty[1];
+
 void kvg_msg_free(char *msg);
 
 kv_status kvg_open(const char *path, const kvg_open_opts *o, kvg_out *out);
