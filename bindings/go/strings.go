@@ -220,9 +220,9 @@ func (db *DB) IncrBy(key []byte, delta int64) (int64, error) {
 // Decr is Redis DECR.
 func (db *DB) Decr(key []byte) (int64, error) { return db.incr("Decr", key, 1, true) }
 
-// DecrBy is Redis DECRBY. As in Redis, a delta of math.MinInt64 works
-// when the result fits (from a negative value) and otherwise fails with
-// ErrInvalidArgument "decrement would overflow".
+// DecrBy is Redis DECRBY. As in Redis, a delta of math.MinInt64 (which
+// cannot be negated) fails with ErrInvalidArgument "decrement would
+// overflow".
 func (db *DB) DecrBy(key []byte, delta int64) (int64, error) {
 	return db.incr("DecrBy", key, delta, true)
 }
