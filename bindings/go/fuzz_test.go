@@ -134,7 +134,7 @@ func step(t *testing.T, db *DB, m *model, op, arg byte, i int) {
 		old := int64(0)
 		var perr error
 		if exists {
-			old, perr = strconv.ParseInt(string(cur.val), 10, 64)
+			old, perr = redisInt(cur.val)
 		}
 		if perr != nil {
 			if !errors.Is(err, ErrNotInteger) {
@@ -275,4 +275,18 @@ func (m *model) compareAll(t *testing.T, db *DB) {
 			t.Fatalf("key %s: TTL %v %v, model hasTTL %v", k, d, err, e.hasTTL)
 		}
 	}
+}
+
+// redisInt parses v as Redis does (string2ll): canonical decimal only, so
+// no leading zeros, "+" or spaces. (Found by the fuzzer: the model used
+// strconv.ParseInt, which accepts "000".)
+func redisInt(v []byte) (int64, error) {
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	if strconv.FormatInt(n, 10) != string(v) {
+		return 0, fmt.Errorf("%q is not canonical", v)
+	}
+	return n, nil
 }
