@@ -1136,9 +1136,9 @@ kv_status kv_db_incrby(kv_db *db,
                        int64_t delta,
                        int64_t *out_value);
 
-// `DECRBY key delta`: as `kv_db_incrby` with `-delta`. `INT64_MIN`, which
-// cannot be negated, is `KV_INVALID_ARGUMENT` with Redis's `ERR decrement
-// would overflow`.
+// `DECRBY key delta`: as `kv_db_incrby` with `-delta`. A `delta` of
+// `INT64_MIN` cannot be negated: `KV_INVALID_ARGUMENT` with Redis's
+// message "ERR decrement would overflow".
 //
 // # Safety
 //

@@ -430,9 +430,9 @@ pub unsafe extern "C" fn kv_db_incrby(
     }
 }
 
-/// `DECRBY key delta`: as `kv_db_incrby` with `-delta`. `INT64_MIN`, which
-/// cannot be negated, is `KV_INVALID_ARGUMENT` with Redis's `ERR decrement
-/// would overflow`.
+/// `DECRBY key delta`: as `kv_db_incrby` with `-delta`. A `delta` of
+/// `INT64_MIN` cannot be negated: `KV_INVALID_ARGUMENT` with Redis's
+/// message "ERR decrement would overflow".
 ///
 /// # Safety
 ///
