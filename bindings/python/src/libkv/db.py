@@ -206,7 +206,7 @@ class DB:
         expiries, recovery figures, ``poisoned``)."""
         s = _ffi.Stats()
         check(_lib.kv_db_stats(self._h, byref(s)))
-        return {name: getattr(s, name) for name, _ in _ffi.Stats._fields_}
+        return {f[0]: getattr(s, f[0]) for f in _ffi.Stats._fields_}
 
     def batch(self) -> Batch:
         """A new atomic batch of sets and deletes. As a context manager it
@@ -263,12 +263,12 @@ class DB:
         An iterator, as ``dict.keys`` (not redis-py's ``KEYS pattern`` list:
         glob patterns are not supported). The set of keys is fixed when
         iteration starts."""
-        return self._iterate(_lib.kv_db_keys, enc(prefix), with_values=False)  # type: ignore[return-value]
+        return self._iterate(_lib.kv_db_keys, enc(prefix), with_values=False)
 
     def items(self, prefix: KeyT = b"") -> Iterator[tuple[bytes, bytes]]:
         """``(key, value)`` for the string keys starting with ``prefix``, in
         byte order (sorted-set keys are skipped)."""
-        return self._iterate(_lib.kv_db_scan_prefix, enc(prefix), with_values=True)  # type: ignore[return-value]
+        return self._iterate(_lib.kv_db_scan_prefix, enc(prefix), with_values=True)
 
     def values(self, prefix: KeyT = b"") -> Iterator[bytes]:
         """The values of the string keys starting with ``prefix``."""

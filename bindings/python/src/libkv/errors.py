@@ -17,7 +17,7 @@ class Error(Exception):
 
     status: int = -1
 
-    def __init__(self, message: str = "", status: int | None = None) -> None:
+    def __init__(self, message: object = "", status: int | None = None) -> None:
         super().__init__(message)
         if status is not None:
             self.status = status
@@ -29,8 +29,8 @@ class NotFoundError(Error, KeyError):
 
     status = _ffi.NOT_FOUND
 
-    def __str__(self) -> str:  # KeyError would repr() the message
-        return str(self.args[0]) if self.args else ""
+    def __str__(self) -> str:  # as KeyError: the missing key, repr'd
+        return repr(self.args[0]) if self.args else ""
 
 
 class InvalidArgumentError(Error, ValueError):
