@@ -10,12 +10,12 @@ PYTHON ?= python3
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 KV_PY_VENV := $(CARGO_TARGET_DIR)/python-venv
 KV_PY := $(KV_PY_VENV)/bin/python
-KV_PY_DEPS := pytest hypothesis mypy
+KV_PY_DEPS := pytest hypothesis mypy redis
 
 .PHONY: test-python bench-python
 
 # The venv and the test tools, created once and reused.
-$(KV_PY_VENV)/.deps-stamp:
+$(KV_PY_VENV)/.deps-stamp: mk/python.mk
 	$(PYTHON) -m venv $(KV_PY_VENV)
 	$(KV_PY) -m pip install -q --upgrade pip
 	$(KV_PY) -m pip install -q $(KV_PY_DEPS)
