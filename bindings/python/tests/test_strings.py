@@ -242,3 +242,14 @@ def test_compare_and_swap(db: libkv.DB) -> None:
     assert db.ttl("k") == -1
     assert db.compare_and_swap("missing", "a", "b") is False
     assert db.get("missing") is None
+
+
+def test_incrbyfloat_embedded_nul_is_not_a_float(db: libkv.DB) -> None:
+    """Found by the differential test against redis-server: a value with a
+    NUL (left by SETRANGE) was parsed as 0 by INCRBYFLOAT."""
+    db["a"] = ""
+    db.setrange("a", 1, "0")
+    assert db["a"] == b"\x000"
+    with pytest.raises(libkv.NotFloatError):
+        db.incrbyfloat("a", 0.5)
+    assert db["a"] == b"\x000"
