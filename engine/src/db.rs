@@ -95,6 +95,9 @@ pub(crate) struct Inner {
     shutdown: Mutex<bool>,
     shutdown_cv: Condvar,
     lock: Mutex<Option<LockGuard>>,
+    pub compaction: crate::compaction::CompactionState,
+    /// Members of every sorted-set key (see `zset::store`).
+    pub zsets: crate::zset::store::ZSetStore,
     /// Where the active expiry cycle resumes.
     pub expiry: crate::expiry::ExpiryState,
 }
@@ -193,9 +196,10 @@ impl Inner {
         Some(old)
     }
 
-    fn on_replaced(&self, _key: &[u8], old: Entry) {
-        if old.kind == ValueKind::String {
-            self.add_dead(old.loc.seg, old.loc.len as u64);
+    fn on_replaced(&self, key: &[u8], old: Entry) {
+        match old.kind {
+            ValueKind::String => self.add_dead(old.loc.seg, old.loc.len as u64),
+            ValueKind::ZSet => self.zset_dropped(key, old),
         }
     }
 
@@ -206,8 +210,9 @@ impl Inner {
     pub fn is_live(&self, rec: &record::RecordRef<'_>, loc: Loc) -> bool {
         match rec.header.kind {
             RecordKind::Put => self.keydir.get(rec.key).is_some_and(|e| e.kind == ValueKind::String && e.loc == loc),
-            // Sorted-set records: decided by the sorted-set layer.
-            RecordKind::ZAdd | RecordKind::ZRem | RecordKind::KeyMeta => false,
+            // Sorted-set records: decided by the sorted-set layer (a ZRem is
+            // a tombstone and never live).
+            RecordKind::ZAdd | RecordKind::ZRem | RecordKind::KeyMeta => self.zset_is_live(rec, loc),
             RecordKind::Delete | RecordKind::ExpireTombstone | RecordKind::Batch => false,
         }
     }
@@ -219,6 +224,7 @@ impl Inner {
     pub fn relocate(&self, rec: &record::RecordRef<'_>, from: Loc, to: Loc) -> bool {
         match rec.header.kind {
             RecordKind::Put => self.keydir.update_loc_if(rec.key, from, to),
+            RecordKind::ZAdd | RecordKind::KeyMeta => self.zset_relocate(rec, from, to),
             _ => false,
         }
     }
@@ -359,6 +365,8 @@ impl Db {
             shutdown: Mutex::new(false),
             shutdown_cv: Condvar::new(),
             lock: Mutex::new(Some(lock)),
+            compaction: Default::default(),
+            zsets: recovered.zsets,
             expiry: crate::expiry::ExpiryState::default(),
             opts: options,
         });
@@ -384,6 +392,10 @@ impl Db {
                     }
                 }
             })?;
+            self.threads.lock().push(h);
+        }
+        if self.inner.opts.auto_compaction {
+            let h = crate::compaction::spawn_auto(self.inner.clone())?;
             self.threads.lock().push(h);
         }
         if self.inner.opts.active_expiry {
@@ -558,6 +570,10 @@ impl Db {
             keydir_heap_bytes: self.inner.keydir.heap_bytes() as u64,
             recovery: self.inner.recovery.lock().clone(),
             poisoned: self.inner.poison_reason().is_some(),
+            merges: ld(&self.inner.compaction.merges),
+            merge_reclaimed_bytes: ld(&self.inner.compaction.reclaimed_bytes),
+            last_merge_duration_ms: ld(&self.inner.compaction.last_duration_ms),
+            merge_failures: ld(&self.inner.compaction.failures),
         }
     }
 

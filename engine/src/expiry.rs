@@ -91,9 +91,8 @@ pub(crate) fn stage_purge(tx: &mut WriteTxn<'_>, key: &[u8], cause: PurgeCause) 
         &[],
         0,
         Apply::Custom(Box::new(move |inner: &Inner, loc| {
-            // HOOK (sorted sets): when the key is a ZSet, the sorted-set layer
-            // must also drop its members here; `remove_entry` only handles
-            // the keydir. The record itself is already type-agnostic.
+            // For a sorted set, `remove_entry` also drops its members
+            // (`Inner::on_replaced` → `zset_dropped`).
             if inner.remove_entry(&owned).is_some() {
                 let c = match cause {
                     PurgeCause::Lazy => &inner.counters.expired_lazy,

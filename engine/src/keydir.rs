@@ -396,18 +396,49 @@ impl KeyDir {
     /// Moves a string key to `new` only if it still points at `expected`
     /// (a write during compaction wins). Returns whether it moved.
     pub fn update_loc_if(&self, key: &[u8], expected: Loc, new: Loc) -> bool {
+        self.update_loc_if_kind(key, ValueKind::String, expected, new)
+    }
+
+    /// Like [`KeyDir::update_loc_if`] for a key of `kind` (a sorted set's
+    /// `KeyMeta` location).
+    pub fn update_loc_if_kind(&self, key: &[u8], kind: ValueKind, expected: Loc, new: Loc) -> bool {
         let hash = self.hash(key);
         let mut guard = self.shards[Self::shard_of(hash)].write();
         let shard = &mut *guard;
         let arena = &mut shard.arena;
         let Some(&off) = shard.table.find(hash, |&o| arena.key(o) == key) else { return false };
         let mut e = arena.entry(off);
-        if e.kind != ValueKind::String || e.loc != expected {
+        if e.kind != kind || e.loc != expected {
             return false;
         }
         e.loc = new;
         arena.overwrite(off, &e);
         true
+    }
+
+    /// Removes a string key only if it still points at `expected` (compaction
+    /// purging an expired record it dropped; a newer write wins). Returns the
+    /// removed entry.
+    pub fn remove_if(&self, key: &[u8], expected: Loc) -> Option<Entry> {
+        let hash = self.hash(key);
+        let mut guard = self.shards[Self::shard_of(hash)].write();
+        let shard = &mut *guard;
+        let arena = &shard.arena;
+        let found = shard.table.find_entry(hash, |&o| arena.key(o) == key).ok()?;
+        let old = arena.entry(*found.get());
+        if old.kind != ValueKind::String || old.loc != expected {
+            return None;
+        }
+        let (off, _) = found.remove();
+        let size = shard.arena.size(off);
+        shard.arena.mark_dead(off);
+        shard.live_bytes -= size;
+        shard.dead_bytes += size;
+        if old.expire_at_ms != 0 {
+            shard.ttl_entries -= 1;
+        }
+        Self::maybe_rebuild(shard, &self.hasher);
+        Some(old)
     }
 
     /// Rebuilds a shard's arena when dead entries outweigh live ones.

@@ -18,6 +18,8 @@ pub mod storage;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use options::{Fsync, Options, RecoveryMode};
 pub mod batch;
+pub mod compaction;
+mod hint;
 pub mod stats;
 
 mod db;
@@ -28,6 +30,7 @@ pub mod strings;
 mod writer;
 
 pub use batch::WriteBatch;
+pub use compaction::CompactionSummary;
 pub use db::{Db, KeyIter};
 pub use stats::{RecoveryStats, SegmentStats, Stats};
 pub use storage::{FsStorage, SimStorage, Storage};

@@ -293,8 +293,11 @@ pub fn parse_redis_i64(s: &[u8]) -> Option<i64> {
 /// the expiry of a non-string key. The sorted-set engineer persists it with a
 /// `KeyMeta` record and updates the keydir entry; every EXPIRE-family command
 /// and PERSIST reaches non-string keys only through here.
-fn expire_non_string(_tx: &mut WriteTxn<'_>, _key: &[u8], _entry: Entry, _expire_at_ms: u64) -> Result<()> {
-    Err(Error::Internal("sorted sets not merged yet".into()))
+fn expire_non_string(tx: &mut WriteTxn<'_>, key: &[u8], entry: Entry, expire_at_ms: u64) -> Result<()> {
+    match entry.kind {
+        ValueKind::ZSet => crate::zset::stage_zset_expiry(tx, key, expire_at_ms),
+        ValueKind::String => Err(Error::Internal("expire_non_string on a string key".into())),
+    }
 }
 
 /// Looks `key` up for a write command at `now_ms`: an expired key is purged
