@@ -55,7 +55,8 @@ pub struct CommandSpec {
     pub max_args: Option<usize>,
 }
 
-const fn spec(
+/// Builds a table entry.
+pub(crate) const fn spec(
     name: &'static str,
     syntax: &'static str,
     summary: &'static str,
@@ -73,7 +74,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("del", "key [key ...]", "Delete keys; replies how many existed", K, 1, None),
     spec("exists", "key [key ...]", "How many of the keys exist (a repeated key counts again)", K, 1, None),
     spec("type", "key", "The type of a key: string, zset or none", K, 1, Some(1)),
-    spec("keys", "[prefix]", "Keys starting with PREFIX, sorted. A prefix, not a glob: a trailing '*' is ignored", K, 0, Some(1)),
+    spec(
+        "keys",
+        "[prefix]",
+        "Keys starting with PREFIX, sorted. A prefix, not a glob: a trailing '*' is ignored",
+        K,
+        0,
+        Some(1),
+    ),
     spec("dbsize", "", "Number of live keys", K, 0, Some(0)),
     spec("expire", "key seconds [NX|XX|GT|LT]", "Set a key's time to live in seconds", K, 2, Some(4)),
     spec("pexpire", "key milliseconds [NX|XX|GT|LT]", "Set a key's time to live in milliseconds", K, 2, Some(4)),
@@ -112,10 +120,25 @@ pub static COMMANDS: &[CommandSpec] = &[
         3,
         Some(5),
     ),
-    spec("cad", "key expected", "Compare-and-delete: delete only if the value is EXPECTED (safe lock release)", S, 2, Some(2)),
+    spec(
+        "cad",
+        "key expected",
+        "Compare-and-delete: delete only if the value is EXPECTED (safe lock release)",
+        S,
+        2,
+        Some(2),
+    ),
     spec("stats", "", "INFO-style report: keyspace, persistence, counters", O, 0, Some(0)),
-    spec("verify", "", "Check every record's checksum (read only); exit 4 naming file and offset on damage", O, 0, Some(0)),
+    spec(
+        "verify",
+        "",
+        "Check every record's checksum (read only); exit 4 naming file and offset on damage",
+        O,
+        0,
+        Some(0),
+    ),
     spec("repair", "src-dir dst-dir", "Copy every readable live key of SRC into a new database DST", O, 2, Some(2)),
+    spec("compact", "", "Merge every sealed segment, keeping only live data; reports bytes reclaimed", O, 0, Some(0)),
     spec("dump", "file", "Write every live key to a portable dump file (docs/dump-format.md)", O, 1, Some(1)),
     spec("load", "file", "Load a dump file into the database", O, 1, Some(1)),
     spec("help", "[command]", "List commands, or describe one", O, 0, Some(1)),
@@ -200,12 +223,6 @@ pub fn text(arg: &[u8]) -> String {
 pub fn int(arg: &[u8]) -> Result<i64, Failure> {
     kv_engine::strings::parse_redis_i64(arg)
         .ok_or_else(|| Failure::Usage("ERR value is not an integer or out of range".into()))
-}
-
-/// Parses a non-negative integer argument.
-pub fn uint(arg: &[u8]) -> Result<u64, Failure> {
-    let v = int(arg)?;
-    u64::try_from(v).map_err(|_| Failure::Usage("ERR value is out of range, must be positive".into()))
 }
 
 fn bool_reply(b: bool) -> Reply {
@@ -339,7 +356,7 @@ fn execute_data(db: &Db, name: &str, a: &[Vec<u8>]) -> Result<Reply, Failure> {
             let opts = parse_set_options(&a[2..])?;
             db.set(key, &a[1], &opts).map(|r| {
                 if opts.get {
-                    Reply::opt_bulk(r.old)
+                    Reply::opt_bulk(r.old_value)
                 } else if r.written {
                     Reply::ok()
                 } else {
@@ -356,7 +373,7 @@ fn execute_data(db: &Db, name: &str, a: &[Vec<u8>]) -> Result<Reply, Failure> {
             let ms = int(&a[1])?;
             db.set(key, &a[2], &SetOptions::new().px(ms)).map(|_| Reply::ok())
         }
-        "getset" => db.set(key, &a[1], &SetOptions::new().get()).map(|r| Reply::opt_bulk(r.old)),
+        "getset" => db.set(key, &a[1], &SetOptions::new().get()).map(|r| Reply::opt_bulk(r.old_value)),
         "get" => db.get(key).map(Reply::opt_bulk),
         "getex" => {
             let opt = match a.get(1) {

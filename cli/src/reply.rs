@@ -19,8 +19,16 @@ pub enum Reply {
     Nil,
     /// An array (possibly nested).
     Array(Vec<Reply>),
-    /// Free text from an operations command (`stats`, `help`), printed as is.
+    /// Free text (`help`), printed as is.
     Text(String),
+    /// The result of an operation (`stats`, `verify`, `dump`, ...): text for
+    /// people, an object for `--json`.
+    Report {
+        /// Human-readable form.
+        text: String,
+        /// Machine-readable form.
+        json: serde_json::Value,
+    },
 }
 
 impl Reply {
@@ -95,7 +103,7 @@ fn format_tty(reply: &Reply, prefix: &str, out: &mut String) {
             out.push('\n');
         }
         Reply::Nil => out.push_str("(nil)\n"),
-        Reply::Text(t) => {
+        Reply::Text(t) | Reply::Report { text: t, .. } => {
             out.push_str(t);
             if !t.ends_with('\n') {
                 out.push('\n');
@@ -135,7 +143,7 @@ fn format_raw(reply: &Reply, out: &mut String) {
             out.push('\n');
         }
         Reply::Nil => out.push('\n'),
-        Reply::Text(t) => {
+        Reply::Text(t) | Reply::Report { text: t, .. } => {
             out.push_str(t);
             if !t.ends_with('\n') {
                 out.push('\n');
@@ -184,6 +192,7 @@ pub fn to_json(reply: &Reply) -> serde_json::Value {
         Reply::Bulk(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
         Reply::Nil => Value::Null,
         Reply::Array(items) => Value::Array(items.iter().map(to_json).collect()),
+        Reply::Report { json, .. } => json.clone(),
     }
 }
 
