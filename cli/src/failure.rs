@@ -65,7 +65,9 @@ impl From<Error> for Failure {
                 p.display()
             )),
             Error::Corruption { .. } => Failure::Corrupt(e.to_string()),
-            Error::InvalidArgument(m) => Failure::Usage(m.clone()),
+            // Only argument parsing turns these into a failure (execution
+            // turns them into error replies): they are bad arguments.
+            Error::InvalidArgument(_) | Error::NotFloat | Error::NotInteger => Failure::Usage(e.to_string()),
             _ => Failure::Other(e.to_string()),
         }
     }
