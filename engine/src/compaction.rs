@@ -383,7 +383,9 @@ impl Merger<'_> {
                 }
                 self.summary.records_dropped += 1;
             }
-            RecordKind::Delete | RecordKind::ExpireTombstone => {
+            // A ZRem is a member-level tombstone: the same rule applies, or a
+            // partial merge brings the removed member back.
+            RecordKind::Delete | RecordKind::ExpireTombstone | RecordKind::ZRem => {
                 if self.prefix {
                     self.summary.records_dropped += 1;
                 } else {
