@@ -399,7 +399,7 @@ fn execute_data(db: &Db, name: &str, a: &[Vec<u8>]) -> Result<Reply, Failure> {
             db.mget(&keys).map(|vs| Reply::Array(vs.into_iter().map(Reply::opt_bulk).collect()))
         }
         "mset" | "msetnx" => {
-            if a.len() % 2 != 0 {
+            if !a.len().is_multiple_of(2) {
                 return Err(Failure::arity(name));
             }
             let pairs: Vec<(&[u8], &[u8])> = a.chunks_exact(2).map(|p| (p[0].as_slice(), p[1].as_slice())).collect();

@@ -125,8 +125,14 @@ fn parse_range_tail(a: &[Vec<u8>], allow_withscores: bool) -> Result<(bool, Opti
     Ok((withscores, limit))
 }
 
+/// `ZRANGE`'s options: selection kind, `REV`, `LIMIT`, `WITHSCORES`.
+type ZRangeOptions = (ZRangeKind, bool, Option<(i64, i64)>, bool);
+
+/// The inputs of a store command: keys, `WEIGHTS`, `AGGREGATE`.
+type StoreArgs = (Vec<Vec<u8>>, Option<Vec<f64>>, Aggregate);
+
 /// `ZRANGE`'s options after `key start stop`.
-fn parse_zrange(a: &[Vec<u8>]) -> Result<(ZRangeKind, bool, Option<(i64, i64)>, bool), Failure> {
+fn parse_zrange(a: &[Vec<u8>]) -> Result<ZRangeOptions, Failure> {
     let (mut kind, mut rev, mut limit, mut withscores) = (ZRangeKind::Rank, false, None, false);
     let mut i = 0;
     while i < a.len() {
@@ -151,7 +157,7 @@ fn parse_zrange(a: &[Vec<u8>]) -> Result<(ZRangeKind, bool, Option<(i64, i64)>, 
 }
 
 /// `numkeys key ... [WEIGHTS ...] [AGGREGATE ...]` of the store commands.
-fn parse_store(name: &str, a: &[Vec<u8>]) -> Result<(Vec<Vec<u8>>, Option<Vec<f64>>, Aggregate), Failure> {
+fn parse_store(name: &str, a: &[Vec<u8>]) -> Result<StoreArgs, Failure> {
     let n = int(&a[0])?;
     if n <= 0 {
         return Err(Failure::Usage(format!("ERR at least 1 input key is needed for '{name}' command")));
@@ -210,7 +216,7 @@ pub fn execute(db: &Db, name: &str, a: &[Vec<u8>]) -> Result<Reply, Failure> {
                 i += 1;
             }
             let rest = &a[i..];
-            if rest.is_empty() || rest.len() % 2 != 0 {
+            if rest.is_empty() || !rest.len().is_multiple_of(2) {
                 return Err(Failure::syntax());
             }
             flags.validate(rest.len() / 2)?;
