@@ -904,8 +904,9 @@ kv_status kv_db_incrby(kv_db *db,
                        int64_t delta,
                        int64_t *out_value);
 
-// `DECRBY key delta`: as `kv_db_incrby` with `-delta`, but also accepts
-// `INT64_MIN` the way Redis does (`KV_OVERFLOW` when it cannot be negated).
+// `DECRBY key delta`: as `kv_db_incrby` with `-delta`. A `delta` of
+// `INT64_MIN` cannot be negated: `KV_INVALID_ARGUMENT` with Redis's
+// message "ERR decrement would overflow".
 //
 // # Safety
 //

@@ -415,8 +415,9 @@ pub unsafe extern "C" fn kv_db_incrby(
     }
 }
 
-/// `DECRBY key delta`: as `kv_db_incrby` with `-delta`, but also accepts
-/// `INT64_MIN` the way Redis does (`KV_OVERFLOW` when it cannot be negated).
+/// `DECRBY key delta`: as `kv_db_incrby` with `-delta`. A `delta` of
+/// `INT64_MIN` cannot be negated: `KV_INVALID_ARGUMENT` with Redis's
+/// message "ERR decrement would overflow".
 ///
 /// # Safety
 ///
