@@ -25,6 +25,18 @@ kv() {
     "$KV" --dir "$DB" --no-progress "$@"
 }
 kvq() { "$KV" --dir "$DB" --no-progress "$@"; }
+# Sections owned by other parts of the project (C, Python, Go examples) are
+# run to the end even if one fails; the failures are listed at the end and
+# make the demo exit non-zero.
+FAILED=()
+attempt() {
+    local what=$1
+    shift
+    if ! "$@"; then
+        echo "!! $what FAILED"
+        FAILED+=("$what")
+    fi
+}
 
 echo "${B}libkv demo${N}: a persistent, Redis-flavoured key-value engine you link into your process."
 echo "Every command below is a separate 'kv' process: state lives on disk in ${WORK}/..."
@@ -78,28 +90,33 @@ kv ttl session:9f2c
 ###########################################################################
 section "5. The same patterns from C (bindings/c/examples, under valgrind)"
 if command -v "${CC:-cc}" >/dev/null 2>&1; then
-    $MAKE --no-print-directory examples-c
+    attempt "C examples" $MAKE --no-print-directory examples-c
 else
     note "no C compiler: skipped"
 fi
 
 section "6. Python and Go examples"
 if grep -qs '^examples-python:' mk/*.mk; then
-    $MAKE --no-print-directory examples-python
+    attempt "Python examples" $MAKE --no-print-directory examples-python
 elif [ -d bindings/python/examples ] && [ -f "$TARGET/release/libkv.so" ]; then
     for ex in bindings/python/examples/*.py; do
         echo "== python $(basename "$ex")"
         d=$(mktemp -d -p "$WORK")
-        PYTHONPATH=bindings/python/src LIBKV_LIBRARY=$TARGET/release/libkv.so python3 "$ex" "$d/db"
+        attempt "python $(basename "$ex")" env PYTHONPATH=bindings/python/src \
+            LIBKV_LIBRARY="$TARGET/release/libkv.so" python3 "$ex" "$d/db"
     done
 else
     note "bindings/python/examples not on this branch yet: skipped"
 fi
 if grep -qs '^examples-go:' mk/*.mk; then
-    $MAKE --no-print-directory examples-go
+    attempt "Go examples" $MAKE --no-print-directory examples-go
 elif [ -d bindings/go ] && command -v go >/dev/null 2>&1; then
-    echo "== go test -run Example (bindings/go)"
-    (cd bindings/go && go test -count=1 -run 'Example' ./... 2>&1 | tail -n 3)
+    echo "== go: the binding's examples (rate limiter, lock, session, ...), output checked by go test"
+    go_examples() (
+        set -o pipefail
+        cd bindings/go && go test -count=1 -v -run 'Example' ./... 2>&1 | grep -E '^(--- |ok|FAIL|panic)'
+    )
+    attempt "Go examples" go_examples
 else
     note "bindings/go not on this branch yet: skipped"
 fi
@@ -168,3 +185,7 @@ section "11. What each fsync policy costs (engine tour)"
 "$TARGET/release/examples/tour" | sed -n '/fsync policy comparison/,$p'
 
 printf '\n%sdemo finished in %d s%s (after the build)\n' "$B" "$(($(date +%s) - START))" "$N"
+if [ ${#FAILED[@]} -gt 0 ]; then
+    printf '!! failed sections: %s\n' "${FAILED[*]}"
+    exit 1
+fi
