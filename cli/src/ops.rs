@@ -261,11 +261,7 @@ impl<'a> Importer<'a> {
         match item {
             Item::String { key, value, expire_at_ms } => {
                 self.last_zset = None;
-                // A put over a sorted set must drop its members: delete first.
-                if self.db.exists(&key)? {
-                    self.flush()?;
-                    self.db.delete(&key)?;
-                }
+                // A put replaces a key of any type (a sorted set's members too).
                 self.batch.put_with_expiry(&key, &value, expire_at_ms);
                 self.loaded += 1;
                 if self.batch.len() >= LOAD_BATCH_KEYS {

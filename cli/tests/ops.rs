@@ -168,3 +168,16 @@ fn a_locked_directory_exits_3_naming_it() {
     kv(&t.db, &["verify"]).assert().code(3);
     kv(&t.db, &["--json", "get", "k"]).assert().code(3).stdout(predicate::str::contains("\"exit_code\":3"));
 }
+
+#[test]
+fn load_replaces_a_sorted_set_with_a_dumped_string_of_the_same_key() {
+    let t = test_dir();
+    ok(&t.db, &["set", "k", "string"]);
+    let file = t.tmp.path().join("k.dump");
+    ok(&t.db, &["dump", file.to_str().unwrap()]);
+    let d2 = t.tmp.path().join("d2");
+    ok(&d2, &["zadd", "k", "1", "member"]);
+    ok(&d2, &["load", file.to_str().unwrap()]);
+    expect(&d2, &["get", "k"], "\"string\"\n", 0);
+    expect(&d2, &["zcard", "k"], "(error) WRONGTYPE Operation against a key holding the wrong kind of value\n", 1);
+}
