@@ -27,6 +27,7 @@ pub mod expiry;
 pub mod long_double;
 mod recovery;
 pub mod strings;
+pub mod verify;
 mod writer;
 
 pub use batch::WriteBatch;
