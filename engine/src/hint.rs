@@ -23,7 +23,8 @@
 //! 24  u64     segment length in bytes
 //! 32  u32     crc32 of the segment's last min(4096, length - 32) bytes
 //! 36  u32     number of entries
-//! 40  entries, each:
+//! 40  u32     number of Put entries (sizes the keydir before replay)
+//! 44  entries, each:
 //!       u8  kind   u8 flags   u16 reserved (0)
 //!       u32 key length   u32 encoded record length   u32 inline value length
 //!       u64 sequence number   u64 expiry (Unix ms, 0 = none)
@@ -42,9 +43,9 @@ use crate::storage::{ReadFile, Storage};
 /// Magic bytes at the start of every hint file.
 pub const HINT_MAGIC: [u8; 8] = *b"LIBKVHNT";
 /// Hint format version this build writes and reads.
-pub const HINT_VERSION: u32 = 1;
+pub const HINT_VERSION: u32 = 2;
 /// Bytes before the first entry.
-pub const HINT_HEADER_LEN: usize = 40;
+pub const HINT_HEADER_LEN: usize = 44;
 /// Bytes of an entry before its key.
 pub const ENTRY_HEADER_LEN: usize = 32;
 /// How many trailing segment bytes the tie checksum covers.
@@ -54,6 +55,7 @@ pub const TAIL_CRC_SPAN_BYTES: u64 = 4096;
 pub(crate) struct HintBuilder {
     buf: Vec<u8>,
     entries: u32,
+    puts: u32,
 }
 
 impl HintBuilder {
@@ -65,7 +67,7 @@ impl HintBuilder {
         buf.extend_from_slice(&id.to_le_bytes());
         buf.extend_from_slice(&order.to_le_bytes());
         buf.resize(HINT_HEADER_LEN, 0);
-        HintBuilder { buf, entries: 0 }
+        HintBuilder { buf, entries: 0, puts: 0 }
     }
 
     /// Adds the record `rec` (the next one in the segment, in file order).
@@ -85,6 +87,7 @@ impl HintBuilder {
         self.buf.extend_from_slice(rec.key);
         self.buf.extend_from_slice(inline);
         self.entries += 1;
+        self.puts += (h.kind == RecordKind::Put) as u32;
     }
 
     /// The finished hint file bytes for a segment of `seg_len` bytes whose
@@ -93,6 +96,7 @@ impl HintBuilder {
         self.buf[24..32].copy_from_slice(&seg_len.to_le_bytes());
         self.buf[32..36].copy_from_slice(&tail_crc.to_le_bytes());
         self.buf[36..40].copy_from_slice(&self.entries.to_le_bytes());
+        self.buf[40..44].copy_from_slice(&self.puts.to_le_bytes());
         let crc = crc32fast::hash(&self.buf);
         self.buf.extend_from_slice(&crc.to_le_bytes());
         self.buf
@@ -124,9 +128,40 @@ struct HintEntry<'a> {
     expire_at_ms: u64,
 }
 
+/// Parses the entry at `pos` of a checksum-verified hint body, whose record
+/// starts at offset `off` of the segment (`seg_len` bytes). Returns the
+/// entry, its location and the position of the next entry, or `None` when
+/// malformed.
+fn parse_entry(body: &[u8], pos: usize, off: u64, seg_len: u64) -> Option<(HintEntry<'_>, Loc, usize)> {
+    let h = body.get(pos..pos + ENTRY_HEADER_LEN)?;
+    let u32_at = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().expect("4 bytes"));
+    let u64_at = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().expect("8 bytes"));
+    let kind = RecordKind::from_u8(h[0])?;
+    // Merge output never holds a batch: its inner records are written singly.
+    if kind == RecordKind::Batch || h[1] & !record::FLAG_LZ4 != 0 || h[2] != 0 || h[3] != 0 {
+        return None;
+    }
+    let (key_len, len, inline_len) = (u32_at(4) as usize, u32_at(8), u32_at(12) as usize);
+    let value_len = (len as usize).checked_sub(record::HEADER_LEN + key_len)?;
+    if (kind == RecordKind::Put && inline_len != 0) || (kind != RecordKind::Put && inline_len != value_len) {
+        return None;
+    }
+    let key_start = pos + ENTRY_HEADER_LEN;
+    let key = body.get(key_start..key_start + key_len)?;
+    let inline = body.get(key_start + key_len..key_start + key_len + inline_len)?;
+    let end = off.checked_add(len as u64)?;
+    if end > seg_len || off > u32::MAX as u64 {
+        return None;
+    }
+    let loc = Loc { seg: 0, off: off as u32, len };
+    let e = HintEntry { kind, flags: h[1], key, len, inline, seq: u64_at(16), expire_at_ms: u64_at(24) };
+    Some((e, loc, key_start + key_len + inline_len))
+}
+
 /// Iterates the entries of a checksum-verified hint body, checking each
 /// against the segment (`seg_len`). Yields `None` for a malformed entry.
-fn entries(body: &[u8], count: u32, seg_len: u64) -> impl Iterator<Item = Option<(HintEntry<'_>, Loc)>> + '_ {
+/// Each item also carries the entry's position in `body`.
+fn entries(body: &[u8], count: u32, seg_len: u64) -> impl Iterator<Item = Option<(HintEntry<'_>, Loc, usize)>> + '_ {
     let mut pos = HINT_HEADER_LEN;
     let mut off = segment::HEADER_LEN;
     let mut left = count;
@@ -135,36 +170,12 @@ fn entries(body: &[u8], count: u32, seg_len: u64) -> impl Iterator<Item = Option
             return None;
         }
         left -= 1;
-        let parse = || -> Option<(HintEntry<'_>, Loc, usize)> {
-            let h = body.get(pos..pos + ENTRY_HEADER_LEN)?;
-            let u32_at = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().expect("4 bytes"));
-            let u64_at = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().expect("8 bytes"));
-            let kind = RecordKind::from_u8(h[0])?;
-            // Merge output never holds a batch: its inner records are written singly.
-            if kind == RecordKind::Batch || h[1] & !record::FLAG_LZ4 != 0 || h[2] != 0 || h[3] != 0 {
-                return None;
-            }
-            let (key_len, len, inline_len) = (u32_at(4) as usize, u32_at(8), u32_at(12) as usize);
-            let value_len = (len as usize).checked_sub(record::HEADER_LEN + key_len)?;
-            if (kind == RecordKind::Put && inline_len != 0) || (kind != RecordKind::Put && inline_len != value_len) {
-                return None;
-            }
-            let key_start = pos + ENTRY_HEADER_LEN;
-            let key = body.get(key_start..key_start + key_len)?;
-            let inline = body.get(key_start + key_len..key_start + key_len + inline_len)?;
-            let end = off.checked_add(len as u64)?;
-            if end > seg_len || off > u32::MAX as u64 {
-                return None;
-            }
-            let loc = Loc { seg: 0, off: off as u32, len };
-            let e = HintEntry { kind, flags: h[1], key, len, inline, seq: u64_at(16), expire_at_ms: u64_at(24) };
-            Some((e, loc, key_start + key_len + inline_len))
-        };
-        match parse() {
+        match parse_entry(body, pos, off, seg_len) {
             Some((e, loc, next)) => {
+                let at = pos;
                 pos = next;
                 off += e.len as u64;
-                Some(Some((e, loc)))
+                Some(Some((e, loc, at)))
             }
             None => {
                 left = 0;
@@ -176,7 +187,7 @@ fn entries(body: &[u8], count: u32, seg_len: u64) -> impl Iterator<Item = Option
 
 /// Checks that `hint` is a complete, intact hint of the segment `id` with
 /// `order` whose file is `seg` (`seg_len` bytes). Returns the entry count.
-fn validate(hint: &[u8], id: u32, order: u64, seg: &dyn ReadFile, seg_len: u64) -> Option<u32> {
+pub(crate) fn validate(hint: &[u8], id: u32, order: u64, seg: &dyn ReadFile, seg_len: u64) -> Option<u32> {
     if hint.len() < HINT_HEADER_LEN + 4 || hint[0..8] != HINT_MAGIC {
         return None;
     }
@@ -198,11 +209,29 @@ fn validate(hint: &[u8], id: u32, order: u64, seg: &dyn ReadFile, seg_len: u64) 
     let mut end = segment::HEADER_LEN;
     let mut consumed = HINT_HEADER_LEN;
     for item in entries(body, count, seg_len) {
-        let (e, loc) = item?;
+        let (e, loc, _) = item?;
         end = loc.off as u64 + e.len as u64;
         consumed += ENTRY_HEADER_LEN + e.key.len() + e.inline.len();
     }
     (end == seg_len && consumed == body.len()).then_some(count)
+}
+
+/// The number of `Put` entries the hint of segment `id` claims, read from
+/// its header without validating the file: only used to size the keydir
+/// before replay, and capped by what the file could hold, so a damaged
+/// count cannot cause a huge allocation.
+pub(crate) fn put_count_estimate(storage: &dyn Storage, id: u32) -> u64 {
+    let Ok(file) = storage.open_read(&segment::hint_file_name(id)) else { return 0 };
+    let Ok(len) = file.len_bytes() else { return 0 };
+    let mut h = [0u8; HINT_HEADER_LEN];
+    if len < HINT_HEADER_LEN as u64 || file.read_exact_at(&mut h, 0).is_err() || h[0..8] != HINT_MAGIC {
+        return 0;
+    }
+    if u32::from_le_bytes(h[8..12].try_into().expect("4 bytes")) != HINT_VERSION {
+        return 0;
+    }
+    let puts = u32::from_le_bytes(h[40..44].try_into().expect("4 bytes")) as u64;
+    puts.min(len / (ENTRY_HEADER_LEN as u64 + 1))
 }
 
 /// Replays segment `id` (replay `order`, file `seg` of `seg_len` bytes) from
@@ -244,7 +273,7 @@ pub(crate) fn replay(
     };
     let path = storage.path().join(segment::segment_file_name(id));
     let body = &hint[..hint.len() - 4];
-    for (e, mut loc) in entries(body, count, seg_len).flatten() {
+    for (e, mut loc, _) in entries(body, count, seg_len).flatten() {
         loc.seg = id;
         let header = Header {
             crc: 0,

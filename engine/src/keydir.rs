@@ -464,6 +464,20 @@ impl KeyDir {
         shard.generation += 1;
     }
 
+    /// Makes room for `additional` more keys spread over the shards, so a
+    /// bulk load (recovery from hints) does not rehash while it grows.
+    pub fn reserve(&self, additional: usize) {
+        // Keys spread evenly over shards; 1/8 slack for the imbalance.
+        let per_shard = additional / SHARDS + additional / SHARDS / 8 + 1;
+        let hasher = &self.hasher;
+        for s in self.shards.iter() {
+            let mut guard = s.write();
+            let shard = &mut *guard;
+            let arena = &shard.arena;
+            shard.table.reserve(per_shard, |&o| hasher.hash_one(arena.key(o)));
+        }
+    }
+
     /// Number of keys (expired-but-unpurged ones included).
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.read().table.len()).sum()

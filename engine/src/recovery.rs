@@ -197,6 +197,10 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
         records: 0,
         zsets: Default::default(),
     };
+    // Size the keydir once for the keys the hint files announce, instead of
+    // rehashing it over and over while millions of entries arrive.
+    let hinted_puts: u64 = found.iter().map(|f| crate::hint::put_count_estimate(storage, f.id)).sum();
+    rp.keydir.reserve(hinted_puts as usize);
     // The torn-tail allowance belongs to the newest segment holding any
     // record. Segments after it hold nothing (a crash right after creating
     // them) and are removed; treating such an empty file as "newest" would
