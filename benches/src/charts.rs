@@ -34,21 +34,32 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// The colour and dash choice of series `i`: colour by index, and a
-/// different marker per policy block so 3 policies × 7 engines stay apart.
-fn color(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
+/// One colour per engine, the same in every chart; other series (raw
+/// loops) get the palette's remaining colours by index.
+fn color(name: &str, i: usize) -> RGBColor {
+    const ENGINES: [&str; 7] = ["libkv", "redis", "rocksdb", "fjall", "sled", "lmdb", "redb"];
+    let engine = name.split(' ').next().unwrap_or("");
+    match ENGINES.iter().position(|e| *e == engine) {
+        Some(k) => PALETTE[k],
+        None => PALETTE[(ENGINES.len() + i) % PALETTE.len()],
+    }
 }
 
 fn err(e: impl std::fmt::Display) -> String {
     format!("chart: {e}")
 }
 
-/// Throughput (log) against thread count (log2), one line per series.
-pub fn throughput_vs_threads(path: &Path, title: &str, series: &[(String, Vec<(usize, f64)>)]) -> Result<(), String> {
+/// Throughput (log) against thread count (log), one line per series, and
+/// horizontal dashed reference lines (`limits`: label, ops/s).
+pub fn throughput_vs_threads(
+    path: &Path,
+    title: &str,
+    series: &[(String, Vec<(usize, f64)>)],
+    limits: &[(String, f64)],
+) -> Result<(), String> {
     font();
     let max_t = series.iter().flat_map(|s| s.1.iter().map(|p| p.0)).max().unwrap_or(1).max(2) as f64;
-    let ys = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).filter(|v| *v > 0.0);
+    let ys = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).chain(limits.iter().map(|l| l.1)).filter(|v| *v > 0.0);
     let (lo, hi) = ys.fold((f64::MAX, 1.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let lo = if lo == f64::MAX { 1.0 } else { lo / 2.0 };
     let root = BitMapBackend::new(path, (1100, 700)).into_drawing_area();
@@ -70,8 +81,25 @@ pub fn throughput_vs_threads(path: &Path, title: &str, series: &[(String, Vec<(u
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(err)?;
+    for (i, (name, y)) in limits.iter().enumerate() {
+        let style = ShapeStyle::from(&color(name, i)).stroke_width(1);
+        // Dashes drawn as short segments spaced evenly on the log axis.
+        let x0 = 0.8f64;
+        let dashes: Vec<Vec<(f64, f64)>> = (0..40)
+            .map(|k| {
+                let a = x0 * (max_t * 1.25 / x0).powf(k as f64 / 40.0);
+                let b = x0 * (max_t * 1.25 / x0).powf((k as f64 + 0.5) / 40.0);
+                vec![(a, *y), (b, *y)]
+            })
+            .collect();
+        chart
+            .draw_series(dashes.into_iter().map(|d| PathElement::new(d, style)))
+            .map_err(err)?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], style));
+    }
     for (i, (name, pts)) in series.iter().enumerate() {
-        let c = color(i);
+        let c = color(name, i);
         let style = ShapeStyle::from(&c).stroke_width(if name.starts_with("libkv") { 3 } else { 2 });
         let pts: Vec<(f64, f64)> = pts.iter().filter(|p| p.1 > 0.0).map(|&(t, v)| (t as f64, v)).collect();
         chart
@@ -117,7 +145,7 @@ pub fn latency_cdf(path: &Path, title: &str, series: &[(String, Histogram<u64>)]
         .draw()
         .map_err(err)?;
     for (i, (name, h)) in series.iter().enumerate() {
-        let c = color(i);
+        let c = color(name, i);
         let style = ShapeStyle::from(&c).stroke_width(if name.starts_with("libkv") { 3 } else { 2 });
         let mut pts = Vec::new();
         for q in (0..=1000).map(|i| i as f64 / 1000.0) {

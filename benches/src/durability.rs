@@ -207,6 +207,9 @@ fn engine_run(
     Ok(Some((cell, mode)))
 }
 
+/// A latency histogram and its legend label.
+type NamedHist = (String, Histogram<u64>);
+
 /// (value bytes, engine, policy): one line of the throughput chart.
 type CurveKey = (usize, String, &'static str);
 
@@ -247,7 +250,9 @@ pub fn run(a: &Args) -> Result<(), String> {
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     // (engine, policy, value) -> [(threads, median ops/s)] for the charts.
     let mut curves: BTreeMap<CurveKey, Vec<(usize, f64)>> = BTreeMap::new();
-    let mut cdfs: BTreeMap<usize, Vec<(String, Histogram<u64>)>> = BTreeMap::new();
+    let mut cdfs: BTreeMap<(usize, &'static str), Vec<NamedHist>> = BTreeMap::new();
+    // (value bytes, synced) -> median raw ops/s, drawn as reference lines.
+    let mut raw_limits: BTreeMap<(usize, bool), f64> = BTreeMap::new();
     for &value_len in &values {
         let value = random_value(value_len, 0xC0FFEE ^ value_len as u64);
         let record_len = RECORD_HEADER + KEY_LEN + value_len;
@@ -260,6 +265,7 @@ pub fn run(a: &Args) -> Result<(), String> {
             let (p99, p99lo, p99hi) = summarize(runs.iter().map(|c| c.us(0.99)).collect());
             let c = median_run(&runs, med);
             let name = if sync { "raw write+fdatasync" } else { "raw write" };
+            raw_limits.insert((value_len, sync), med);
             println!(
                 "| {name} | - | 1 | {value_len} | {med:.0} [{lo:.0}–{hi:.0}] | 1.00 | - | {:.1} | {p99:.1} [{p99lo:.1}–{p99hi:.1}] | {:.1} | {} | 1 |",
                 c.us(0.5),
@@ -315,7 +321,9 @@ pub fn run(a: &Args) -> Result<(), String> {
                     );
                     curves.entry((value_len, name.to_string(), policy.name())).or_default().push((t, med));
                     if t == a.cdf_threads {
-                        cdfs.entry(value_len).or_default().push((format!("{name} {}", policy.name()), c.hist.clone()));
+                        cdfs.entry((value_len, policy.name()))
+                            .or_default()
+                            .push((format!("{name} {}", policy.name()), c.hist.clone()));
                     }
                 }
             }
@@ -343,32 +351,38 @@ pub fn run(a: &Args) -> Result<(), String> {
     if let Some(out) = &a.charts {
         std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
         for &value_len in &values {
-            let series: Vec<(String, Vec<(usize, f64)>)> = curves
-                .iter()
-                .filter(|((v, _, _), _)| *v == value_len)
-                .map(|((_, n, p), pts)| (format!("{n} {p}"), pts.clone()))
-                .collect();
-            let path = out.join(format!("durability-throughput-{value_len}B.png"));
-            charts::throughput_vs_threads(
-                &path,
-                &format!("Acknowledged puts/s vs writer threads, {value_len} B values (log-log)"),
-                &series,
-            )?;
-            println!(
-                "\n![throughput {value_len} B]({})",
-                path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned())
-            );
-            if let Some(c) = cdfs.get(&value_len) {
-                let path = out.join(format!("durability-latency-cdf-{value_len}B.png"));
-                charts::latency_cdf(
-                    &path,
-                    &format!("Put latency CDF, {} threads, {value_len} B values", a.cdf_threads),
-                    c,
+            for &policy in &policies {
+                let series: Vec<(String, Vec<(usize, f64)>)> = curves
+                    .iter()
+                    .filter(|((v, _, p), _)| *v == value_len && *p == policy.name())
+                    .map(|((_, n, p), pts)| (format!("{n} {p}"), pts.clone()))
+                    .collect();
+                let limit = match raw_limits.get(&(value_len, policy == Policy::Always)) {
+                    Some(&v) if policy == Policy::Always => vec![("raw write+fdatasync, 1 thread".to_string(), v)],
+                    Some(&v) => vec![("raw write, 1 thread".to_string(), v)],
+                    None => Vec::new(),
+                };
+                let file = format!("durability-throughput-{}-{value_len}B.png", policy.name());
+                charts::throughput_vs_threads(
+                    &out.join(&file),
+                    &format!("policy {}: acknowledged puts/s vs writer threads, {value_len} B values", policy.name()),
+                    &series,
+                    &limit,
                 )?;
-                println!(
-                    "\n![latency CDF {value_len} B]({})",
-                    path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned())
-                );
+                println!("\n![throughput {} {value_len} B]({file})", policy.name());
+                if let Some(c) = cdfs.get(&(value_len, policy.name())) {
+                    let file = format!("durability-latency-cdf-{}-{value_len}B.png", policy.name());
+                    charts::latency_cdf(
+                        &out.join(&file),
+                        &format!(
+                            "policy {}: put latency CDF, {} threads, {value_len} B values",
+                            policy.name(),
+                            a.cdf_threads
+                        ),
+                        c,
+                    )?;
+                    println!("\n![latency CDF {} {value_len} B]({file})", policy.name());
+                }
             }
         }
     }
