@@ -18,7 +18,7 @@ demo:
 
 ## Every test: Rust (unit, integration, crash, power-cut), then each
 ## language binding's suite, added by the fragments in mk/.
-test: test-rust
+test: test-rust test-c
 
 test-rust:
 	$(CARGO) test --workspace

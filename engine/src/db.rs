@@ -95,6 +95,11 @@ pub(crate) struct Inner {
     shutdown: Mutex<bool>,
     shutdown_cv: Condvar,
     lock: Mutex<Option<LockGuard>>,
+    pub compaction: crate::compaction::CompactionState,
+    /// Members of every sorted-set key (see `zset::store`).
+    pub zsets: crate::zset::store::ZSetStore,
+    /// Where the active expiry cycle resumes.
+    pub expiry: crate::expiry::ExpiryState,
 }
 
 /// Outcome of [`Inner::read_record`]: the segment vanished under us
@@ -191,9 +196,10 @@ impl Inner {
         Some(old)
     }
 
-    fn on_replaced(&self, _key: &[u8], old: Entry) {
-        if old.kind == ValueKind::String {
-            self.add_dead(old.loc.seg, old.loc.len as u64);
+    fn on_replaced(&self, key: &[u8], old: Entry) {
+        match old.kind {
+            ValueKind::String => self.add_dead(old.loc.seg, old.loc.len as u64),
+            ValueKind::ZSet => self.zset_dropped(key, old),
         }
     }
 
@@ -204,8 +210,9 @@ impl Inner {
     pub fn is_live(&self, rec: &record::RecordRef<'_>, loc: Loc) -> bool {
         match rec.header.kind {
             RecordKind::Put => self.keydir.get(rec.key).is_some_and(|e| e.kind == ValueKind::String && e.loc == loc),
-            // Sorted-set records: decided by the sorted-set layer.
-            RecordKind::ZAdd | RecordKind::ZRem | RecordKind::KeyMeta => false,
+            // Sorted-set records: decided by the sorted-set layer (a ZRem is
+            // a tombstone and never live).
+            RecordKind::ZAdd | RecordKind::ZRem | RecordKind::KeyMeta => self.zset_is_live(rec, loc),
             RecordKind::Delete | RecordKind::ExpireTombstone | RecordKind::Batch => false,
         }
     }
@@ -217,6 +224,7 @@ impl Inner {
     pub fn relocate(&self, rec: &record::RecordRef<'_>, from: Loc, to: Loc) -> bool {
         match rec.header.kind {
             RecordKind::Put => self.keydir.update_loc_if(rec.key, from, to),
+            RecordKind::ZAdd | RecordKind::KeyMeta => self.zset_relocate(rec, from, to),
             _ => false,
         }
     }
@@ -357,6 +365,9 @@ impl Db {
             shutdown: Mutex::new(false),
             shutdown_cv: Condvar::new(),
             lock: Mutex::new(Some(lock)),
+            compaction: Default::default(),
+            zsets: recovered.zsets,
+            expiry: crate::expiry::ExpiryState::default(),
             opts: options,
         });
         {
@@ -383,6 +394,14 @@ impl Db {
             })?;
             self.threads.lock().push(h);
         }
+        if self.inner.opts.auto_compaction {
+            let h = crate::compaction::spawn_auto(self.inner.clone())?;
+            self.threads.lock().push(h);
+        }
+        if self.inner.opts.active_expiry {
+            let h = crate::expiry::spawn_active_expiry(self.inner.clone())?;
+            self.threads.lock().push(h);
+        }
         Ok(())
     }
 
@@ -390,6 +409,9 @@ impl Db {
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.inner.check_open()?;
         let v = self.inner.get_string(key)?.map(|(v, _)| v);
+        if v.is_none() {
+            self.inner.expire_if_needed_from_read(key);
+        }
         let c = if v.is_some() { &self.inner.counters.keyspace_hits } else { &self.inner.counters.keyspace_misses };
         Counters::add(c, 1);
         Ok(v)
@@ -416,7 +438,11 @@ impl Db {
     pub fn exists(&self, key: &[u8]) -> Result<bool> {
         self.inner.check_open()?;
         self.inner.check_key(key)?;
-        Ok(self.inner.live_entry(key, self.inner.now_ms()).is_some())
+        let found = self.inner.live_entry(key, self.inner.now_ms()).is_some();
+        if !found {
+            self.inner.expire_if_needed_from_read(key);
+        }
+        Ok(found)
     }
 
     /// Number of live keys of every type (expired keys are not counted).
@@ -524,7 +550,7 @@ impl Db {
         let synced = ld(&c.synced_writes);
         Stats {
             keys: self.count_live(),
-            keys_with_ttl: self.inner.keydir.ttl_len() as u64,
+            keys_with_ttl: crate::expiry::live_ttl_keys(&self.inner),
             disk_bytes: segments.iter().map(|s| s.size_bytes).sum(),
             dead_bytes: segments.iter().map(|s| s.dead_bytes).sum(),
             segments,
@@ -544,6 +570,10 @@ impl Db {
             keydir_heap_bytes: self.inner.keydir.heap_bytes() as u64,
             recovery: self.inner.recovery.lock().clone(),
             poisoned: self.inner.poison_reason().is_some(),
+            merges: ld(&self.inner.compaction.merges),
+            merge_reclaimed_bytes: ld(&self.inner.compaction.reclaimed_bytes),
+            last_merge_duration_ms: ld(&self.inner.compaction.last_duration_ms),
+            merge_failures: ld(&self.inner.compaction.failures),
         }
     }
 

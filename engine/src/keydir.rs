@@ -249,6 +249,39 @@ struct Shard {
     live_bytes: usize,
     dead_bytes: usize,
     ttl_entries: usize,
+    /// Bumped whenever the arena is rebuilt or cleared, which invalidates
+    /// arena offsets held by an [`ArenaCursor`].
+    generation: u64,
+}
+
+/// A position in one shard's arena, for walks that release the shard lock
+/// between steps (the active expiry cycle). It is only trusted while the
+/// shard's generation is unchanged; otherwise the walk restarts at the
+/// shard's beginning. Within a generation the arena only grows, so a saved
+/// position stays on an entry boundary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArenaCursor {
+    generation: u64,
+    chunk: u32,
+    pos: u32,
+}
+
+impl Default for ArenaCursor {
+    /// A cursor at the start of whatever shard it is used on.
+    fn default() -> Self {
+        ArenaCursor { generation: u64::MAX, chunk: 0, pos: 0 }
+    }
+}
+
+/// What one [`KeyDir::sample_ttl_keys`] step saw.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TtlSample {
+    /// Live keys with a TTL that were looked at.
+    pub sampled: usize,
+    /// Of those, expired ones (their keys were pushed to the output).
+    pub expired: usize,
+    /// The cursor reached the end of the shard.
+    pub at_end: bool,
 }
 
 /// The sharded key → [`Entry`] index. All methods take `&self`.
@@ -363,18 +396,49 @@ impl KeyDir {
     /// Moves a string key to `new` only if it still points at `expected`
     /// (a write during compaction wins). Returns whether it moved.
     pub fn update_loc_if(&self, key: &[u8], expected: Loc, new: Loc) -> bool {
+        self.update_loc_if_kind(key, ValueKind::String, expected, new)
+    }
+
+    /// Like [`KeyDir::update_loc_if`] for a key of `kind` (a sorted set's
+    /// `KeyMeta` location).
+    pub fn update_loc_if_kind(&self, key: &[u8], kind: ValueKind, expected: Loc, new: Loc) -> bool {
         let hash = self.hash(key);
         let mut guard = self.shards[Self::shard_of(hash)].write();
         let shard = &mut *guard;
         let arena = &mut shard.arena;
         let Some(&off) = shard.table.find(hash, |&o| arena.key(o) == key) else { return false };
         let mut e = arena.entry(off);
-        if e.kind != ValueKind::String || e.loc != expected {
+        if e.kind != kind || e.loc != expected {
             return false;
         }
         e.loc = new;
         arena.overwrite(off, &e);
         true
+    }
+
+    /// Removes a string key only if it still points at `expected` (compaction
+    /// purging an expired record it dropped; a newer write wins). Returns the
+    /// removed entry.
+    pub fn remove_if(&self, key: &[u8], expected: Loc) -> Option<Entry> {
+        let hash = self.hash(key);
+        let mut guard = self.shards[Self::shard_of(hash)].write();
+        let shard = &mut *guard;
+        let arena = &shard.arena;
+        let found = shard.table.find_entry(hash, |&o| arena.key(o) == key).ok()?;
+        let old = arena.entry(*found.get());
+        if old.kind != ValueKind::String || old.loc != expected {
+            return None;
+        }
+        let (off, _) = found.remove();
+        let size = shard.arena.size(off);
+        shard.arena.mark_dead(off);
+        shard.live_bytes -= size;
+        shard.dead_bytes += size;
+        if old.expire_at_ms != 0 {
+            shard.ttl_entries -= 1;
+        }
+        Self::maybe_rebuild(shard, &self.hasher);
+        Some(old)
     }
 
     /// Rebuilds a shard's arena when dead entries outweigh live ones.
@@ -397,6 +461,21 @@ impl KeyDir {
         shard.arena = arena;
         shard.table = table;
         shard.dead_bytes = 0;
+        shard.generation += 1;
+    }
+
+    /// Makes room for `additional` more keys spread over the shards, so a
+    /// bulk load (recovery from hints) does not rehash while it grows.
+    pub fn reserve(&self, additional: usize) {
+        // Keys spread evenly over shards; 1/8 slack for the imbalance.
+        let per_shard = additional / SHARDS + additional / SHARDS / 8 + 1;
+        let hasher = &self.hasher;
+        for s in self.shards.iter() {
+            let mut guard = s.write();
+            let shard = &mut *guard;
+            let arena = &shard.arena;
+            shard.table.reserve(per_shard, |&o| hasher.hash_one(arena.key(o)));
+        }
     }
 
     /// Number of keys (expired-but-unpurged ones included).
@@ -423,10 +502,69 @@ impl KeyDir {
         }
     }
 
+    /// Walks shard `shard_idx` from `cursor` in arena order, looking at up to
+    /// `max_ttl_keys` live keys with a TTL and at most `max_scan` entries in
+    /// all (so the read lock is held briefly), and pushes the keys expired at
+    /// `now_ms` onto `expired_out`. Used by the active expiry cycle.
+    pub fn sample_ttl_keys(
+        &self,
+        shard_idx: usize,
+        cursor: &mut ArenaCursor,
+        now_ms: u64,
+        max_ttl_keys: usize,
+        max_scan: usize,
+        expired_out: &mut Vec<Vec<u8>>,
+    ) -> TtlSample {
+        let mut out = TtlSample::default();
+        let Some(lock) = self.shards.get(shard_idx) else {
+            out.at_end = true;
+            return out;
+        };
+        let shard = lock.read();
+        if cursor.generation != shard.generation {
+            *cursor = ArenaCursor { generation: shard.generation, chunk: 0, pos: 0 };
+        }
+        let arena = &shard.arena;
+        let mut scanned = 0usize;
+        loop {
+            let ci = cursor.chunk as usize;
+            let Some(chunk) = arena.chunks.get(ci) else {
+                out.at_end = true;
+                break;
+            };
+            if cursor.pos as usize >= chunk.len() {
+                if ci + 1 < arena.chunks.len() {
+                    cursor.chunk += 1;
+                    cursor.pos = 0;
+                    continue;
+                }
+                out.at_end = true;
+                break;
+            }
+            if out.sampled >= max_ttl_keys || scanned >= max_scan {
+                break;
+            }
+            let off = (cursor.chunk << CHUNK_BITS) | cursor.pos;
+            let (flags, key_start, key_len) = arena.header(off);
+            scanned += 1;
+            if flags & FLAG_DEAD == 0 && flags & FLAG_TTL != 0 {
+                out.sampled += 1;
+                if arena.entry(off).is_expired(now_ms) {
+                    out.expired += 1;
+                    expired_out.push(arena.slice(off)[key_start..key_start + key_len].to_vec());
+                }
+            }
+            cursor.pos += (key_start + key_len) as u32;
+        }
+        out
+    }
+
     /// Removes every key.
     pub fn clear(&self) {
         for s in self.shards.iter() {
-            *s.write() = Shard::default();
+            let mut shard = s.write();
+            let generation = shard.generation + 1;
+            *shard = Shard { generation, ..Shard::default() };
         }
     }
 

@@ -18,13 +18,20 @@ pub mod storage;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use options::{Fsync, Options, RecoveryMode};
 pub mod batch;
+pub mod compaction;
+mod hint;
 pub mod stats;
 
 mod db;
+pub mod expiry;
+pub mod long_double;
 mod recovery;
+pub mod strings;
 mod writer;
 
 pub use batch::WriteBatch;
+pub use compaction::CompactionSummary;
 pub use db::{Db, KeyIter};
 pub use stats::{RecoveryStats, SegmentStats, Stats};
 pub use storage::{FsStorage, SimStorage, Storage};
+pub use strings::{Condition, ExpireCondition, Expiry, GetExOption, SetOptions, SetResult};

@@ -36,6 +36,7 @@ pub(crate) struct Recovered {
     pub segments: BTreeMap<u32, Arc<Segment>>,
     pub writer: WriterState,
     pub stats: RecoveryStats,
+    pub zsets: crate::zset::store::ZSetStore,
 }
 
 /// Applies replayed records to the index being rebuilt.
@@ -45,6 +46,8 @@ pub(crate) struct Replayer {
     pub now_ms: u64,
     pub max_seq: u64,
     pub records: u64,
+    /// Sorted sets being rebuilt.
+    pub zsets: crate::zset::store::ZReplay,
 }
 
 impl Replayer {
@@ -58,8 +61,10 @@ impl Replayer {
             None => self.keydir.remove(key),
         };
         if let Some(old) = old {
-            if old.kind == ValueKind::String {
-                self.dead(old.loc.seg, old.loc.len as u64);
+            self.dead(old.loc.seg, old.loc.len as u64);
+            if old.kind == ValueKind::ZSet {
+                // Whatever replaced or deleted the key makes every older member record dead.
+                self.zsets.dropped(key, &mut self.dead);
             }
         }
     }
@@ -102,7 +107,22 @@ impl Replayer {
                 self.dead(loc.seg, record::HEADER_LEN as u64);
             }
             RecordKind::ZAdd | RecordKind::ZRem | RecordKind::KeyMeta => {
-                return Err(Error::corruption(file, loc.off as u64, "sorted-set records are not supported yet"));
+                use crate::zset::store::KeyEffect;
+                let current = self.keydir.get(rec.key);
+                let effect = self
+                    .zsets
+                    .apply(rec, loc, current, &mut self.dead)
+                    .map_err(|()| Error::corruption(file, loc.off as u64, "malformed sorted-set record"))?;
+                match effect {
+                    KeyEffect::None => {}
+                    KeyEffect::Set(e) => self.replace(rec.key, Some(e)),
+                    KeyEffect::Meta(e) => {
+                        let _ = self.keydir.insert(rec.key, e);
+                    }
+                    KeyEffect::Remove => {
+                        self.keydir.remove(rec.key);
+                    }
+                }
             }
         }
         Ok(())
@@ -134,6 +154,7 @@ fn next_valid(data: &[u8], start: usize, limit: usize) -> Option<usize> {
 /// Rebuilds the index from the directory.
 pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered> {
     let mut stats = RecoveryStats::default();
+    crate::compaction::resolve_on_open(storage, &mut stats)?;
     let names = storage.list()?;
     let mut ids: Vec<u32> = names.iter().filter_map(|n| segment::parse_file_name(n, "seg")).collect();
     ids.sort_unstable();
@@ -168,8 +189,18 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     }
     found.sort_by_key(|f| (f.order, f.id));
 
-    let mut rp =
-        Replayer { keydir: KeyDir::new(), dead: HashMap::new(), now_ms: opts.clock.now_ms(), max_seq: 0, records: 0 };
+    let mut rp = Replayer {
+        keydir: KeyDir::new(),
+        dead: HashMap::new(),
+        now_ms: opts.clock.now_ms(),
+        max_seq: 0,
+        records: 0,
+        zsets: Default::default(),
+    };
+    // Size the keydir once for the keys the hint files announce, instead of
+    // rehashing it over and over while millions of entries arrive.
+    let hinted_puts: u64 = found.iter().map(|f| crate::hint::put_count_estimate(storage, f.id)).sum();
+    rp.keydir.reserve(hinted_puts as usize);
     // The torn-tail allowance belongs to the newest segment holding any
     // record. Segments after it hold nothing (a crash right after creating
     // them) and are removed; treating such an empty file as "newest" would
@@ -192,10 +223,18 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     let mut newest_valid_end = None;
     for f in &found {
         let path = path_of(f.id);
+        let is_newest = Some(f.id) == newest;
+        let removed = &mut stats.incomplete_files_removed;
+        if crate::hint::replay(storage, f.id, f.order, f.reader.as_ref(), f.len, &mut rp, removed)? {
+            stats.segments_from_hints += 1;
+            if is_newest {
+                newest_valid_end = Some(f.len);
+            }
+            continue;
+        }
         let data = read_all(f.reader.as_ref(), f.len)?;
         let data: &[u8] = &data;
         stats.segments_scanned += 1;
-        let is_newest = Some(f.id) == newest;
         // Everything past the last non-zero byte is unwritten space.
         let nonzero_end = data.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1).max(segment::HEADER_LEN as usize);
         let mut off = segment::HEADER_LEN as usize;
@@ -237,6 +276,13 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
         }
     }
     stats.records_replayed = rp.records;
+    // Sets whose expiry passed while the database was closed are gone.
+    for key in rp.zsets.store.keys() {
+        if rp.keydir.get(&key).is_some_and(|e| e.kind == ValueKind::ZSet && e.is_expired(rp.now_ms)) {
+            rp.replace(&key, None);
+            rp.zsets.store.mark_purged(&key);
+        }
+    }
 
     // Seal the newest segment at its valid end, or drop it if it holds nothing.
     let mut segments = BTreeMap::new();
@@ -296,5 +342,6 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
             scratch_staged: Vec::new(),
         },
         stats,
+        zsets: rp.zsets.store,
     })
 }

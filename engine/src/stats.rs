@@ -57,6 +57,8 @@ pub struct RecoveryStats {
     /// Files removed because a crash left them incomplete (empty new segment,
     /// unfinished merge output, stale hint).
     pub incomplete_files_removed: u64,
+    /// Merges found committed but unfinished (marker present) and finished.
+    pub merges_completed_on_open: u64,
     /// Milliseconds open spent recovering.
     pub duration_ms: u64,
 }
@@ -120,6 +122,14 @@ pub struct Stats {
     pub recovery: RecoveryStats,
     /// Whether the handle is poisoned.
     pub poisoned: bool,
+    /// Merges (compactions) completed since open.
+    pub merges: u64,
+    /// Disk bytes those merges gave back (input minus output sizes).
+    pub merge_reclaimed_bytes: u64,
+    /// Wall time of the most recent merge in milliseconds.
+    pub last_merge_duration_ms: u64,
+    /// Merges that failed (before their commit point they change nothing).
+    pub merge_failures: u64,
 }
 
 impl Stats {

@@ -127,21 +127,28 @@ pub(crate) struct WriteTxn<'a> {
     ws: MutexGuard<'a, WriterState>,
     buf: Vec<u8>,
     staged: Vec<Staged>,
+    /// Most records and bytes this transaction may stage (the options'
+    /// batch limits unless raised with [`WriteTxn::raise_limits`]).
+    max_ops: usize,
+    max_bytes: usize,
 }
 
 impl<'a> WriteTxn<'a> {
     /// Stages one record; `apply` runs after it is appended.
     pub fn stage(&mut self, kind: RecordKind, key: &[u8], value: &[u8], expire_at_ms: u64, apply: Apply) -> Result<()> {
         let opts = &self.inner.opts;
-        if self.staged.len() >= opts.max_batch_ops {
-            return Err(Error::BatchTooLarge { reason: format!("more than {} operations", opts.max_batch_ops) });
+        if self.staged.len() >= self.max_ops {
+            return Err(Error::BatchTooLarge { reason: format!("more than {} operations", self.max_ops) });
         }
         let start = self.buf.len();
         let seq = self.ws.next_seq;
         self.ws.next_seq += 1;
-        let len = record::encode(&mut self.buf, kind, seq, expire_at_ms, key, value, opts.compression_threshold_bytes);
-        if !self.staged.is_empty() && self.buf.len() > opts.max_batch_size_bytes {
-            return Err(Error::BatchTooLarge { reason: format!("more than {} bytes", opts.max_batch_size_bytes) });
+        // Sorted-set records stay uncompressed so their length follows from the
+        // key and member lengths (a member's tag holds only its position).
+        let threshold = if kind == RecordKind::Put { opts.compression_threshold_bytes } else { usize::MAX };
+        let len = record::encode(&mut self.buf, kind, seq, expire_at_ms, key, value, threshold);
+        if !self.staged.is_empty() && self.buf.len() > self.max_bytes {
+            return Err(Error::BatchTooLarge { reason: format!("more than {} bytes", self.max_bytes) });
         }
         self.staged.push(Staged { start, len, apply });
         Ok(())
@@ -158,6 +165,14 @@ impl<'a> WriteTxn<'a> {
     pub fn tombstone(&mut self, key: &[u8], kind: RecordKind) -> Result<()> {
         self.inner.check_key(key)?;
         self.stage(kind, key, &[], 0, Apply::RemoveKey)
+    }
+
+    /// Raises this transaction's batch limits (never lowers them): commands
+    /// that must write many records atomically (`ZUNIONSTORE`) use the
+    /// format's ceilings rather than the options' batch limits.
+    pub fn raise_limits(&mut self, max_ops: usize, max_bytes: usize) {
+        self.max_ops = self.max_ops.max(max_ops);
+        self.max_bytes = self.max_bytes.max(max_bytes);
     }
 
     /// Number of staged records.
@@ -213,7 +228,30 @@ impl Inner {
         let mut buf = std::mem::take(&mut ws.scratch);
         buf.clear();
         let staged = std::mem::take(&mut ws.scratch_staged);
-        Ok(WriteTxn { inner: self, ws, buf, staged })
+        Ok(WriteTxn {
+            inner: self,
+            ws,
+            buf,
+            staged,
+            max_ops: self.opts.max_batch_ops,
+            max_bytes: self.opts.max_batch_size_bytes,
+        })
+    }
+
+    /// Starts a write transaction only if the writer mutex is free right now;
+    /// `Ok(None)` if another writer holds it. For work a reader may do on the
+    /// side (lazy expiry) without queueing behind writers.
+    pub(crate) fn try_begin(&self) -> Result<Option<WriteTxn<'_>>> {
+        let Some(ws) = self.writer.try_lock() else { return Ok(None) };
+        self.check_writable()?;
+        Ok(Some(WriteTxn {
+            inner: self,
+            ws,
+            buf: Vec::new(),
+            staged: Vec::new(),
+            max_ops: self.opts.max_batch_ops,
+            max_bytes: self.opts.max_batch_size_bytes,
+        }))
     }
 
     /// Runs `f` in a write transaction, commits, and waits for durability as

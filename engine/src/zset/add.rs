@@ -92,34 +92,45 @@ impl ZSet {
     /// [`Error::NotFloat`] if `score` is NaN; `Error::InvalidArgument("ERR
     /// resulting score is not a number (NaN)")` if the increment makes NaN.
     pub fn plan_add(&self, member: &[u8], score: f64, flags: &ZAddFlags) -> Result<AddPlan> {
-        if score.is_nan() {
-            return Err(Error::NotFloat);
-        }
-        let Some(cur) = self.score(member) else {
-            if flags.xx {
-                return Ok(AddPlan::SKIP);
-            }
-            return Ok(AddPlan { write: Some(score), added: true, updated: false, score: Some(score) });
-        };
-        if flags.nx {
+        plan_add_to(self.score(member), score, flags)
+    }
+}
+
+/// [`ZSet::plan_add`] for a member whose current score is `cur` (`None`:
+/// not in the set). The engine uses it to plan a multi-member `ZADD` whose
+/// earlier pairs are staged but not yet applied (`ZADD k 1 a 2 a`).
+///
+/// # Errors
+///
+/// As [`ZSet::plan_add`].
+pub fn plan_add_to(cur: Option<f64>, score: f64, flags: &ZAddFlags) -> Result<AddPlan> {
+    if score.is_nan() {
+        return Err(Error::NotFloat);
+    }
+    let Some(cur) = cur else {
+        if flags.xx {
             return Ok(AddPlan::SKIP);
         }
-        let mut new = score;
-        if flags.incr {
-            new += cur;
-            if new.is_nan() {
-                return Err(Error::invalid(ERR_NAN_SCORE));
-            }
+        return Ok(AddPlan { write: Some(score), added: true, updated: false, score: Some(score) });
+    };
+    if flags.nx {
+        return Ok(AddPlan::SKIP);
+    }
+    let mut new = score;
+    if flags.incr {
+        new += cur;
+        if new.is_nan() {
+            return Err(Error::invalid(ERR_NAN_SCORE));
         }
-        if (flags.lt && new >= cur) || (flags.gt && new <= cur) {
-            return Ok(AddPlan::SKIP);
-        }
-        // `-0.0 == 0.0`: like Redis, an equal score is no change.
-        if new != cur {
-            Ok(AddPlan { write: Some(new), added: false, updated: true, score: Some(new) })
-        } else {
-            Ok(AddPlan { write: None, added: false, updated: false, score: Some(new) })
-        }
+    }
+    if (flags.lt && new >= cur) || (flags.gt && new <= cur) {
+        return Ok(AddPlan::SKIP);
+    }
+    // `-0.0 == 0.0`: like Redis, an equal score is no change.
+    if new != cur {
+        Ok(AddPlan { write: Some(new), added: false, updated: true, score: Some(new) })
+    } else {
+        Ok(AddPlan { write: None, added: false, updated: false, score: Some(new) })
     }
 }
 

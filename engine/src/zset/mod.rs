@@ -44,15 +44,21 @@
 
 mod add;
 mod algebra;
+mod commands;
+
+pub(crate) use commands::stage_zset_expiry;
 mod range;
 mod score;
 pub(crate) mod skiplist;
+pub(crate) mod store;
+
+pub use commands::{ZAddReply, ZRangeArgs, ZRangeBy, ZRangeKind, ZRANDMEMBER_MAX_REPEATS};
 
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
-pub use add::{AddPlan, ZAddFlags, ERR_NAN_SCORE};
+pub use add::{plan_add_to, AddPlan, ZAddFlags, ERR_NAN_SCORE};
 pub use algebra::{diff, inter, union, Aggregate};
 pub use range::{LexBound, LexRange, ScoreRange, ERR_LEX_RANGE, ERR_SCORE_RANGE};
 pub use score::{format_score, parse_score};

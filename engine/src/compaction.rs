@@ -1,0 +1,784 @@
+//! Compaction (merge): rewrites the live records of sealed segments into new
+//! segments, each with a hint file, and deletes the old ones, while reads
+//! and writes go on. See `docs/design.md` ("Compaction and hint files") for
+//! the ordering and crash-safety argument and `docs/format.md` for the marker
+//! layout.
+//!
+//! In short:
+//!
+//! - **Bands.** A segment's replay order is `band << 16 | offset`. Writer
+//!   segments have offset 0 and band = their id. A merge takes a contiguous
+//!   run of whole bands (every sealed segment whose band lies in `lo..=hi`)
+//!   and writes its outputs into band `hi` with offsets `1..=k`. After the
+//!   merge band `hi` holds only those outputs, so orders never collide, and
+//!   no segment outside the merge lies between two inputs, so the outputs
+//!   replay exactly where the inputs did relative to every other segment.
+//! - **Tombstones** are dropped only when the run is a prefix (no older
+//!   segment remains); otherwise they are copied (basho/bitcask#82). An
+//!   expired live `Put` is dropped in a prefix merge and becomes an expiry
+//!   tombstone otherwise (nutsdb#465).
+//! - **Commit point**: outputs are written as `N.seg.tmp` plus `N.hint`,
+//!   synced, the directory synced; the active segment is synced (so every
+//!   write that made an input record dead is durable); then the marker
+//!   `MERGE-<n>` is written as `.tmp`, synced, renamed and the directory
+//!   synced. Then outputs are renamed to `.seg`, swapped into memory with
+//!   conditional relocation, and the inputs deleted; the marker goes last.
+//!   Open finishes a merge whose marker exists and discards everything else.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::db::{Db, Inner, Segment, SegmentFile};
+use crate::error::{Error, Result};
+use crate::hint::{self, HintBuilder};
+use crate::keydir::Loc;
+use crate::record::{self, DecodeError, RecordKind, RecordRef};
+use crate::segment::{self, SegmentHeader};
+use crate::stats::RecoveryStats;
+use crate::storage::{Storage, WriteFile};
+
+/// Bits of the replay order below the band (see the module docs).
+pub const BAND_BITS: u32 = 16;
+/// Most output segments one merge may write (offsets `1..=MAX` in its band).
+pub const MAX_OUTPUTS_PER_MERGE: u64 = (1 << BAND_BITS) - 1;
+/// Prefix of merge marker file names.
+pub const MARKER_PREFIX: &str = "MERGE-";
+/// Suffix of files not yet committed (merge outputs, markers being written).
+pub const TMP_SUFFIX: &str = ".tmp";
+/// Magic bytes at the start of a merge marker.
+pub const MARKER_MAGIC: [u8; 8] = *b"LIBKVMRG";
+/// Marker format version.
+pub const MARKER_VERSION: u32 = 1;
+/// How often the automatic compaction thread checks its trigger.
+const AUTO_CHECK_INTERVAL_MS: u64 = 250;
+/// Merge output is written in chunks of this size (and throttled per chunk).
+const WRITE_CHUNK_BYTES: usize = 1 << 20;
+
+/// What one merge did. Returned by [`Db::compact`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompactionSummary {
+    /// Segments merged (and deleted), in replay order.
+    pub input_segments: Vec<u32>,
+    /// Segments written.
+    pub output_segments: Vec<u32>,
+    /// Total size of the inputs.
+    pub input_bytes: u64,
+    /// Total size of the outputs.
+    pub output_bytes: u64,
+    /// Live records copied.
+    pub records_copied: u64,
+    /// Records dropped (dead, expired, or tombstones no longer needed).
+    pub records_dropped: u64,
+    /// Tombstones copied because older segments outside the merge remain.
+    pub tombstones_kept: u64,
+    /// Wall time of the merge in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl CompactionSummary {
+    /// Disk bytes the merge gave back.
+    pub fn reclaimed_bytes(&self) -> u64 {
+        self.input_bytes.saturating_sub(self.output_bytes)
+    }
+}
+
+/// Compaction state shared by the handle and the background thread.
+#[derive(Default)]
+pub(crate) struct CompactionState {
+    /// Held for the whole of a merge: one merge at a time.
+    running: Mutex<()>,
+    pub merges: AtomicU64,
+    pub reclaimed_bytes: AtomicU64,
+    pub last_duration_ms: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+/// File name of merge output `id` before the merge commits.
+pub fn tmp_segment_name(id: u32) -> String {
+    format!("{}{TMP_SUFFIX}", segment::segment_file_name(id))
+}
+
+/// File name of the marker of the merge numbered `id`.
+pub fn marker_name(id: u32) -> String {
+    format!("{MARKER_PREFIX}{id:010}")
+}
+
+/// The completion marker of a merge: which segments it replaced by which.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Marker {
+    pub inputs: Vec<u32>,
+    pub outputs: Vec<u32>,
+}
+
+impl Marker {
+    /// Layout: magic, u32 version, u32 input count, u32 output count,
+    /// u32 reserved, the ids (u32 each), u32 crc32 of everything before.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(28 + 4 * (self.inputs.len() + self.outputs.len()));
+        b.extend_from_slice(&MARKER_MAGIC);
+        b.extend_from_slice(&MARKER_VERSION.to_le_bytes());
+        b.extend_from_slice(&(self.inputs.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(self.outputs.len() as u32).to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        for id in self.inputs.iter().chain(&self.outputs) {
+            b.extend_from_slice(&id.to_le_bytes());
+        }
+        let crc = crc32fast::hash(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    /// Decodes a marker; `None` unless complete and intact.
+    pub fn decode(b: &[u8]) -> Option<Marker> {
+        if b.len() < 28 || b[0..8] != MARKER_MAGIC {
+            return None;
+        }
+        let (body, crc) = b.split_at(b.len() - 4);
+        if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().ok()?) {
+            return None;
+        }
+        let u32_at = |i: usize| u32::from_le_bytes(body[i..i + 4].try_into().expect("4 bytes"));
+        if u32_at(8) != MARKER_VERSION || u32_at(20) != 0 {
+            return None;
+        }
+        let (n_in, n_out) = (u32_at(12) as usize, u32_at(16) as usize);
+        if body.len() != 24 + 4 * (n_in.checked_add(n_out)?) {
+            return None;
+        }
+        let ids: Vec<u32> = (0..n_in + n_out).map(|i| u32_at(24 + 4 * i)).collect();
+        Some(Marker { inputs: ids[..n_in].to_vec(), outputs: ids[n_in..].to_vec() })
+    }
+}
+
+fn band(order: u64) -> u64 {
+    order >> BAND_BITS
+}
+
+/// What a merge will read.
+struct Plan {
+    /// Inputs in replay order: every sealed segment of a contiguous run of bands.
+    inputs: Vec<Arc<Segment>>,
+    /// No sealed segment older than the inputs remains: tombstones may go.
+    prefix: bool,
+}
+
+/// Sealed segments in replay order.
+fn sealed_segments(inner: &Inner) -> Vec<Arc<Segment>> {
+    let active_id = inner.writer.lock().active_id;
+    let mut v: Vec<Arc<Segment>> = inner.segments.read().values().filter(|s| s.id != active_id).cloned().collect();
+    v.sort_by_key(|s| (s.order, s.id));
+    v
+}
+
+/// The plan merging every sealed segment whose band lies in `lo..=hi`.
+fn plan_bands(sealed: &[Arc<Segment>], lo: u64, hi: u64) -> Plan {
+    let inputs: Vec<Arc<Segment>> = sealed.iter().filter(|s| (lo..=hi).contains(&band(s.order))).cloned().collect();
+    let prefix = !sealed.iter().any(|s| band(s.order) < lo);
+    Plan { inputs, prefix }
+}
+
+/// The automatic trigger: the newest sealed segment whose dead ratio passes
+/// `compaction_min_dead_ratio`, if the database's dead bytes pass
+/// `compaction_min_dead_bytes`; the plan is the prefix up to its band.
+fn plan_auto(inner: &Inner) -> Option<Plan> {
+    let sealed = sealed_segments(inner);
+    let total_dead: u64 = inner.segments.read().values().map(|s| s.dead_bytes.load(Ordering::Relaxed)).sum();
+    if total_dead < inner.opts.compaction_min_dead_bytes.max(1) {
+        return None;
+    }
+    let ratio = inner.opts.compaction_min_dead_ratio;
+    let newest = sealed.iter().rev().find(|s| {
+        let size = s.size_bytes.load(Ordering::Relaxed).max(1);
+        let dead = s.dead_bytes.load(Ordering::Relaxed);
+        dead > 0 && dead as f64 / size as f64 >= ratio
+    })?;
+    let lo = sealed.first().map_or(0, |s| band(s.order));
+    Some(plan_bands(&sealed, lo, band(newest.order)))
+}
+
+impl Db {
+    /// Merges every sealed segment (sealing the active one first if it holds
+    /// records): afterwards the disk holds only live data, plus whatever was
+    /// written meanwhile. Blocks until done. Reads and writes proceed during
+    /// the merge; a write made meanwhile always wins over the merged copy.
+    pub fn compact(&self) -> Result<CompactionSummary> {
+        let inner = &self.inner;
+        inner.check_writable()?;
+        let _running = inner.compaction.running.lock();
+        {
+            let mut ws = inner.writer.lock();
+            inner.check_writable()?;
+            if ws.write_off > segment::HEADER_LEN {
+                inner.rotate(&mut ws)?;
+            }
+        }
+        let sealed = sealed_segments(inner);
+        let plan = match (sealed.first(), sealed.last()) {
+            (Some(first), Some(last)) => plan_bands(&sealed, band(first.order), band(last.order)),
+            _ => Plan { inputs: Vec::new(), prefix: true },
+        };
+        run_and_count(inner, plan)
+    }
+
+    /// Merges exactly the sealed segments `ids`, which must be every segment
+    /// of a contiguous run of replay bands (as listed by [`Db::stats`]; a
+    /// writer segment is a band of its own, and a merge's outputs form one).
+    /// If older segments remain, tombstones are kept. For tests and tools;
+    /// [`Db::compact`] is the usual entry point.
+    pub fn compact_segments(&self, ids: &[u32]) -> Result<CompactionSummary> {
+        let inner = &self.inner;
+        inner.check_writable()?;
+        let _running = inner.compaction.running.lock();
+        let sealed = sealed_segments(inner);
+        let wanted: HashSet<u32> = ids.iter().copied().collect();
+        let chosen: Vec<&Arc<Segment>> = sealed.iter().filter(|s| wanted.contains(&s.id)).collect();
+        if chosen.len() != wanted.len() {
+            return Err(Error::invalid("compact_segments: every id must name a sealed segment"));
+        }
+        let (Some(lo), Some(hi)) =
+            (chosen.iter().map(|s| band(s.order)).min(), chosen.iter().map(|s| band(s.order)).max())
+        else {
+            return Ok(CompactionSummary::default());
+        };
+        let plan = plan_bands(&sealed, lo, hi);
+        if plan.inputs.len() != wanted.len() {
+            return Err(Error::invalid("compact_segments: ids must form whole, contiguous replay bands"));
+        }
+        run_and_count(inner, plan)
+    }
+}
+
+/// Starts the automatic compaction thread.
+pub(crate) fn spawn_auto(inner: Arc<Inner>) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("kv-compact".into()).spawn(move || {
+        while !inner.sleep_or_shutdown(Duration::from_millis(AUTO_CHECK_INTERVAL_MS)) {
+            if inner.check_writable().is_err() {
+                continue;
+            }
+            let Some(_running) = inner.compaction.running.try_lock() else { continue };
+            if let Some(plan) = plan_auto(&inner) {
+                // A failure before the commit point leaves the inputs in
+                // place (counted in stats, retried next tick); one after it
+                // has poisoned the handle and open will finish the merge.
+                let _ = run_and_count(&inner, plan);
+            }
+        }
+    })
+}
+
+fn run_and_count(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
+    let c = &inner.compaction;
+    match run(inner, plan) {
+        Ok(s) => {
+            if !s.input_segments.is_empty() {
+                c.merges.fetch_add(1, Ordering::Relaxed);
+                c.reclaimed_bytes.fetch_add(s.reclaimed_bytes(), Ordering::Relaxed);
+                c.last_duration_ms.store(s.duration_ms, Ordering::Relaxed);
+            }
+            Ok(s)
+        }
+        Err(e) => {
+            c.failures.fetch_add(1, Ordering::Relaxed);
+            Err(e)
+        }
+    }
+}
+
+/// The bytes of a sealed segment (zero-copy when mapped).
+fn segment_bytes(seg: &Segment) -> Result<Cow<'_, [u8]>> {
+    let SegmentFile::Sealed(r) = &seg.file else {
+        return Err(Error::Internal(format!("segment {} is not sealed", seg.id)));
+    };
+    if let Some(s) = r.as_slice() {
+        return Ok(Cow::Borrowed(s));
+    }
+    let len = usize::try_from(r.len_bytes()?).map_err(|_| Error::Internal("segment too large".into()))?;
+    let mut buf = vec![0u8; len];
+    r.read_exact_at(&mut buf, 0)?;
+    Ok(Cow::Owned(buf))
+}
+
+/// One output segment being written.
+struct Output {
+    id: u32,
+    order: u64,
+    file: Arc<dyn WriteFile>,
+    /// Logical length, buffered bytes included.
+    len: u64,
+    /// Bytes not yet written, starting at `len - buf.len()`.
+    buf: Vec<u8>,
+    hint: Option<HintBuilder>,
+    dead_bytes: u64,
+}
+
+/// The merge in progress.
+struct Merger<'a> {
+    inner: &'a Inner,
+    prefix: bool,
+    band_base: u64,
+    now_ms: u64,
+    outputs: Vec<Output>,
+    /// Live records copied: (where it was, where it is now).
+    moves: Vec<(Loc, Loc)>,
+    /// Expired live Puts dropped (or turned into tombstones): purged from
+    /// the keydir after the commit, if still current.
+    expired: Vec<Loc>,
+    written_bytes: u64,
+    started: Instant,
+    summary: CompactionSummary,
+    /// Marker written under its temporary name (to clean up on failure).
+    marker_tmp: Option<String>,
+}
+
+impl Merger<'_> {
+    /// Walks the records of one input segment.
+    fn scan(&mut self, seg: &Segment, data: &[u8]) -> Result<()> {
+        let path = self.inner.storage.path().join(segment::segment_file_name(seg.id));
+        let size = (seg.size_bytes.load(Ordering::Relaxed) as usize).min(data.len());
+        let mut off = segment::HEADER_LEN as usize;
+        while off < size {
+            match record::decode(&data[off..size]) {
+                Ok(rec) => {
+                    let len = rec.len() as usize;
+                    let loc = Loc { seg: seg.id, off: off as u32, len: len as u32 };
+                    self.consider(&data[off..off + len], &rec, loc, &path)?;
+                    off += len;
+                }
+                // Unwritten space left by a crash before the tail was trimmed.
+                Err(DecodeError::Zero) => break,
+                Err(e) => return Err(record::corruption(&path, off as u64, &e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides the fate of one record (`bytes` is its encoding, at `loc`).
+    fn consider(&mut self, bytes: &[u8], rec: &RecordRef<'_>, loc: Loc, path: &std::path::Path) -> Result<()> {
+        match rec.header.kind {
+            RecordKind::Batch => {
+                // Each inner record stands on its own in the output: the
+                // output is fully synced before it counts, so the batch's
+                // all-or-nothing framing is no longer needed.
+                if rec.header.flags != 0 {
+                    return Err(Error::corruption(path, loc.off as u64, "compressed batch"));
+                }
+                let body = rec.stored_value;
+                let mut pos = 0usize;
+                while pos < body.len() {
+                    let at = loc.off as u64 + (record::HEADER_LEN + pos) as u64;
+                    let inner = record::decode(&body[pos..]).map_err(|e| record::corruption(path, at, &e))?;
+                    if inner.header.kind == RecordKind::Batch {
+                        return Err(Error::corruption(path, loc.off as u64, "nested batch"));
+                    }
+                    let len = inner.len() as usize;
+                    let inner_loc = Loc { seg: loc.seg, off: at as u32, len: len as u32 };
+                    self.consider(&body[pos..pos + len], &inner, inner_loc, path)?;
+                    pos += len;
+                }
+                self.summary.records_dropped += 1;
+            }
+            // A ZRem is a member-level tombstone: the same rule applies, or a
+            // partial merge brings the removed member back.
+            RecordKind::Delete | RecordKind::ExpireTombstone | RecordKind::ZRem => {
+                if self.prefix {
+                    self.summary.records_dropped += 1;
+                } else {
+                    // An older segment outside the merge may hold the key.
+                    let to = self.copy(bytes, rec)?;
+                    self.dead(to);
+                    self.summary.tombstones_kept += 1;
+                }
+            }
+            RecordKind::Put if rec.header.expire_at_ms != 0 && rec.header.expire_at_ms <= self.now_ms => {
+                if self.inner.is_live(rec, loc) {
+                    if !self.prefix {
+                        // Dropping it would let an older value outside the
+                        // merge come back (nutsdb#465): leave a tombstone.
+                        let mut buf = Vec::with_capacity(record::HEADER_LEN + rec.key.len());
+                        record::encode(
+                            &mut buf,
+                            RecordKind::ExpireTombstone,
+                            rec.header.seq,
+                            0,
+                            rec.key,
+                            &[],
+                            usize::MAX,
+                        );
+                        let tomb = record::decode(&buf).map_err(|e| record::corruption(path, 0, &e))?;
+                        let to = self.copy(&buf, &tomb)?;
+                        self.dead(to);
+                        self.summary.tombstones_kept += 1;
+                    }
+                    self.expired.push(loc);
+                }
+                self.summary.records_dropped += 1;
+            }
+            _ => {
+                if self.inner.is_live(rec, loc) {
+                    let to = self.copy(bytes, rec)?;
+                    self.moves.push((loc, to));
+                    self.summary.records_copied += 1;
+                } else {
+                    self.summary.records_dropped += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn dead(&mut self, at: Loc) {
+        if let Some(o) = self.outputs.last_mut() {
+            o.dead_bytes += at.len as u64;
+        }
+    }
+
+    /// Appends a record to the current output, starting a new one when full.
+    fn copy(&mut self, bytes: &[u8], rec: &RecordRef<'_>) -> Result<Loc> {
+        let len = bytes.len() as u64;
+        let full = self
+            .outputs
+            .last()
+            .is_none_or(|o| o.len + len > self.inner.opts.max_segment_size_bytes && o.len > segment::HEADER_LEN);
+        if full {
+            self.open_output()?;
+        }
+        let o = self.outputs.last_mut().ok_or_else(|| Error::Internal("no merge output".into()))?;
+        let off = o.len;
+        o.buf.extend_from_slice(bytes);
+        o.len += len;
+        if let Some(h) = o.hint.as_mut() {
+            h.add(rec);
+        }
+        let loc = Loc { seg: o.id, off: off as u32, len: len as u32 };
+        if o.buf.len() >= WRITE_CHUNK_BYTES {
+            self.flush_last()?;
+        }
+        Ok(loc)
+    }
+
+    fn open_output(&mut self) -> Result<()> {
+        self.flush_last()?;
+        let k = self.outputs.len() as u64 + 1;
+        if k > MAX_OUTPUTS_PER_MERGE {
+            return Err(Error::Internal("merge would write more output segments than its band holds".into()));
+        }
+        let id = self.inner.allocate_segment_id()?;
+        let order = self.band_base + k;
+        let file = self.inner.storage.create(&tmp_segment_name(id))?;
+        let mut o = Output {
+            id,
+            order,
+            file,
+            len: 0,
+            buf: Vec::with_capacity(WRITE_CHUNK_BYTES + 4096),
+            hint: Some(HintBuilder::new(id, order)),
+            dead_bytes: 0,
+        };
+        o.buf.extend_from_slice(&SegmentHeader { id, order }.encode());
+        o.len = segment::HEADER_LEN;
+        self.outputs.push(o);
+        Ok(())
+    }
+
+    /// Writes the buffered bytes of the newest output, throttled.
+    fn flush_last(&mut self) -> Result<()> {
+        let Some(o) = self.outputs.last_mut() else { return Ok(()) };
+        if o.buf.is_empty() {
+            return Ok(());
+        }
+        let at = o.len - o.buf.len() as u64;
+        o.file.write_all_at(&o.buf, at)?;
+        self.written_bytes += o.buf.len() as u64;
+        o.buf.clear();
+        // A close (or a failed write elsewhere) stops the merge.
+        self.inner.check_writable()?;
+        let rate = self.inner.opts.compaction_rate_limit_bytes_per_sec;
+        if rate > 0 {
+            let due = Duration::from_secs_f64(self.written_bytes as f64 / rate as f64);
+            let elapsed = self.started.elapsed();
+            if due > elapsed && self.inner.sleep_or_shutdown(due - elapsed) {
+                return Err(Error::Closed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes every output and its hint durable (files, then directory).
+    fn seal_outputs(&mut self) -> Result<()> {
+        self.flush_last()?;
+        let storage = &self.inner.storage;
+        for o in &mut self.outputs {
+            o.file.sync_data()?;
+            let tail = hint::tail_crc(o.file.as_ref(), o.len)?;
+            let Some(builder) = o.hint.take() else { continue };
+            let bytes = builder.finish(o.len, tail);
+            let h = storage.create(&segment::hint_file_name(o.id))?;
+            h.write_all_at(&bytes, 0)?;
+            h.sync_data()?;
+        }
+        storage.sync_dir()?;
+        Ok(())
+    }
+
+    /// Removes everything this uncommitted merge created (best effort: open
+    /// removes whatever is left).
+    fn discard(&mut self) {
+        let storage = &self.inner.storage;
+        for o in self.outputs.drain(..) {
+            let _ = storage.remove(&tmp_segment_name(o.id));
+            let _ = storage.remove(&segment::hint_file_name(o.id));
+        }
+        if let Some(m) = self.marker_tmp.take() {
+            let _ = storage.remove(&m);
+        }
+        let _ = storage.sync_dir();
+    }
+}
+
+/// Removes `name`, which may already be gone.
+fn remove_if_exists(storage: &dyn Storage, name: &str) -> std::io::Result<()> {
+    match storage.remove(name) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+impl Inner {
+    /// Takes a fresh segment id (shared with rotation, under the writer mutex).
+    pub(crate) fn allocate_segment_id(&self) -> Result<u32> {
+        let mut ws = self.writer.lock();
+        let id = ws.next_seg_id;
+        ws.next_seg_id = id.checked_add(1).ok_or_else(|| Error::Internal("segment ids exhausted".into()))?;
+        Ok(id)
+    }
+}
+
+/// Runs a merge (the caller holds `compaction.running`).
+fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
+    let started = Instant::now();
+    let Plan { inputs, prefix } = plan;
+    if inputs.is_empty() {
+        return Ok(CompactionSummary::default());
+    }
+    inner.check_writable()?;
+    let storage = inner.storage.as_ref();
+    let max_order = inputs.iter().map(|s| s.order).max().unwrap_or(0);
+    let datas: Vec<Cow<'_, [u8]>> = inputs.iter().map(|s| segment_bytes(s)).collect::<Result<_>>()?;
+    let index: HashMap<u32, usize> = inputs.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    let mut m = Merger {
+        inner,
+        prefix,
+        band_base: (max_order >> BAND_BITS) << BAND_BITS,
+        now_ms: inner.now_ms(),
+        outputs: Vec::new(),
+        moves: Vec::new(),
+        expired: Vec::new(),
+        written_bytes: 0,
+        started,
+        summary: CompactionSummary {
+            input_segments: inputs.iter().map(|s| s.id).collect(),
+            input_bytes: inputs.iter().map(|s| s.size_bytes.load(Ordering::Relaxed)).sum(),
+            ..CompactionSummary::default()
+        },
+        marker_tmp: None,
+    };
+
+    // Phase 1, uncommitted: outputs and hints durable, the log durable, the
+    // marker durable under its temporary name. A failure discards it all.
+    let phase1 = (|| -> Result<(Marker, String)> {
+        for (seg, data) in inputs.iter().zip(&datas) {
+            m.scan(seg, data)?;
+        }
+        m.seal_outputs()?;
+        // Liveness was judged against writes that may still be unsynced. If
+        // a power cut kept the merge but lost such a write, a key could end
+        // up in a state that never existed (neither old nor new value), so
+        // they become durable before the commit point.
+        inner.sync_now()?;
+        let marker =
+            Marker { inputs: m.summary.input_segments.clone(), outputs: m.outputs.iter().map(|o| o.id).collect() };
+        let name = marker_name(inner.allocate_segment_id()?);
+        let tmp = format!("{name}{TMP_SUFFIX}");
+        m.marker_tmp = Some(tmp.clone());
+        let f = storage.create(&tmp)?;
+        f.write_all_at(&marker.encode(), 0)?;
+        f.sync_data()?;
+        Ok((marker, name))
+    })();
+    let (marker, name) = match phase1 {
+        Ok(x) => x,
+        Err(e) => {
+            m.discard();
+            return Err(e);
+        }
+    };
+
+    // Commit point: the marker appears under its final name. If the rename
+    // or the directory sync fails we cannot know which state is durable;
+    // both are consistent, so poison and let open decide.
+    let tmp = format!("{name}{TMP_SUFFIX}");
+    if let Err(e) = storage.rename(&tmp, &name).and_then(|()| storage.sync_dir()) {
+        return Err(inner.poison(format!("committing merge failed: {e}"), e));
+    }
+    m.marker_tmp = None;
+
+    // Phase 2, committed: open would finish it, so any failure poisons.
+    let opened = (|| -> std::io::Result<Vec<Arc<Segment>>> {
+        for o in &m.outputs {
+            storage.rename(&tmp_segment_name(o.id), &segment::segment_file_name(o.id))?;
+        }
+        storage.sync_dir()?;
+        let mut segs = Vec::with_capacity(m.outputs.len());
+        for o in &m.outputs {
+            let reader = storage.open_read(&segment::segment_file_name(o.id))?;
+            let seg = Segment::sealed(o.id, o.order, reader, o.len);
+            seg.dead_bytes.store(o.dead_bytes, Ordering::Relaxed);
+            segs.push(Arc::new(seg));
+        }
+        Ok(segs)
+    })();
+    let new_segments = opened.map_err(|e| inner.poison(format!("installing merge output failed: {e}"), e))?;
+    {
+        let mut map = inner.segments.write();
+        for s in new_segments {
+            map.insert(s.id, s);
+        }
+    }
+    // Switch the index over, record by record; a write made during the
+    // merge has moved the key on and wins (the copy is then dead).
+    let record_at = |loc: &Loc| -> Option<RecordRef<'_>> {
+        let data = datas.get(*index.get(&loc.seg)?)?;
+        record::decode(data.get(loc.off as usize..loc.off as usize + loc.len as usize)?).ok()
+    };
+    for (from, to) in &m.moves {
+        let moved = record_at(from).is_some_and(|rec| inner.relocate(&rec, *from, *to));
+        if !moved {
+            inner.add_dead(to.seg, to.len as u64);
+        }
+    }
+    for loc in &m.expired {
+        if let Some(rec) = record_at(loc) {
+            inner.keydir.remove_if(rec.key, *loc);
+        }
+    }
+    {
+        let mut map = inner.segments.write();
+        for s in &inputs {
+            map.remove(&s.id);
+        }
+    }
+    // Readers still holding an input finish with it; the mapping goes away
+    // with the last reference (bitcask#249).
+    drop(datas);
+    drop(inputs);
+    let deleted = (|| -> std::io::Result<()> {
+        for &id in &marker.inputs {
+            remove_if_exists(storage, &segment::hint_file_name(id))?;
+            remove_if_exists(storage, &segment::segment_file_name(id))?;
+        }
+        storage.sync_dir()?;
+        storage.remove(&name)?;
+        storage.sync_dir()
+    })();
+    deleted.map_err(|e| inner.poison(format!("deleting merged segments failed: {e}"), e))?;
+
+    let mut summary = std::mem::take(&mut m.summary);
+    summary.output_segments = marker.outputs;
+    summary.output_bytes = m.outputs.iter().map(|o| o.len).sum();
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(summary)
+}
+
+/// Open, before anything else: finishes every committed merge (its marker
+/// exists) and removes what uncommitted ones left: `.tmp` outputs and
+/// markers, and hint files whose segment is gone. Each step is idempotent,
+/// so a crash here is recovered from by opening again.
+pub(crate) fn resolve_on_open(storage: &dyn Storage, stats: &mut RecoveryStats) -> Result<()> {
+    let mut names = storage.list()?;
+    names.sort();
+    for name in &names {
+        if !name.starts_with(MARKER_PREFIX) || name.ends_with(TMP_SUFFIX) {
+            continue;
+        }
+        let path = storage.path().join(name);
+        let file = storage.open_read(name)?;
+        let len = usize::try_from(file.len_bytes()?).map_err(|_| Error::corruption(&path, 0, "marker too large"))?;
+        let mut bytes = vec![0u8; len.min(1 << 24)];
+        file.read_exact_at(&mut bytes, 0)?;
+        drop(file);
+        // The final name appears only after the marker was synced: damage
+        // here is not a torn write, and guessing could lose data.
+        let marker = Marker::decode(&bytes).ok_or_else(|| Error::corruption(&path, 0, "merge marker damaged"))?;
+        let present: HashSet<String> = storage.list()?.into_iter().collect();
+        for &id in &marker.outputs {
+            let (tmp, seg) = (tmp_segment_name(id), segment::segment_file_name(id));
+            if present.contains(&tmp) {
+                storage.rename(&tmp, &seg)?;
+            } else if !present.contains(&seg) {
+                return Err(Error::corruption(&path, 0, format!("merge output segment {id} is missing")));
+            }
+        }
+        storage.sync_dir()?;
+        for &id in &marker.inputs {
+            remove_if_exists(storage, &segment::hint_file_name(id))?;
+            remove_if_exists(storage, &segment::segment_file_name(id))?;
+        }
+        storage.sync_dir()?;
+        storage.remove(name)?;
+        storage.sync_dir()?;
+        stats.merges_completed_on_open += 1;
+    }
+
+    let names = storage.list()?;
+    let segments: HashSet<u32> = names.iter().filter_map(|n| segment::parse_file_name(n, "seg")).collect();
+    let mut removed = 0u64;
+    for name in &names {
+        let leftover = (name.starts_with(MARKER_PREFIX) && name.ends_with(TMP_SUFFIX))
+            || name.strip_suffix(TMP_SUFFIX).and_then(|n| segment::parse_file_name(n, "seg")).is_some()
+            || segment::parse_file_name(name, "hint").is_some_and(|id| !segments.contains(&id));
+        if leftover {
+            storage.remove(name)?;
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        storage.sync_dir()?;
+        stats.incomplete_files_removed += removed;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_round_trip_and_damage() {
+        let m = Marker { inputs: vec![1, 2, 5], outputs: vec![9] };
+        let b = m.encode();
+        assert_eq!(Marker::decode(&b), Some(m.clone()));
+        for cut in 0..b.len() {
+            assert_eq!(Marker::decode(&b[..cut]), None, "cut {cut}");
+        }
+        for bit in 0..b.len() * 8 {
+            let mut c = b.clone();
+            c[bit / 8] ^= 1 << (bit % 8);
+            assert_eq!(Marker::decode(&c), None, "bit {bit}");
+        }
+        let empty = Marker { inputs: vec![3], outputs: vec![] };
+        assert_eq!(Marker::decode(&empty.encode()), Some(empty));
+    }
+
+    #[test]
+    fn leftover_names_are_recognised() {
+        assert_eq!(tmp_segment_name(7), "0000000007.seg.tmp");
+        assert_eq!(marker_name(7), "MERGE-0000000007");
+        assert_eq!(segment::parse_file_name(tmp_segment_name(7).strip_suffix(TMP_SUFFIX).unwrap(), "seg"), Some(7));
+    }
+}

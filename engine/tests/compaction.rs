@@ -1,0 +1,648 @@
+//! Compaction (merge) and hint files: concurrency, tombstones, expiry,
+//! crash safety at every step, hint fallback, space reclaim. Every test name
+//! contains `compact` so `cargo test -p kv-engine compact` selects them.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::{open_sim, small_opts};
+use kv_engine::storage::Fault;
+use kv_engine::{Db, Fsync, ManualClock, Options, SimStorage, Storage, WriteBatch};
+
+type Model = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+fn key(i: u32) -> Vec<u8> {
+    format!("key-{i:05}").into_bytes()
+}
+
+fn val(i: u32, round: u32) -> Vec<u8> {
+    format!("value-{i}-{round}-").repeat(3).into_bytes()
+}
+
+/// Every key of the model reads back as modelled, and nothing else exists.
+fn assert_matches(db: &Db, model: &Model, what: &str) {
+    for (k, v) in model {
+        assert_eq!(db.get(k).unwrap(), *v, "{what}: key {}", String::from_utf8_lossy(k));
+    }
+    let keys: Vec<Vec<u8>> = db.keys().unwrap().collect();
+    let unique: HashSet<&Vec<u8>> = keys.iter().collect();
+    assert_eq!(unique.len(), keys.len(), "{what}: duplicate keys from the iterator");
+    let live: HashSet<&Vec<u8>> = model.iter().filter(|(_, v)| v.is_some()).map(|(k, _)| k).collect();
+    assert_eq!(unique, live, "{what}: key sets differ");
+}
+
+/// Writes filler until the active segment rotates; returns the id of the
+/// segment that was active when called (now sealed).
+fn rotate(db: &Db, tag: &str) -> u32 {
+    let active = |db: &Db| db.stats().segments.iter().find(|s| s.active).map(|s| s.id).unwrap();
+    let before = active(db);
+    let mut i = 0u32;
+    while active(db) == before {
+        db.put(format!("filler-{tag}-{i}").as_bytes(), &[b'f'; 200]).unwrap();
+        i += 1;
+    }
+    before
+}
+
+fn file_names_ok(names: &[String]) {
+    let segs: HashSet<&str> = names.iter().filter_map(|n| n.strip_suffix(".seg")).collect();
+    for n in names {
+        assert!(!n.ends_with(".tmp"), "leftover temporary file {n}");
+        assert!(!n.starts_with("MERGE-"), "leftover merge marker {n}");
+        if let Some(stem) = n.strip_suffix(".hint") {
+            assert!(segs.contains(stem), "hint {n} without its segment");
+        }
+    }
+}
+
+#[test]
+fn compact_basic_reclaims_and_reopens_from_hints() {
+    let sim = SimStorage::new();
+    let mut model = Model::new();
+    {
+        let db = open_sim(&sim, small_opts(Fsync::No)).unwrap();
+        for round in 0..4 {
+            for i in 0..300 {
+                db.put(&key(i), &val(i, round)).unwrap();
+                model.insert(key(i), Some(val(i, round)));
+            }
+        }
+        for i in (0..300).step_by(4) {
+            db.delete(&key(i)).unwrap();
+            model.insert(key(i), None);
+        }
+        let before = db.stats();
+        let s = db.compact().unwrap();
+        assert!(!s.input_segments.is_empty() && !s.output_segments.is_empty());
+        assert!(s.reclaimed_bytes() > 0);
+        let after = db.stats();
+        assert!(after.disk_bytes < before.disk_bytes / 2, "{} vs {}", after.disk_bytes, before.disk_bytes);
+        assert_eq!(after.merges, 1);
+        assert_eq!(after.merge_reclaimed_bytes, s.reclaimed_bytes());
+        assert_matches(&db, &model, "after compact");
+    }
+    let db = open_sim(&sim, small_opts(Fsync::No)).unwrap();
+    assert_matches(&db, &model, "after reopen");
+    let r = db.stats().recovery;
+    assert!(r.segments_from_hints >= 1, "{r:?}");
+    file_names_ok(&sim.file_names());
+}
+
+#[test]
+fn compact_concurrent_writes_and_deletes_match_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options { compaction_rate_limit_bytes_per_sec: 4 << 20, ..small_opts(Fsync::No) };
+    let db = Arc::new(Db::open(dir.path(), opts.clone()).unwrap());
+    for i in 0..2000 {
+        db.put(&key(i), &val(i, 0)).unwrap();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..2u32)
+        .map(|t| {
+            let (db, stop) = (db.clone(), stop.clone());
+            std::thread::spawn(move || {
+                // Each thread owns the keys congruent to t mod 2: its model is exact.
+                let mut model = Model::new();
+                let mut round = 1u32;
+                let mut x = 0x9E37_79B9u32 ^ t;
+                while !stop.load(Ordering::Relaxed) || round < 3000 {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    let i = (x % 1000) * 2 + t;
+                    if x.is_multiple_of(4) {
+                        db.delete(&key(i)).unwrap();
+                        model.insert(key(i), None);
+                    } else {
+                        db.put(&key(i), &val(i, round)).unwrap();
+                        model.insert(key(i), Some(val(i, round)));
+                    }
+                    round += 1;
+                }
+                model
+            })
+        })
+        .collect();
+    let mut merges_with_input = 0;
+    for _ in 0..4 {
+        let s = db.compact().unwrap();
+        merges_with_input += !s.input_segments.is_empty() as u32;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut model = Model::new();
+    for i in 0..2000 {
+        model.insert(key(i), Some(val(i, 0)));
+    }
+    for w in writers {
+        model.extend(w.join().unwrap());
+    }
+    assert!(merges_with_input >= 2);
+    let filler: Vec<Vec<u8>> = db.keys().unwrap().filter(|k| k.starts_with(b"filler")).collect();
+    assert!(filler.is_empty());
+    assert_matches(&db, &model, "after concurrent merges");
+    db.compact().unwrap();
+    assert_matches(&db, &model, "after a quiet merge");
+    drop(db);
+    let db = Db::open(dir.path(), opts).unwrap();
+    assert_matches(&db, &model, "after reopen");
+    assert!(db.stats().recovery.segments_from_hints >= 1);
+}
+
+#[test]
+fn compact_deletes_and_expiry_across_merges() {
+    let sim = SimStorage::new();
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let opts = Options { clock: clock.clone(), ..small_opts(Fsync::No) };
+    let mut model = Model::new();
+    {
+        let db = open_sim(&sim, opts.clone()).unwrap();
+        for i in 0..200 {
+            let mut b = WriteBatch::new();
+            if i % 3 == 0 {
+                b.put_with_expiry(&key(i), &val(i, 0), 1_000_000 + 10_000 + i as u64);
+            } else {
+                b.put(&key(i), &val(i, 0));
+            }
+            db.write_batch(&b).unwrap();
+            model.insert(key(i), Some(val(i, 0)));
+        }
+        for i in (0..200).step_by(5) {
+            db.delete(&key(i)).unwrap();
+            model.insert(key(i), None);
+        }
+        db.compact().unwrap();
+        assert_matches(&db, &model, "first merge, nothing expired yet");
+        clock.advance_ms(10_000 + 100);
+        for i in (0..100).step_by(3) {
+            model.insert(key(i), None);
+        }
+        // Keys 102, 105, ... expire later.
+        assert_matches(&db, &model, "after the clock moved");
+        let s = db.compact().unwrap();
+        assert!(s.records_dropped > 0);
+        assert_matches(&db, &model, "second merge dropped the expired");
+        for i in (1..200).step_by(7) {
+            db.delete(&key(i)).unwrap();
+            model.insert(key(i), None);
+        }
+        db.compact().unwrap();
+        assert_matches(&db, &model, "third merge");
+    }
+    let db = open_sim(&sim, opts.clone()).unwrap();
+    assert_matches(&db, &model, "reopen");
+    // Moving the clock back never resurrects a key a merge dropped as expired.
+    clock.set_ms(1_000_000);
+    for i in (0..100).step_by(3) {
+        if i % 5 != 0 && i % 7 != 1 {
+            assert_eq!(db.get(&key(i)).unwrap(), None, "key {i} came back after the clock went back");
+        }
+    }
+}
+
+/// basho/bitcask#82: a partial merge must not drop a tombstone while an
+/// older segment outside the merge still holds the key.
+#[test]
+fn compact_tombstone_not_resurrected_after_partial_merge() {
+    let sim = SimStorage::new();
+    {
+        let db = open_sim(&sim, small_opts(Fsync::No)).unwrap();
+        db.put(b"k", b"old value").unwrap();
+        let old_seg = rotate(&db, "a");
+        assert!(db.delete(b"k").unwrap());
+        let delete_seg = rotate(&db, "b");
+        assert_ne!(old_seg, delete_seg);
+        let s = db.compact_segments(&[delete_seg]).unwrap();
+        assert_eq!(s.input_segments, vec![delete_seg]);
+        assert!(s.tombstones_kept >= 1, "{s:?}");
+        assert_eq!(db.get(b"k").unwrap(), None);
+        // Merging the merge output again alone still keeps it.
+        let out = s.output_segments.clone();
+        db.compact_segments(&out).unwrap();
+        assert_eq!(db.get(b"k").unwrap(), None);
+    }
+    let db = open_sim(&sim, small_opts(Fsync::No)).unwrap();
+    assert_eq!(db.get(b"k").unwrap(), None, "deleted key resurrected by a partial merge");
+    // A full merge may now drop the tombstone and the old value together.
+    db.compact().unwrap();
+    drop(db);
+    let db = open_sim(&sim, small_opts(Fsync::No)).unwrap();
+    assert_eq!(db.get(b"k").unwrap(), None);
+}
+
+/// nutsdb#465 across a partial merge: an expired value in the merged
+/// segment must leave an expiry tombstone, or the older value outside the
+/// merge comes back.
+#[test]
+fn compact_expiry_tombstone_not_resurrected_after_partial_merge() {
+    let sim = SimStorage::new();
+    let clock = Arc::new(ManualClock::new(5_000));
+    let opts = Options { clock: clock.clone(), ..small_opts(Fsync::No) };
+    {
+        let db = open_sim(&sim, opts.clone()).unwrap();
+        db.put(b"k", b"v1 no ttl").unwrap();
+        rotate(&db, "a");
+        let mut b = WriteBatch::new();
+        b.put_with_expiry(b"k", b"v2 short ttl", 6_000);
+        db.write_batch(&b).unwrap();
+        let ttl_seg = rotate(&db, "b");
+        clock.set_ms(7_000);
+        // No read before the merge: a read would purge the key lazily (with
+        // its own tombstone), and the merge must be the one that leaves it.
+        let s = db.compact_segments(&[ttl_seg]).unwrap();
+        assert!(s.tombstones_kept >= 1, "{s:?}");
+        assert_eq!(db.get(b"k").unwrap(), None);
+    }
+    // Even with the clock back before the expiry, v1 must not return.
+    clock.set_ms(5_500);
+    let db = open_sim(&sim, opts).unwrap();
+    assert_eq!(db.get(b"k").unwrap(), None, "v1 came back after the expired v2 was merged away");
+}
+
+#[test]
+fn compact_segments_rejects_split_or_unknown_bands() {
+    let sim = SimStorage::new();
+    let db = open_sim(&sim, small_opts(Fsync::No)).unwrap();
+    let a = rotate(&db, "a");
+    let b = rotate(&db, "b");
+    let c = rotate(&db, "c");
+    assert!(db.compact_segments(&[a, c]).is_err(), "not contiguous");
+    assert!(db.compact_segments(&[9999]).is_err(), "unknown");
+    let active = db.stats().segments.iter().find(|s| s.active).unwrap().id;
+    assert!(db.compact_segments(&[active]).is_err(), "active");
+    let s = db.compact_segments(&[a, b]).unwrap();
+    assert!(s.output_segments.len() >= 2, "test needs a multi-segment band: {s:?}");
+    // Half of a merge's band is not a band.
+    assert!(db.compact_segments(&s.output_segments[..1]).is_err());
+    db.compact_segments(&s.output_segments).unwrap();
+}
+
+/// rosedb#258: put 10 → merge → delete all → merge (empty result) → reopen.
+#[test]
+fn compact_rosedb258_delete_all_then_merge_again() {
+    let sim = SimStorage::new();
+    {
+        let db = open_sim(&sim, small_opts(Fsync::Always)).unwrap();
+        for i in 0..10 {
+            db.put(&key(i), &val(i, 0)).unwrap();
+        }
+        db.compact().unwrap();
+        for i in 0..10 {
+            assert!(db.delete(&key(i)).unwrap());
+        }
+        let s = db.compact().unwrap();
+        assert!(s.output_segments.is_empty(), "nothing is live: {s:?}");
+        assert_eq!(db.len().unwrap(), 0);
+    }
+    let db = open_sim(&sim, small_opts(Fsync::Always)).unwrap();
+    for i in 0..10 {
+        assert_eq!(db.get(&key(i)).unwrap(), None, "key {i} returned");
+    }
+    assert_eq!(db.len().unwrap(), 0);
+    file_names_ok(&sim.file_names());
+}
+
+/// rosedb#242: merge twice with no writes in between, then reopen.
+#[test]
+fn compact_rosedb242_merge_twice_without_writes() {
+    let sim = SimStorage::new();
+    let mut model = Model::new();
+    {
+        let db = open_sim(&sim, small_opts(Fsync::No)).unwrap();
+        for i in 0..500 {
+            db.put(&key(i), &val(i, 1)).unwrap();
+            model.insert(key(i), Some(val(i, 1)));
+        }
+        db.compact().unwrap();
+        let s = db.compact().unwrap();
+        assert_eq!(s.reclaimed_bytes(), 0, "a second merge of live data gives nothing back");
+        db.compact().unwrap();
+        assert_matches(&db, &model, "after repeated merges");
+    }
+    let db = open_sim(&sim, small_opts(Fsync::No)).unwrap();
+    assert_matches(&db, &model, "after reopen");
+    // Only the (empty) active segment of the last session is scanned.
+    let r = db.stats().recovery;
+    assert!(r.segments_from_hints >= 1 && r.segments_scanned <= 1, "{r:?}");
+}
+
+/// bitcask#148: a delete racing a merge wins, also after reopen.
+#[test]
+fn compact_bitcask148_delete_racing_merge_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    // Throttled so that the deletes land while the merge is in flight.
+    let opts = Options { compaction_rate_limit_bytes_per_sec: 256 * 1024, ..small_opts(Fsync::No) };
+    let mut model = Model::new();
+    {
+        let db = Arc::new(Db::open(dir.path(), opts.clone()).unwrap());
+        for i in 0..3000 {
+            db.put(&key(i), &val(i, 0)).unwrap();
+            model.insert(key(i), Some(val(i, 0)));
+        }
+        let merger = {
+            let db = db.clone();
+            std::thread::spawn(move || db.compact().unwrap())
+        };
+        for i in (0..3000).step_by(2) {
+            db.delete(&key(i)).unwrap();
+            model.insert(key(i), None);
+        }
+        let s = merger.join().unwrap();
+        assert!(s.records_copied > 0);
+        assert_matches(&db, &model, "after the racing deletes");
+    }
+    let db = Db::open(dir.path(), opts).unwrap();
+    assert_matches(&db, &model, "after reopen");
+}
+
+/// bitcask#174: an iterator running across a merge returns every key live
+/// at its start exactly once.
+#[test]
+fn compact_bitcask174_iterator_during_merge_sees_each_key_once() {
+    let sim = SimStorage::new();
+    let db = open_sim(&sim, small_opts(Fsync::No)).unwrap();
+    let mut expected = HashSet::new();
+    for round in 0..3 {
+        for i in 0..1500 {
+            db.put(&key(i), &val(i, round)).unwrap();
+            expected.insert(key(i));
+        }
+    }
+    let mut it = db.keys().unwrap();
+    let mut seen = Vec::new();
+    seen.extend(it.by_ref().take(500));
+    db.compact().unwrap();
+    seen.extend(it.by_ref().take(500));
+    db.compact().unwrap();
+    seen.extend(it);
+    let unique: HashSet<Vec<u8>> = seen.iter().cloned().collect();
+    assert_eq!(unique.len(), seen.len(), "a key was returned twice");
+    assert_eq!(unique, expected);
+}
+
+/// Builds the same database deterministically: overwrites, deletes, a batch,
+/// several rotations. Returns the handle and the model of acknowledged data.
+fn build_for_crash(sim: &SimStorage) -> (Db, Model) {
+    let opts = Options { max_segment_size_bytes: 4096, ..small_opts(Fsync::Always) };
+    let db = open_sim(sim, opts).unwrap();
+    let mut model = Model::new();
+    for round in 0..2 {
+        for i in 0..40 {
+            db.put(&key(i), &val(i, round)).unwrap();
+            model.insert(key(i), Some(val(i, round)));
+        }
+    }
+    for i in (0..40).step_by(5) {
+        db.delete(&key(i)).unwrap();
+        model.insert(key(i), None);
+    }
+    let mut b = WriteBatch::new();
+    b.put(&key(100), b"batch-a").put(&key(101), b"batch-b").delete(&key(1));
+    db.write_batch(&b).unwrap();
+    model.insert(key(100), Some(b"batch-a".to_vec()));
+    model.insert(key(101), Some(b"batch-b".to_vec()));
+    model.insert(key(1), None);
+    (db, model)
+}
+
+fn crash_opts() -> Options {
+    Options { max_segment_size_bytes: 4096, ..small_opts(Fsync::Always) }
+}
+
+/// Power is cut before every single storage operation of a merge (and of a
+/// write after it); each time, reopening yields exactly the acknowledged
+/// data, without duplicates or resurrections, and a second open finds no
+/// leftover merge files.
+#[test]
+fn compact_power_cut_at_every_step_keeps_exactly_acknowledged_data() {
+    let probe = SimStorage::new();
+    let (db, _) = build_for_crash(&probe);
+    let base = probe.op_count();
+    let s = db.compact().unwrap();
+    assert!(s.input_segments.len() >= 2 && !s.output_segments.is_empty(), "{s:?}");
+    db.put(b"after", b"1").unwrap();
+    let total = probe.op_count() - base;
+    drop(db);
+
+    for n in 0..=total {
+        let sim = SimStorage::new();
+        let (db, mut model) = build_for_crash(&sim);
+        assert_eq!(sim.op_count(), base);
+        sim.set_fault(Some(Fault::CrashAt { op: base + n }));
+        let merged = db.compact();
+        let after_acked = db.put(b"after", b"1").is_ok();
+        assert_eq!(merged.is_ok() && after_acked, n == total, "crash point {n}");
+        drop(db);
+        let rebooted = sim.power_cut(Some(n * 7919 + 1));
+        let what = format!("power cut before op {n} of {total}");
+        {
+            let db = open_sim(&rebooted, crash_opts()).unwrap_or_else(|e| panic!("{what}: open failed: {e}"));
+            let after = db.get(b"after").unwrap();
+            if after_acked {
+                assert_eq!(after.as_deref(), Some(&b"1"[..]), "{what}");
+            }
+            // An unacknowledged write may or may not have survived.
+            model.insert(b"after".to_vec(), after);
+            assert_matches(&db, &model, &what);
+        }
+        let db = open_sim(&rebooted, crash_opts()).unwrap();
+        assert_matches(&db, &model, &format!("{what}, second open"));
+        file_names_ok(&rebooted.file_names());
+    }
+}
+
+/// A crash while open is finishing a committed merge is survived by opening
+/// again (sled#851 applied to the merge).
+#[test]
+fn compact_power_cut_during_open_that_finishes_a_merge() {
+    // Find the op index at which the merge's commit point has passed: the
+    // marker exists after the cut.
+    let probe = SimStorage::new();
+    let (db, _) = build_for_crash(&probe);
+    let base = probe.op_count();
+    db.compact().unwrap();
+    let total = probe.op_count() - base;
+    drop(db);
+    let mut tested = 0;
+    for n in 0..total {
+        let sim = SimStorage::new();
+        let (db, model) = build_for_crash(&sim);
+        sim.set_fault(Some(Fault::CrashAt { op: base + n }));
+        let _ = db.compact();
+        drop(db);
+        let rebooted = sim.power_cut(None);
+        if !rebooted.file_names().iter().any(|f| f.starts_with("MERGE-") && !f.ends_with(".tmp")) {
+            continue;
+        }
+        tested += 1;
+        // Now cut power at every step of the open that finishes the merge.
+        let mut k = 0;
+        loop {
+            let disk = rebooted.power_cut(None);
+            let start = disk.op_count();
+            disk.set_fault(Some(Fault::CrashAt { op: start + k }));
+            let opened = open_sim(&disk, crash_opts());
+            let done = opened.is_ok() && !disk.crashed();
+            drop(opened);
+            let again = disk.power_cut(Some(k + 1));
+            let db = open_sim(&again, crash_opts()).unwrap();
+            assert_matches(&db, &model, &format!("merge crash {n}, open crash {k}"));
+            drop(db);
+            file_names_ok(&again.file_names());
+            if done {
+                break;
+            }
+            k += 1;
+        }
+    }
+    assert!(tested > 0, "no crash point left a committed merge behind");
+}
+
+/// Every (key, value), total dead bytes, and (id, size, dead) per sealed segment.
+type Snapshot = (Vec<(Vec<u8>, Vec<u8>)>, u64, Vec<(u32, u64, u64)>);
+
+fn snapshot(db: &Db) -> Snapshot {
+    let data = db.scan_prefix(b"").unwrap();
+    let st = db.stats();
+    let segs = st.segments.iter().filter(|s| !s.active).map(|s| (s.id, s.size_bytes, s.dead_bytes)).collect();
+    (data, st.dead_bytes, segs)
+}
+
+/// bitcask#212/#171, rosedb#258: a missing, truncated, bit-flipped, empty
+/// or stale hint is never trusted; open scans the segment and the index
+/// comes out identical.
+#[test]
+fn compact_hint_fallback_on_missing_corrupt_or_stale_hint() {
+    let build = |sim: &SimStorage, salt: u32| {
+        let db = open_sim(sim, small_opts(Fsync::No)).unwrap();
+        for round in 0..3 {
+            for i in 0..400 {
+                db.put(&key(i), &val(i + salt, round)).unwrap();
+            }
+        }
+        for i in (0..400).step_by(3) {
+            db.delete(&key(i)).unwrap();
+        }
+        db.compact().unwrap()
+    };
+    let sim = SimStorage::new();
+    let summary = build(&sim, 0);
+    let reference = {
+        let db = open_sim(&sim, small_opts(Fsync::No)).unwrap();
+        assert_eq!(db.stats().recovery.segments_from_hints, summary.output_segments.len() as u64);
+        snapshot(&db)
+    };
+    let victim = format!("{:010}.hint", summary.output_segments[0]);
+    let good = sim.read_file(&victim).unwrap();
+    // The same database built with other values: same ids, different bytes.
+    let other = SimStorage::new();
+    let other_summary = build(&other, 7);
+    assert_eq!(other_summary.output_segments, summary.output_segments);
+    let stale = other.read_file(&victim).unwrap();
+    let wrong_id = sim.read_file(&format!("{:010}.hint", summary.output_segments[1])).unwrap();
+
+    let mut flipped = good.clone();
+    flipped[good.len() / 2] ^= 0x04;
+    let cases: Vec<(&str, Option<Vec<u8>>)> = vec![
+        ("missing", None),
+        ("empty", Some(Vec::new())),
+        ("truncated", Some(good[..good.len() - 9].to_vec())),
+        ("bit-flipped", Some(flipped)),
+        ("stale (other database, same id)", Some(stale)),
+        ("another segment's hint", Some(wrong_id)),
+    ];
+    for (what, bytes) in cases {
+        // A fresh copy of the durable disk for each case.
+        let sim_case = sim.power_cut(None);
+        match bytes {
+            None => sim_case.remove(&victim).unwrap(),
+            Some(b) => sim_case.write_file(&victim, &b),
+        }
+        let db = open_sim(&sim_case, small_opts(Fsync::No)).unwrap();
+        let r = db.stats().recovery;
+        assert_eq!(r.segments_from_hints, summary.output_segments.len() as u64 - 1, "{what}: {r:?}");
+        assert_eq!(snapshot(&db), reference, "{what}: index differs from the hint-built one");
+    }
+}
+
+#[test]
+fn compact_reclaims_disk_space_after_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options { preallocate: false, max_segment_size_bytes: 64 * 1024, ..small_opts(Fsync::No) };
+    let db = Db::open(dir.path(), opts).unwrap();
+    let n = 2000u32;
+    let value = |i: u32, r: u32| format!("{i:08}-{r:02}-").repeat(7).into_bytes();
+    for r in 0..10 {
+        for i in 0..n {
+            db.put(&key(i), &value(i, r)).unwrap();
+        }
+    }
+    db.compact().unwrap();
+    let live_bytes: u64 = (0..n).map(|i| 32 + key(i).len() as u64 + value(i, 9).len() as u64).sum();
+    let seg_bytes: u64 = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".seg"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    assert!(seg_bytes as f64 <= 1.1 * live_bytes as f64, "{seg_bytes} on disk for {live_bytes} live bytes");
+    assert_eq!(db.stats().disk_bytes, seg_bytes);
+    for i in (0..n).step_by(97) {
+        assert_eq!(db.get(&key(i)).unwrap().unwrap(), value(i, 9));
+    }
+}
+
+/// bitcask#249: once merged, the input files are neither mapped nor open.
+#[test]
+fn compact_deleted_segments_are_not_kept_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), small_opts(Fsync::No)).unwrap();
+    for r in 0..3 {
+        for i in 0..800 {
+            db.put(&key(i), &val(i, r)).unwrap();
+        }
+    }
+    let _ = db.get(&key(3)).unwrap();
+    let s = db.compact().unwrap();
+    assert!(s.input_segments.len() > 2);
+    let canon = std::fs::canonicalize(dir.path()).unwrap();
+    let root = canon.to_string_lossy().to_string();
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let held: Vec<&str> = maps.lines().filter(|l| l.contains(&root) && l.contains("(deleted)")).collect();
+    assert!(held.is_empty(), "deleted segments still mapped: {held:?}");
+    for fd in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        if let Ok(target) = std::fs::read_link(fd.path()) {
+            let t = target.to_string_lossy();
+            assert!(!(t.contains(&root) && t.contains("(deleted)")), "deleted file still open: {t}");
+        }
+    }
+}
+
+#[test]
+fn compact_runs_automatically_in_background() {
+    let sim = SimStorage::new();
+    let opts = Options {
+        auto_compaction: true,
+        compaction_min_dead_ratio: 0.5,
+        compaction_min_dead_bytes: 16 * 1024,
+        ..small_opts(Fsync::No)
+    };
+    let db = open_sim(&sim, opts).unwrap();
+    for r in 0..6 {
+        for i in 0..300 {
+            db.put(&key(i), &val(i, r)).unwrap();
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while db.stats().merges == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let st = db.stats();
+    assert!(st.merges >= 1, "no automatic merge ran");
+    assert!(st.merge_reclaimed_bytes > 0);
+    for i in 0..300 {
+        assert_eq!(db.get(&key(i)).unwrap().unwrap(), val(i, 5));
+    }
+}
