@@ -47,6 +47,16 @@ fn ops_model_corpus() {
     replay("ops_model", kv_fuzz::ops_model::run);
 }
 
+#[test]
+fn hint_decode_corpus() {
+    replay("hint_decode", kv_fuzz::hint_decode::run);
+}
+
+#[test]
+fn zset_model_corpus() {
+    replay("zset_model", kv_fuzz::zset_model::run);
+}
+
 /// Writes the generated seeds into the corpus directories. Run by hand:
 /// `KV_FUZZ_WRITE_SEEDS=1 cargo test -p kv-engine --test fuzz_replay -- --ignored write_seeds`.
 #[test]
@@ -56,10 +66,12 @@ fn write_seeds() {
         return;
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
-    let sets: [(&str, Vec<Vec<u8>>); 3] = [
+    let sets: [(&str, Vec<Vec<u8>>); 5] = [
         ("record_decode", kv_fuzz::seeds::record_decode()),
         ("recovery_open", kv_fuzz::seeds::recovery_open()),
         ("ops_model", kv_fuzz::seeds::ops_model()),
+        ("hint_decode", kv_fuzz::seeds::hint_decode()),
+        ("zset_model", kv_fuzz::seeds::zset_model()),
     ];
     for (target, seeds) in sets {
         let dir = root.join(target);

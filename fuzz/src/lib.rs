@@ -9,7 +9,9 @@
 //! input the engine is entitled to reject.
 
 pub mod bytes;
+pub mod hint_decode;
 pub mod ops_model;
 pub mod record_decode;
 pub mod recovery_open;
 pub mod seeds;
+pub mod zset_model;

@@ -1,5 +1,5 @@
 //! `ops_model`: a program of put / delete / batch / expiring put / get /
-//! time jump / reopen / power cut, run against a `BTreeMap` model.
+//! time jump / reopen / power cut / compaction, run against a `BTreeMap` model.
 //!
 //! The database runs with `Fsync::Always`, so an acknowledged write must
 //! survive a power cut taken while the handle is still open (the unsynced
@@ -105,7 +105,7 @@ pub fn run(data: &[u8]) {
             break;
         }
         let now = clock.now_ms_value();
-        match c.u8() % 10 {
+        match c.u8() % 11 {
             0..=2 => {
                 let k = key(c.u8());
                 let v = value(&mut c);
@@ -175,6 +175,10 @@ pub fn run(data: &[u8]) {
                 sim = rebooted;
                 db = open(&sim, flags, &clock);
                 check_all(&db, &model, now, "after power cut");
+            }
+            9 => {
+                db.compact().unwrap_or_else(|e| panic!("compact: {e}"));
+                check_all(&db, &model, now, "after compaction");
             }
             _ => {
                 let k = key(c.u8());

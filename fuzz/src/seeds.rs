@@ -125,3 +125,36 @@ pub fn ops_model() -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// Seeds of `hint_decode`: each genuine hint file, plus an empty one and one
+/// with the whole-file checksum repair flag.
+pub fn hint_decode() -> Vec<Vec<u8>> {
+    let mut out = super::hint_decode::genuine_inputs();
+    out.push(vec![0]);
+    if let Some(first) = out.first() {
+        let mut repaired = first.clone();
+        repaired[0] |= 1;
+        if let Some(b) = repaired.get_mut(60) {
+            *b ^= 1;
+        }
+        out.push(repaired);
+    }
+    out
+}
+
+/// Seeds of `zset_model`: pseudo-random programs.
+pub fn zset_model() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for (flags, len) in [(0u8, 100usize), (1, 300), (2, 600), (3, 900)] {
+        let mut b = vec![flags];
+        for _ in 0..len {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            b.push(x as u8);
+        }
+        out.push(b);
+    }
+    out
+}
