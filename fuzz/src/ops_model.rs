@@ -128,7 +128,7 @@ pub fn run(data: &[u8]) {
             }
             4 | 5 => {
                 // A batch; op 5 is a one-item batch with an expiry.
-                let n = if c.u8() % 2 == 0 || c.is_empty() { 1 } else { 1 + c.u8() as usize % 6 };
+                let n = if c.u8() & 1 == 0 || c.is_empty() { 1 } else { 1 + c.u8() as usize % 6 };
                 let mut b = WriteBatch::new();
                 let mut next = model.clone();
                 let mut bad = false;
