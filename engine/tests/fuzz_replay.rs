@@ -3,7 +3,7 @@
 //! in here by path), on stable Rust. A corpus file that once crashed a
 //! target stays in the corpus, so this is also the fuzzers' regression suite.
 
-#[path = "../../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/engine_targets.rs"]
 #[allow(dead_code)]
 mod kv_fuzz;
 
