@@ -14,6 +14,7 @@ CRASH_CYCLES ?= 1000
 
 fuzz-replay:
 	$(CARGO) test -p kv-engine --test fuzz_replay
+	$(CARGO) test -p kv-ffi --test fuzz_replay
 
 fuzz-run:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -25,7 +26,7 @@ fuzz-run:
 
 fuzz-cmin:
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  (cd fuzz && $(CARGO) +nightly fuzz cmin -O $$t corpus/$$t); \
+	  (cd fuzz && $(CARGO) +nightly fuzz cmin -O $$t corpus/$$t -- -rss_limit_mb=2048); \
 	done
 
 crash-loop:

@@ -6,7 +6,8 @@
 //! crash_writer verify <db-dir> <log-dir>           # exit 1 on a lost write
 //! ```
 //!
-//! The writer runs `THREADS` threads under `Fsync::Always`. Thread `t` only
+//! The writer runs `THREADS` threads under `Fsync::Always`, and compaction
+//! in a loop beside them. Thread `t` only
 //! touches its own string keys `t{t}-k{i}` and sorted-set keys `t{t}-z{i}`,
 //! so each key's history is ordered by that thread's log. Before each operation the thread appends `I <n> <ops>` to
 //! `ack-<t>.log`, and after it is acknowledged `A <n>` (each line one
@@ -147,6 +148,19 @@ fn write(dir: &Path, log_dir: &Path, cycle: u64) -> Result<(), String> {
     let db = Db::open(dir, options()).map_err(|e| format!("open: {e}"))?;
     let clock = SystemClock;
     std::thread::scope(|s| {
+        // Compaction runs beside the writers, so kills also land mid-merge
+        // (and the directory stays small over thousands of cycles). A failed
+        // merge ends the process, which the script reports.
+        s.spawn(|| {
+            let mut rng = Rng(cycle.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(20 + rng.below(80)));
+                if let Err(e) = db.compact() {
+                    eprintln!("crash_writer: compaction failed: {e}");
+                    std::process::exit(2);
+                }
+            }
+        });
         let handles: Vec<_> = (0..THREADS)
             .map(|t| {
                 let db = &db;
@@ -327,8 +341,10 @@ fn save_model(path: &Path, model: &Model, acked_total: u64) -> Result<(), String
 /// What the database shows for one key.
 #[derive(Debug)]
 enum Seen {
-    /// A string key's value, if any.
-    Str(Option<Vec<u8>>),
+    /// A string key's value, if any, and its `PEXPIRETIME` read just
+    /// before (-2 missing, -1 none). Reading the expiry makes the outcome of
+    /// an in-flight `PEXPIREAT` observable: the value alone cannot tell.
+    Str(Option<Vec<u8>>, i64),
     /// A sorted-set key's members in order (empty = absent).
     Z(Vec<(Vec<u8>, f64)>),
 }
@@ -345,13 +361,18 @@ fn allowed(seen: &Seen, want: Option<&Value>, value: impl Fn(u64) -> Vec<u8>, be
             expected.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
             return *members == expected;
         }
-        Seen::Str(got) => got,
+        Seen::Str(got, expire_time) => (got, *expire_time),
     };
+    let (got, expire_time) = got;
     match want {
         None => got.is_none(),
         Some(Value::Z(_)) => false,
         Some(&Value::Str(vid, exp)) => {
-            let matches = got.as_deref() == Some(value(vid).as_slice());
+            // The expiry read must be the model's; -2 (gone) only if it
+            // expired during the reads.
+            let want_time = if exp == 0 { -1 } else { exp as i64 };
+            let same_expiry = expire_time == want_time || (expire_time == -2 && exp != 0 && exp <= after);
+            let matches = got.as_deref() == Some(value(vid).as_slice()) && same_expiry;
             if exp != 0 && exp <= before {
                 got.is_none()
             } else if exp == 0 || exp > after {
@@ -411,7 +432,7 @@ fn verify(dir: &Path, log_dir: &Path) -> Result<String, String> {
             .map(|k| {
                 let name = key_name(t, k);
                 let r = if k < KEYS_PER_THREAD {
-                    db.get(name.as_bytes()).map(Seen::Str)
+                    db.pexpiretime(name.as_bytes()).and_then(|t| db.get(name.as_bytes()).map(|v| Seen::Str(v, t)))
                 } else {
                     db.zrange_by_rank(name.as_bytes(), 0, -1).map(Seen::Z)
                 };
@@ -434,9 +455,9 @@ fn verify(dir: &Path, log_dir: &Path) -> Result<String, String> {
                 .filter(|&k| !allowed(&got[k as usize], model.get(&(t, k)), |vid| value_for(t, k, vid), before, after))
                 .map(|k| {
                     let seen = match &got[k as usize] {
-                        Seen::Str(v) => {
+                        Seen::Str(v, t) => {
                             format!(
-                                "{:?}",
+                                "{:?} expiring {t}",
                                 v.as_ref().map(|v| String::from_utf8_lossy(&v[..v.len().min(40)]).into_owned())
                             )
                         }
