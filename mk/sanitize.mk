@@ -12,6 +12,9 @@ ASAN_TARGET ?= x86_64-unknown-linux-gnu
 ASAN_ENV ?= KV_KILL9_CYCLES=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 # Modules miri can run: no files, no mmap, no flock.
 MIRI_FILTERS ?= keydir record segment zset
+# Tests too slow under miri (200k-op model, 10k-sample round trips); the
+# proptests run with few cases.
+MIRI_SKIP ?= --skip keydir_matches_a_hashmap_model --skip zset_format_score_round_trips --skip zset_many_ops_keep_invariants
 MIRI_FLAGS ?= -Zmiri-disable-isolation
 
 .PHONY: sanitize sanitize-asan sanitize-miri
@@ -24,5 +27,5 @@ sanitize-asan:
 	  $(CARGO) +nightly test -Zbuild-std --target $(ASAN_TARGET) -p kv-engine --lib --tests
 
 sanitize-miri:
-	MIRIFLAGS="$(MIRI_FLAGS)" CARGO_TARGET_DIR=$(CURDIR)/target/miri \
-	  $(CARGO) +nightly miri test -p kv-engine --lib -- $(MIRI_FILTERS)
+	PROPTEST_CASES=4 MIRIFLAGS="$(MIRI_FLAGS)" CARGO_TARGET_DIR=$(CURDIR)/target/miri \
+	  $(CARGO) +nightly miri test -p kv-engine --lib -- $(MIRI_FILTERS) $(MIRI_SKIP)

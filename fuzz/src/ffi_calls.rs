@@ -26,43 +26,48 @@ const KEYS: [&[u8]; 6] = [b"k0", b"k1", b"k2", b"k3", b"k4", b"k5"];
 const MAX_OPS: usize = 64;
 
 /// A pointer/length pair as a C caller might pass it.
-#[derive(Clone, Copy)]
 struct Arg {
     ptr: *const u8,
     len: usize,
     /// What the library must make of it: `Some(bytes)` if well formed.
-    valid: Option<&'static [u8]>,
+    valid: Option<Vec<u8>>,
     null_with_len: bool,
 }
 
-/// Storage for argument bytes that lives for the whole run.
-fn leak(v: Vec<u8>) -> &'static [u8] {
-    Box::leak(v.into_boxed_slice())
+/// Argument bytes, kept for the whole run so that pointers stay valid.
+type Arena = Vec<Box<[u8]>>;
+
+fn stash(arena: &mut Arena, v: Vec<u8>) -> (*const u8, usize) {
+    let b = v.into_boxed_slice();
+    let p = (b.as_ptr(), b.len());
+    arena.push(b);
+    p
 }
 
-fn arg(c: &mut Cursor<'_>, as_key: bool) -> Arg {
+fn arg(c: &mut Cursor<'_>, as_key: bool, arena: &mut Arena) -> Arg {
     let choice = c.u8();
     let null = |len: usize| Arg { ptr: std::ptr::null(), len, valid: None, null_with_len: len != 0 };
     match choice % 8 {
         0 => {
             let mut a = null(0);
-            a.valid = if as_key { None } else { Some(&[]) };
+            a.valid = if as_key { None } else { Some(Vec::new()) };
             a
         }
         1 => null(1 + c.u8() as usize),
         2 => {
             // A valid pointer with an impossible length: rejected before any read.
-            let b = leak(vec![0u8; 1]);
-            Arg { ptr: b.as_ptr(), len: usize::MAX - c.u8() as usize, valid: None, null_with_len: false }
+            let (ptr, _) = stash(arena, vec![0u8; 1]);
+            Arg { ptr, len: usize::MAX - c.u8() as usize, valid: None, null_with_len: false }
         }
         3 => {
-            let b = leak(c.take(c_len(choice)).to_vec());
-            let valid = if as_key && b.is_empty() { None } else { Some(b) };
-            Arg { ptr: b.as_ptr(), len: b.len(), valid, null_with_len: false }
+            let b = c.take(c_len(choice)).to_vec();
+            let valid = if as_key && b.is_empty() { None } else { Some(b.clone()) };
+            let (ptr, len) = stash(arena, b);
+            Arg { ptr, len, valid, null_with_len: false }
         }
         _ => {
             let k = KEYS[c.u8() as usize % KEYS.len()];
-            Arg { ptr: k.as_ptr(), len: k.len(), valid: Some(k), null_with_len: false }
+            Arg { ptr: k.as_ptr(), len: k.len(), valid: Some(k.to_vec()), null_with_len: false }
         }
     }
 }
@@ -115,10 +120,10 @@ fn open(dir: &Dir) -> *mut kv_db {
 }
 
 /// Expected state of the keys only put/delete touched (others: unknown).
-type Model = BTreeMap<&'static [u8], Option<Vec<u8>>>;
+type Model = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 fn forget(model: &mut Model, key: &Arg) {
-    if let Some(k) = key.valid {
+    if let Some(k) = &key.valid {
         model.remove(k);
     }
 }
@@ -146,7 +151,8 @@ pub fn run(data: &[u8]) {
     let dir = scratch_dir();
     let mut db = open(&dir);
     let mut closed = false;
-    let mut model: Model = KEYS.iter().map(|k| (*k, None)).collect();
+    let mut model: Model = KEYS.iter().map(|k| (k.to_vec(), None)).collect();
+    let mut arena = Arena::new();
     // SAFETY: no arguments.
     let batch: *mut kv_batch = kv::batch::kv_batch_new();
     for _ in 0..MAX_OPS {
@@ -157,7 +163,7 @@ pub fn run(data: &[u8]) {
         // 1 in 16 calls gets a NULL database handle.
         let use_null_db = op & 0xF0 == 0xF0;
         let h = if use_null_db { std::ptr::null_mut() } else { db };
-        let k = arg(&mut c, true);
+        let k = arg(&mut c, true, &mut arena);
         let bad_key = k.valid.is_none();
         let expect_invalid = |s: kv_status, what: &str, v: Option<&Arg>| {
             ok(s, what);
@@ -169,12 +175,12 @@ pub fn run(data: &[u8]) {
         };
         match op & 0x0F {
             0 | 1 => {
-                let v = arg(&mut c, false);
+                let v = arg(&mut c, false, &mut arena);
                 // SAFETY: k and v are NULL, valid for their lengths, or too long to be read.
                 let s = unsafe { kv::db::kv_db_put(h, k.ptr, k.len, v.ptr, v.len) };
                 expect_invalid(s, "put", Some(&v));
                 if s == kv_status::KV_OK {
-                    model.insert(k.valid.expect("accepted key"), Some(v.valid.expect("accepted value").to_vec()));
+                    model.insert(k.valid.clone().expect("accepted key"), v.valid.clone());
                 }
             }
             2 | 3 => {
@@ -188,7 +194,7 @@ pub fn run(data: &[u8]) {
                     continue;
                 }
                 let got = check_buf(s, &mut buf, "get");
-                if let (false, false, Some(key)) = (closed || use_null_db, bad_key, k.valid) {
+                if let (false, false, Some(key)) = (closed || use_null_db, bad_key, &k.valid) {
                     if let Some(want) = model.get(key) {
                         assert_eq!(&got, want, "get {key:?}");
                     }
@@ -216,8 +222,8 @@ pub fn run(data: &[u8]) {
                 let s = unsafe { kv::db::kv_db_delete(h, k.ptr, k.len, out) };
                 expect_invalid(s, "delete", None);
                 if s == kv_status::KV_OK {
-                    let key = k.valid.expect("accepted key");
-                    if let (false, Some(was)) = (out.is_null(), model.get(key)) {
+                    let key = k.valid.clone().expect("accepted key");
+                    if let (false, Some(was)) = (out.is_null(), model.get(&key)) {
                         assert_eq!(existed, was.is_some(), "delete {key:?} existed");
                     }
                     model.insert(key, None);
@@ -234,7 +240,7 @@ pub fn run(data: &[u8]) {
                 }
             }
             7 => {
-                let v = arg(&mut c, false);
+                let v = arg(&mut c, false, &mut arena);
                 let set_args = kv::strings::kv_set_args {
                     expiry_kind: c.u8() as i8 as i32,
                     expiry: i64::from(c.u32() as i32).wrapping_mul(if c.u8().is_multiple_of(2) { 1 } else { 1 << 33 }),
@@ -276,7 +282,7 @@ pub fn run(data: &[u8]) {
                 check_buf(s, &mut buf, "getrange");
             }
             11 => {
-                let v = arg(&mut c, false);
+                let v = arg(&mut c, false, &mut arena);
                 let offset = [0i64, -1, i64::MAX, (1 << 20) - 1, 1 << 20, c.u16() as i64][c.u8() as usize % 6];
                 let mut len = 0u64;
                 // SAFETY: as above.
@@ -285,7 +291,7 @@ pub fn run(data: &[u8]) {
                 forget(&mut model, &k);
             }
             12 => {
-                let v = arg(&mut c, false);
+                let v = arg(&mut c, false, &mut arena);
                 let mut len = 0u64;
                 // SAFETY: as above.
                 let s = unsafe { kv::strings::kv_db_append(h, k.ptr, k.len, v.ptr, v.len, &mut len) };
@@ -293,7 +299,7 @@ pub fn run(data: &[u8]) {
                 forget(&mut model, &k);
             }
             13 => {
-                let v = arg(&mut c, false);
+                let v = arg(&mut c, false, &mut arena);
                 let b = if c.u8().is_multiple_of(8) { std::ptr::null_mut() } else { batch };
                 // SAFETY: b is NULL or the live batch; k, v as above.
                 let s = unsafe {
