@@ -46,7 +46,7 @@ fn sim_files(sim: &SimStorage) -> Vec<(u8, Vec<u8>)> {
         .collect()
 }
 
-fn workload(db: &Db, round: u64) {
+fn workload(db: &Db, round: u64, zsets: bool) {
     for i in 0..12u64 {
         let k = format!("k{}", (i * 7 + round) % 9);
         match i % 5 {
@@ -59,6 +59,14 @@ fn workload(db: &Db, round: u64) {
                 db.write_batch(&b).expect("batch");
             }
             2 => db.put(k.as_bytes(), &b"compressible-".repeat(10)).expect("put"),
+            3 if zsets => {
+                // Sorted-set records (ZAdd, ZRem, KeyMeta) in the seeds too.
+                let z = format!("z{}", i % 2);
+                db.zadd(z.as_bytes(), &[(i as f64, b"a".as_slice()), (-1.5, format!("m{round}").as_bytes())])
+                    .expect("zadd");
+                db.zrem(z.as_bytes(), &[b"a".as_slice()]).expect("zrem");
+                db.zset_expire_at(z.as_bytes(), 1_700_000_900_000).expect("zset expiry");
+            }
             _ => db.put(k.as_bytes(), format!("v{round}-{i}").as_bytes()).expect("put"),
         }
     }
@@ -83,7 +91,7 @@ pub fn recovery_open() -> Vec<Vec<u8>> {
     let sim = SimStorage::new();
     for round in 0..3 {
         let db = Db::open_with_storage(Arc::new(sim.clone()), opts()).expect("open");
-        workload(&db, round);
+        workload(&db, round, true);
         db.close().expect("close");
     }
     let files = sim_files(&sim);
@@ -95,7 +103,7 @@ pub fn recovery_open() -> Vec<Vec<u8>> {
     // A torn tail: power cut mid-append, unsynced bytes kept in part.
     let sim = SimStorage::new();
     let db = Db::open_with_storage(Arc::new(sim.clone()), Options { fsync: Fsync::No, ..opts() }).expect("open");
-    workload(&db, 7);
+    workload(&db, 7, true);
     let torn = sim.power_cut(Some(5));
     drop(db);
     out.push(encode_input(0, &sim_files(&torn)));
@@ -106,6 +114,12 @@ pub fn recovery_open() -> Vec<Vec<u8>> {
         bytes[mid] ^= 0x40;
     }
     out.push(encode_input(0, &damaged));
+    // Strings only: the independent replay oracle of `recovery_open` applies.
+    let sim = SimStorage::new();
+    let db = Db::open_with_storage(Arc::new(sim.clone()), opts()).expect("open");
+    workload(&db, 1, false);
+    db.close().expect("close");
+    out.push(encode_input(0, &sim_files(&sim)));
     out
 }
 
