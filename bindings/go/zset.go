@@ -46,10 +46,10 @@ func (o *ZAddOptions) flags() C.uint32_t {
 	return f
 }
 
-// members packs byte strings for a C call; a non-nil lens pointer even
+// packMembers packs byte strings for a C call; a non-nil lens pointer even
 // when there are none, so that libkv reports Redis's argument error
 // rather than a NULL array.
-func members(ms [][]byte) ([]byte, []C.size_t) {
+func packMembers(ms [][]byte) ([]byte, []C.size_t) {
 	buf, lens := pack(ms)
 	if len(lens) == 0 {
 		lens = make([]C.size_t, 1)
@@ -83,7 +83,7 @@ func (db *DB) ZAddIncr(key, member []byte, increment float64, opts *ZAddOptions)
 }
 
 func (db *DB) zadd(op string, key []byte, flags C.uint32_t, scores []C.double, ms [][]byte) (int64, float64, bool, error) {
-	buf, lens := members(ms)
+	buf, lens := packMembers(ms)
 	h, err := db.acquire(op)
 	if err != nil {
 		return 0, 0, false, err
@@ -151,7 +151,7 @@ func (db *DB) ZMScore(key []byte, members ...[]byte) (scores []float64, found []
 
 // multiMember makes ZREM (cs nil) or ZMSCORE.
 func (db *DB) multiMember(op string, key []byte, ms [][]byte, cs []C.double, cf []C.bool) (int64, error) {
-	buf, lens := members(ms)
+	buf, lens := packMembers(ms)
 	h, err := db.acquire(op)
 	if err != nil {
 		return 0, err
@@ -459,7 +459,7 @@ func (db *DB) zstore(op string, kind C.int, dest []byte, keys [][]byte, opts *ZS
 			}
 		}
 	}
-	buf, lens := members(keys)
+	buf, lens := packMembers(keys)
 	h, err := db.acquire(op)
 	if err != nil {
 		return 0, err
