@@ -12,13 +12,18 @@ all: build
 build:
 	$(CARGO) build --workspace --release
 
-## The main job: a guided tour of libkv.
+## The main job: a guided tour of libkv (scripts/demo.sh): the Redis
+## patterns through the `kv` CLI, the C/Python/Go examples, kill -9,
+## compaction, corruption and repair, fsync policy costs.
 demo:
-	$(CARGO) run --quiet --release -p kv-engine --example tour
+	$(CARGO) build --quiet --release -p kv-cli
+	$(CARGO) build --quiet --release -p kv-engine --example tour
+	$(CARGO) build --quiet --release -p kv-ffi
+	bash scripts/demo.sh
 
 ## Every test: Rust (unit, integration, crash, power-cut), then each
 ## language binding's suite, added by the fragments in mk/.
-test: test-rust test-c
+test: test-rust test-c test-python test-go
 
 test-rust:
 	$(CARGO) test --workspace

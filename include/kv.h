@@ -17,6 +17,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Number of elements of `kv_stats.group_commit_histogram`.
+#define KV_GROUP_COMMIT_BUCKETS 12
+
+// `kv_zset_add` flag `NX`: only add new members.
+#define KV_ZADD_NX 1
+
+// `kv_zset_add` flag `XX`: only update existing members.
+#define KV_ZADD_XX 2
+
+// `kv_zset_add` flag `GT`: only update when the new score is greater.
+#define KV_ZADD_GT 4
+
+// `kv_zset_add` flag `LT`: only update when the new score is less.
+#define KV_ZADD_LT 8
+
+// `kv_zset_add` flag `CH`: count changed members, not only added ones.
+#define KV_ZADD_CH 16
+
+// `kv_zset_add` flag `INCR`: add the score to the member's (one pair only).
+#define KV_ZADD_INCR 32
+
 // The result of every fallible libkv call. The numbers are stable.
 typedef enum {
   // Success.
@@ -141,6 +162,27 @@ typedef enum {
   KV_GETEX_PERSIST = 5,
 } kv_getex_kind;
 
+// What `kv_zset_range` selects by (the `by` field of `kv_zrange_args`).
+typedef enum {
+  // By 0-based rank (`ZRANGE key start stop`), fields `start`/`stop`.
+  KV_ZRANGE_BY_RANK = 0,
+  // By score (`BYSCORE`), fields `min`/`max` in Redis syntax.
+  KV_ZRANGE_BY_SCORE = 1,
+  // By member (`BYLEX`), fields `min`/`max` in Redis syntax.
+  KV_ZRANGE_BY_LEX = 2,
+} kv_zrange_by;
+
+// How `kv_zset_unionstore` / `kv_zset_interstore` combine the scores of a
+// member found in several inputs (`AGGREGATE`).
+typedef enum {
+  // Add the weighted scores (the default).
+  KV_AGGREGATE_SUM = 0,
+  // Keep the smallest weighted score.
+  KV_AGGREGATE_MIN = 1,
+  // Keep the largest weighted score.
+  KV_AGGREGATE_MAX = 2,
+} kv_aggregate;
+
 // A list of puts and deletes applied all-or-nothing (also across a crash)
 // by `kv_db_write_batch`. Create with `kv_batch_new`, free with
 // `kv_batch_free`. Reusable after a write. Internally locked, so sharing it
@@ -165,6 +207,12 @@ typedef struct kv_iter kv_iter;
 // locked), though there is rarely a reason to share one.
 typedef struct kv_options kv_options;
 
+// Members with their scores, in reply order: the result of `kv_zset_range`,
+// `kv_zset_popmin`, `kv_zset_popmax` and `kv_zset_randmember`. Read with
+// `kv_zset_entries_len` and `kv_zset_entries_get`; free with
+// `kv_zset_entries_free`. Immutable, so it may be read by several threads.
+typedef struct kv_zset_entries kv_zset_entries;
+
 // Bytes allocated by libkv and owned by the caller, who must release them
 // with `kv_buf_free` (never with `free`). `data` is never NULL for a buffer
 // filled by libkv, also when `len` is 0.
@@ -174,6 +222,54 @@ typedef struct {
   // Number of bytes.
   size_t len;
 } kv_buf;
+
+// What one merge did, filled by `kv_db_compact` and
+// `kv_db_compact_segments`. A plain struct owned by the caller.
+typedef struct {
+  // Segments merged (and deleted); 0 when there was nothing to merge.
+  uint64_t input_segments;
+  // Segments written.
+  uint64_t output_segments;
+  // Total size of the inputs in bytes.
+  uint64_t input_bytes;
+  // Total size of the outputs in bytes.
+  uint64_t output_bytes;
+  // Disk bytes given back (`input_bytes - output_bytes`, at least 0).
+  uint64_t reclaimed_bytes;
+  // Live records copied.
+  uint64_t records_copied;
+  // Records dropped (dead, expired, or tombstones no longer needed).
+  uint64_t records_dropped;
+  // Tombstones copied because older segments outside the merge remain.
+  uint64_t tombstones_kept;
+  // Wall time of the merge in milliseconds.
+  uint64_t duration_ms;
+} kv_compaction_summary;
+
+// One segment file, as listed by `kv_db_segments`.
+typedef struct {
+  // Segment id (the number in its file name).
+  uint32_t id;
+  // Bytes written to it (its length once sealed).
+  uint64_t size_bytes;
+  // Bytes of records that are no longer live.
+  uint64_t dead_bytes;
+  // Whether it is the active (appended-to) segment, which is never merged.
+  bool active;
+} kv_segment_info;
+
+// What one active expiry cycle did, filled by `kv_db_run_expiry_cycle`.
+typedef struct {
+  // Samples taken (of up to 20 keys with a TTL each).
+  uint64_t samples;
+  // Keys with a TTL looked at.
+  uint64_t sampled_keys;
+  // Expired keys purged.
+  uint64_t expired_keys;
+  // Whether the cycle stopped because its time budget
+  // (`kv_options_set_active_expiry_budget_ms`) ran out.
+  bool budget_exhausted;
+} kv_expiry_cycle_report;
 
 // Bytes borrowed from a libkv object (for example the current item of a
 // `kv_iter`). Valid only as long as the function that filled it says;
@@ -234,6 +330,31 @@ typedef struct {
   uint64_t recovery_duration_ms;
   // Whether the handle is poisoned (writes refused until reopen).
   bool poisoned;
+  // Expired keys purged, lazy plus active (Redis `expired_keys`).
+  uint64_t expired_keys;
+  // Merges (compactions) completed since open.
+  uint64_t merges;
+  // Disk bytes those merges gave back.
+  uint64_t merge_reclaimed_bytes;
+  // Wall time of the most recent merge in milliseconds.
+  uint64_t last_merge_duration_ms;
+  // Merges that failed (a failed merge changes nothing).
+  uint64_t merge_failures;
+  // Recovery on open: segments whose records were scanned.
+  uint64_t recovery_segments_scanned;
+  // Recovery on open: segments loaded from hint files instead.
+  uint64_t recovery_segments_from_hints;
+  // Recovery on open: zero-filled (never written) tail bytes trimmed.
+  uint64_t recovery_zero_tail_bytes_trimmed;
+  // Recovery on open: files of an interrupted write or merge removed.
+  uint64_t recovery_incomplete_files_removed;
+  // Recovery on open: committed but unfinished merges completed.
+  uint64_t recovery_merges_completed;
+  // Approximate heap bytes of the members of every sorted set.
+  uint64_t zset_heap_bytes;
+  // Writes per fsync: element i counts fsyncs covering 2^i to
+  // 2^(i+1)-1 writes (the last one open-ended).
+  uint64_t group_commit_histogram[KV_GROUP_COMMIT_BUCKETS];
 } kv_stats;
 
 // Options of `kv_db_set`. Zero-initialise for a plain SET.
@@ -247,6 +368,59 @@ typedef struct {
   // `GET`: return the old value in `out_old`.
   bool get;
 } kv_set_args;
+
+// The reply of `kv_zset_add`.
+typedef struct {
+  // Without `KV_ZADD_INCR`: members added (with `KV_ZADD_CH`: added or
+  // changed). With `KV_ZADD_INCR`: 1 if the member was updated, else 0.
+  uint64_t count;
+  // With `KV_ZADD_INCR` and `has_score`: the member's new score.
+  double score;
+  // With `KV_ZADD_INCR`: false when NX/XX/GT/LT skipped the member (Redis
+  // replies nil). Always false without `KV_ZADD_INCR`.
+  bool has_score;
+} kv_zadd_reply;
+
+// A score interval with numeric bounds, for `kv_zset_count_range`. `-inf`
+// and `+inf` are `-INFINITY` and `INFINITY`; NaN is rejected.
+typedef struct {
+  // Lower bound.
+  double min;
+  // Upper bound.
+  double max;
+  // Whether `min` itself is excluded (Redis `(min`).
+  bool min_exclusive;
+  // Whether `max` itself is excluded (Redis `(max`).
+  bool max_exclusive;
+} kv_score_range;
+
+// The arguments of `kv_zset_range`: Redis 7 `ZRANGE key start stop
+// [BYSCORE|BYLEX] [REV] [LIMIT offset count]`. Zero-initialise, then set
+// the fields the selection uses.
+typedef struct {
+  // One of `kv_zrange_by`.
+  int32_t by;
+  // `KV_ZRANGE_BY_RANK`: first rank (0-based; negative counts from the
+  // end, -1 is the last).
+  int64_t start;
+  // `KV_ZRANGE_BY_RANK`: last rank, inclusive.
+  int64_t stop;
+  // `KV_ZRANGE_BY_SCORE` / `_LEX`: the lower bound in Redis syntax
+  // (`"1"`, `"(1"`, `"-inf"`; `"[a"`, `"(a"`, `"-"`). Always the lower
+  // bound, also with `rev` (where Redis takes `max min`).
+  kv_slice min;
+  // `KV_ZRANGE_BY_SCORE` / `_LEX`: the upper bound (`"+inf"`, `"+"`, ...).
+  kv_slice max;
+  // `REV`: highest first (for ranks: rank 0 is the highest score).
+  bool rev;
+  // `LIMIT offset count` (only with `KV_ZRANGE_BY_SCORE` / `_LEX`, as in
+  // Redis): when true, `offset` and `count` apply.
+  bool has_limit;
+  // Elements to skip; negative selects nothing (as Redis).
+  int64_t offset;
+  // Most elements to return; negative means all (as Redis).
+  int64_t count;
+} kv_zrange_args;
 
 #ifdef __cplusplus
 extern "C" {
@@ -346,6 +520,50 @@ kv_status kv_db_write_batch(kv_db *db, kv_batch *batch);
 // `buf` must be NULL or point at a `kv_buf` that is `{NULL, 0}` or was
 // filled by libkv and not modified since.
 void kv_buf_free(kv_buf *buf);
+
+// Merges every sealed segment now (rotating the active one first if it
+// holds records): live records are rewritten with hint files and the old
+// segments deleted, while reads and writes go on. `*out_summary` (may be
+// NULL) receives what the merge did. Waits for a merge already running.
+//
+// Returns `KV_OK`; `KV_IO`; `KV_POISONED`; `KV_CLOSED`;
+// `KV_INVALID_ARGUMENT` for a NULL `db`.
+//
+// # Safety
+//
+// `db` NULL or live; `out_summary` NULL or writable.
+kv_status kv_db_compact(kv_db *db, kv_compaction_summary *out_summary);
+
+// Merges exactly the sealed segments `ids[0..n]` (ids from
+// `kv_db_segments`), which must be every segment of a contiguous run of
+// replay bands: a segment written by the writer is a band of its own, the
+// outputs of one merge form one. For tools and tests; `kv_db_compact` is
+// the usual call. `n` 0 merges nothing.
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT` when an id is not a sealed
+// segment or the ids do not form whole, contiguous bands; otherwise as
+// `kv_db_compact`.
+//
+// # Safety
+//
+// `ids` NULL or valid for `n` reads; others as `kv_db_compact`.
+kv_status kv_db_compact_segments(kv_db *db,
+                                 const uint32_t *ids,
+                                 size_t n,
+                                 kv_compaction_summary *out_summary);
+
+// Lists the segment files, oldest first, into the caller's array `out` of
+// `cap` elements. `*out_len` receives the number of segments, also on
+// `KV_BUFFER_TOO_SMALL` (so `cap` 0 asks for the count).
+//
+// Returns `KV_OK`; `KV_BUFFER_TOO_SMALL` (nothing written) when there are
+// more than `cap`; `KV_CLOSED`; `KV_INVALID_ARGUMENT` for NULL `db` or
+// `out_len`, or NULL `out` with `cap` not 0.
+//
+// # Safety
+//
+// `out` NULL or valid for `cap` writes; `out_len` writable.
+kv_status kv_db_segments(kv_db *db, kv_segment_info *out, size_t cap, size_t *out_len);
 
 // The version of libkv, e.g. "0.1.0".
 //
@@ -492,6 +710,20 @@ kv_status kv_db_len(kv_db *db, uint64_t *out_len);
 //
 // `db` NULL or live.
 kv_status kv_db_sync(kv_db *db);
+
+// Runs one active expiry cycle now (what the background thread does every
+// `active_expiry_interval_ms`, Redis's `activeExpireCycle`): samples keys
+// with a TTL and purges the expired ones, repeating while more than 25% of
+// a sample was expired, within the time budget. Useful with active expiry
+// turned off. `*out_report` (may be NULL) receives what it did.
+//
+// Returns `KV_OK`; `KV_IO`; `KV_POISONED`; `KV_CLOSED`;
+// `KV_INVALID_ARGUMENT` for a NULL `db`.
+//
+// # Safety
+//
+// `db` NULL or live; `out_report` NULL or writable.
+kv_status kv_db_run_expiry_cycle(kv_db *db, kv_expiry_cycle_report *out_report);
 
 // Starts an iteration over the string keys starting with `prefix` (NULL
 // with length 0 = every key), in byte order, yielding key and value. Keys
@@ -904,8 +1136,9 @@ kv_status kv_db_incrby(kv_db *db,
                        int64_t delta,
                        int64_t *out_value);
 
-// `DECRBY key delta`: as `kv_db_incrby` with `-delta`, but also accepts
-// `INT64_MIN` the way Redis does (`KV_OVERFLOW` when it cannot be negated).
+// `DECRBY key delta`: as `kv_db_incrby` with `-delta`. A `delta` of
+// `INT64_MIN` cannot be negated: `KV_INVALID_ARGUMENT` with Redis's
+// message "ERR decrement would overflow".
 //
 // # Safety
 //
@@ -1101,6 +1334,443 @@ kv_status kv_db_msetnx(kv_db *db,
                        const kv_slice *values,
                        size_t n,
                        bool *out_set);
+
+// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]`:
+// the `n` pairs `(scores[i], members[i])` are applied in order, in one
+// atomic write. `flags` is a bitwise OR of `KV_ZADD_*` (0 for none).
+// `out_reply` (may be NULL) receives the reply (see `kv_zadd_reply`).
+//
+// Returns `KV_OK`; `KV_NOT_FLOAT` for a NaN score; `KV_INVALID_ARGUMENT`
+// with Redis's message for no pairs (`ERR syntax error`), NX with XX, GT
+// with LT or NX, INCR with several pairs, an INCR that makes NaN (`ERR
+// resulting score is not a number (NaN)`), unknown flag bits or NULL
+// arrays; `KV_WRONG_TYPE` if `key` holds a string; `KV_VALUE_TOO_LARGE`
+// for a member over `max_value_size`; as `kv_db_put`. Nothing is written
+// on failure.
+//
+// # Safety
+//
+// `key` valid for `key_len`; `scores` and `members` valid for `n`
+// elements (each member valid for its length); `out_reply` NULL or
+// writable.
+kv_status kv_zset_add(kv_db *db,
+                      const uint8_t *key,
+                      size_t key_len,
+                      uint32_t flags,
+                      const double *scores,
+                      const kv_slice *members,
+                      size_t n,
+                      kv_zadd_reply *out_reply);
+
+// `ZINCRBY key increment member`: `*out_score` (may be NULL) receives the
+// member's new score (a new member starts at 0).
+//
+// Returns `KV_OK`; `KV_NOT_FLOAT` for a NaN increment;
+// `KV_INVALID_ARGUMENT` (`ERR resulting score is not a number (NaN)` for
+// `inf + -inf`); `KV_WRONG_TYPE`; as `kv_db_put`.
+//
+// # Safety
+//
+// `key`, `member` valid for their lengths; `out_score` NULL or writable.
+kv_status kv_zset_incrby(kv_db *db,
+                         const uint8_t *key,
+                         size_t key_len,
+                         double increment,
+                         const uint8_t *member,
+                         size_t member_len,
+                         double *out_score);
+
+// `ZREM key member [member ...]`: `*out_removed` (may be NULL) receives
+// how many of the `n` members were removed. Removing the last member
+// deletes the key.
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT` for `n == 0` (`ERR wrong number
+// of arguments for 'zrem' command`); `KV_WRONG_TYPE`; as `kv_db_put`.
+//
+// # Safety
+//
+// `key` valid for `key_len`; `members` valid for `n` slices;
+// `out_removed` NULL or writable.
+kv_status kv_zset_rem(kv_db *db,
+                      const uint8_t *key,
+                      size_t key_len,
+                      const kv_slice *members,
+                      size_t n,
+                      uint64_t *out_removed);
+
+// `ZSCORE key member`: `*out_score` receives the member's score.
+//
+// Returns `KV_OK`; `KV_NOT_FOUND` if the key or the member is missing;
+// `KV_WRONG_TYPE`; `KV_INVALID_ARGUMENT`; `KV_CLOSED`.
+//
+// # Safety
+//
+// `key`, `member` valid for their lengths; `out_score` writable.
+kv_status kv_zset_score(kv_db *db,
+                        const uint8_t *key,
+                        size_t key_len,
+                        const uint8_t *member,
+                        size_t member_len,
+                        double *out_score);
+
+// `ZMSCORE key member [member ...]`: for each of the `n` members,
+// `out_scores[i]` receives its score, or NaN if it is missing (a score is
+// never NaN), and `out_found[i]` (the array may be NULL) whether it exists.
+//
+// Returns `KV_OK` (also for a missing key: all missing);
+// `KV_INVALID_ARGUMENT` for `n == 0` (`ERR wrong number of arguments for
+// 'zmscore' command`) or NULL arrays; `KV_WRONG_TYPE`; `KV_CLOSED`.
+//
+// # Safety
+//
+// `members` valid for `n` slices; `out_scores` valid for `n` writes;
+// `out_found` NULL or valid for `n` writes.
+kv_status kv_zset_mscore(kv_db *db,
+                         const uint8_t *key,
+                         size_t key_len,
+                         const kv_slice *members,
+                         size_t n,
+                         double *out_scores,
+                         bool *out_found);
+
+// `ZCARD key`: `*out_card` receives the number of members (0 if missing).
+//
+// Returns `KV_OK`; `KV_WRONG_TYPE`; `KV_INVALID_ARGUMENT`; `KV_CLOSED`.
+//
+// # Safety
+//
+// `key` valid for `key_len`; `out_card` writable.
+kv_status kv_zset_card(kv_db *db, const uint8_t *key, size_t key_len, uint64_t *out_card);
+
+// `ZCOUNT key min max`: `*out_count` receives the number of members with
+// a score in the range. `min`/`max` use Redis syntax: a float (`"1.5"`,
+// `"-inf"`, `"+inf"`), optionally prefixed by `(` for an exclusive bound.
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT` (`ERR min or max is not a float`);
+// `KV_WRONG_TYPE`; `KV_CLOSED`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_count` writable.
+kv_status kv_zset_count(kv_db *db,
+                        const uint8_t *key,
+                        size_t key_len,
+                        const uint8_t *min,
+                        size_t min_len,
+                        const uint8_t *max,
+                        size_t max_len,
+                        uint64_t *out_count);
+
+// `ZCOUNT` with numeric bounds: `*out_count` receives the number of
+// members with a score in `*range`.
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT` (NULL `range`, or a NaN bound:
+// `ERR min or max is not a float`); `KV_WRONG_TYPE`; `KV_CLOSED`.
+//
+// # Safety
+//
+// `key` valid for `key_len`; `range` NULL or readable; `out_count`
+// writable.
+kv_status kv_zset_count_range(kv_db *db,
+                              const uint8_t *key,
+                              size_t key_len,
+                              const kv_score_range *range,
+                              uint64_t *out_count);
+
+// `ZLEXCOUNT key min max`: `*out_count` receives the number of members in
+// the lexicographic range. `min`/`max` use Redis syntax: `"-"`, `"+"`,
+// `"[member"` (inclusive), `"(member"` (exclusive).
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT` (`ERR min or max not valid string
+// range item`); `KV_WRONG_TYPE`; `KV_CLOSED`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_count` writable.
+kv_status kv_zset_lexcount(kv_db *db,
+                           const uint8_t *key,
+                           size_t key_len,
+                           const uint8_t *min,
+                           size_t min_len,
+                           const uint8_t *max,
+                           size_t max_len,
+                           uint64_t *out_count);
+
+// `ZRANK key member [WITHSCORE]` (`rev` false) or `ZREVRANK` (`rev` true):
+// `*out_rank` receives the member's 0-based rank by ascending (descending)
+// score, and `*out_score` (may be NULL) its score.
+//
+// Returns `KV_OK`; `KV_NOT_FOUND` if the key or member is missing;
+// `KV_WRONG_TYPE`; `KV_INVALID_ARGUMENT`; `KV_CLOSED`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_rank` writable; `out_score` NULL
+// or writable.
+kv_status kv_zset_rank(kv_db *db,
+                       const uint8_t *key,
+                       size_t key_len,
+                       const uint8_t *member,
+                       size_t member_len,
+                       bool rev,
+                       uint64_t *out_rank,
+                       double *out_score);
+
+// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count]
+// [WITHSCORES]` as described by `*range_args` (see `kv_zrange_args`).
+// `*out_entries` receives the selected members with their scores (scores
+// are always included; `WITHSCORES` is a matter of what the caller reads).
+//
+// Ownership: the caller frees `*out_entries` with `kv_zset_entries_free`.
+// It is set to NULL on failure and is never NULL on `KV_OK` (an empty
+// result for a missing key).
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT` with Redis's message (`ERR min or
+// max is not a float`, `ERR min or max not valid string range item`, `ERR
+// syntax error, LIMIT is only supported in combination with either BYSCORE
+// or BYLEX`), for an unknown `by` or NULL arguments; `KV_WRONG_TYPE`;
+// `KV_CLOSED`.
+//
+// # Safety
+//
+// `key` valid for `key_len`; `range_args` NULL or readable, its slices
+// valid for their lengths; `out_entries` writable.
+kv_status kv_zset_range(kv_db *db,
+                        const uint8_t *key,
+                        size_t key_len,
+                        const kv_zrange_args *range_args,
+                        kv_zset_entries **out_entries);
+
+// `ZRANGE key start stop` (`rev` false) or `ZREVRANGE key start stop`
+// (`rev` true) by 0-based rank: the convenience form of `kv_zset_range`.
+//
+// Ownership and returns as `kv_zset_range`.
+//
+// # Safety
+//
+// `key` valid for `key_len`; `out_entries` writable.
+kv_status kv_zset_range_by_rank(kv_db *db,
+                                const uint8_t *key,
+                                size_t key_len,
+                                int64_t start,
+                                int64_t stop,
+                                bool rev,
+                                kv_zset_entries **out_entries);
+
+// `ZPOPMIN key count`: removes up to `count` lowest-scored members;
+// `*out_entries` receives them, lowest first. `count` 0 removes nothing.
+//
+// Ownership: the caller frees `*out_entries` with `kv_zset_entries_free`
+// (NULL on failure, never NULL on `KV_OK`).
+//
+// Returns `KV_OK`; `KV_WRONG_TYPE`; `KV_INVALID_ARGUMENT`; as `kv_db_put`.
+//
+// # Safety
+//
+// `key` valid for `key_len`; `out_entries` writable.
+kv_status kv_zset_popmin(kv_db *db,
+                         const uint8_t *key,
+                         size_t key_len,
+                         uint64_t count,
+                         kv_zset_entries **out_entries);
+
+// `ZPOPMAX key count`: as `kv_zset_popmin` for the highest scores,
+// highest first.
+//
+// # Safety
+//
+// As `kv_zset_popmin`.
+kv_status kv_zset_popmax(kv_db *db,
+                         const uint8_t *key,
+                         size_t key_len,
+                         uint64_t count,
+                         kv_zset_entries **out_entries);
+
+// `ZREMRANGEBYRANK key start stop`: removes the members at ranks
+// `start..=stop` (negative from the end); `*out_removed` (may be NULL)
+// receives how many.
+//
+// Returns `KV_OK`; `KV_WRONG_TYPE`; `KV_INVALID_ARGUMENT`; as `kv_db_put`.
+//
+// # Safety
+//
+// `key` valid for `key_len`; `out_removed` NULL or writable.
+kv_status kv_zset_remrangebyrank(kv_db *db,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 int64_t start,
+                                 int64_t stop,
+                                 uint64_t *out_removed);
+
+// `ZREMRANGEBYSCORE key min max` (bounds as in `kv_zset_count`);
+// `*out_removed` (may be NULL) receives how many were removed.
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT` (`ERR min or max is not a
+// float`); `KV_WRONG_TYPE`; as `kv_db_put`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_removed` NULL or writable.
+kv_status kv_zset_remrangebyscore(kv_db *db,
+                                  const uint8_t *key,
+                                  size_t key_len,
+                                  const uint8_t *min,
+                                  size_t min_len,
+                                  const uint8_t *max,
+                                  size_t max_len,
+                                  uint64_t *out_removed);
+
+// `ZREMRANGEBYLEX key min max` (bounds as in `kv_zset_lexcount`);
+// `*out_removed` (may be NULL) receives how many were removed.
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT` (`ERR min or max not valid string
+// range item`); `KV_WRONG_TYPE`; as `kv_db_put`.
+//
+// # Safety
+//
+// Pointers valid for their lengths; `out_removed` NULL or writable.
+kv_status kv_zset_remrangebylex(kv_db *db,
+                                const uint8_t *key,
+                                size_t key_len,
+                                const uint8_t *min,
+                                size_t min_len,
+                                const uint8_t *max,
+                                size_t max_len,
+                                uint64_t *out_removed);
+
+// `ZRANDMEMBER key count [WITHSCORES]`: a positive `count` gives up to
+// `count` distinct members, a negative one exactly `-count` members with
+// possible repeats (`count` 1 is the plain `ZRANDMEMBER key`: an empty
+// result stands for nil). Scores are always included; `withscores` only
+// selects Redis's range check for `count`.
+//
+// Ownership: the caller frees `*out_entries` with `kv_zset_entries_free`
+// (NULL on failure, never NULL on `KV_OK`).
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT` (`ERR value is out of range...`
+// for `INT64_MIN`, for `|count| > INT64_MAX / 2` with `withscores`, or a
+// negative count below -10000000, since the reply is materialised);
+// `KV_WRONG_TYPE`; `KV_CLOSED`.
+//
+// # Safety
+//
+// `key` valid for `key_len`; `out_entries` writable.
+kv_status kv_zset_randmember(kv_db *db,
+                             const uint8_t *key,
+                             size_t key_len,
+                             int64_t count,
+                             bool withscores,
+                             kv_zset_entries **out_entries);
+
+// `ZUNIONSTORE dest numkeys key ... [WEIGHTS w ...] [AGGREGATE
+// SUM|MIN|MAX]`: stores the union of the `n` sets `keys` at `dest`
+// (replacing whatever it held, atomically); `*out_len` (may be NULL)
+// receives its size. `weights`: NULL for all 1, else `n` weights.
+// `aggregate`: one of `kv_aggregate`. Missing inputs are empty sets.
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT` (`ERR at least 1 input key is
+// needed for 'zunionstore' command`, `ERR weight value is not a float` for
+// a NaN weight, an unknown aggregate, NULL arrays); `KV_WRONG_TYPE` if an
+// input holds a string; `KV_BATCH_TOO_LARGE`; as `kv_db_put`.
+//
+// # Safety
+//
+// `dest` valid for `dest_len`; `keys` valid for `n` slices; `weights` NULL
+// or valid for `n` reads; `out_len` NULL or writable.
+kv_status kv_zset_unionstore(kv_db *db,
+                             const uint8_t *dest,
+                             size_t dest_len,
+                             const kv_slice *keys,
+                             size_t n,
+                             const double *weights,
+                             int32_t aggregate,
+                             uint64_t *out_len);
+
+// `ZINTERSTORE dest numkeys key ... [WEIGHTS ...] [AGGREGATE ...]`: as
+// `kv_zset_unionstore` for the members present in every input.
+//
+// # Safety
+//
+// As `kv_zset_unionstore`.
+kv_status kv_zset_interstore(kv_db *db,
+                             const uint8_t *dest,
+                             size_t dest_len,
+                             const kv_slice *keys,
+                             size_t n,
+                             const double *weights,
+                             int32_t aggregate,
+                             uint64_t *out_len);
+
+// `ZDIFFSTORE dest numkeys key ...`: stores at `dest` the members of the
+// first input absent from all the others (with the first input's scores);
+// otherwise as `kv_zset_unionstore`.
+//
+// # Safety
+//
+// `dest` valid for `dest_len`; `keys` valid for `n` slices; `out_len` NULL
+// or writable.
+kv_status kv_zset_diffstore(kv_db *db,
+                            const uint8_t *dest,
+                            size_t dest_len,
+                            const kv_slice *keys,
+                            size_t n,
+                            uint64_t *out_len);
+
+// The number of entries in `entries` (0 for NULL).
+//
+// # Safety
+//
+// `entries` NULL or a live `kv_zset_entries`.
+size_t kv_zset_entries_len(const kv_zset_entries *entries);
+
+// Entry `index` of `entries`: `*out_member` (may be NULL) receives the
+// member, `*out_score` (may be NULL) its score.
+//
+// Ownership: the member bytes belong to `entries` and stay valid until
+// `kv_zset_entries_free`; do not free them.
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT` for a NULL `entries` or an
+// `index` not below `kv_zset_entries_len`.
+//
+// # Safety
+//
+// `entries` NULL or live; the out-parameters NULL or writable.
+kv_status kv_zset_entries_get(const kv_zset_entries *entries,
+                              size_t index,
+                              kv_slice *out_member,
+                              double *out_score);
+
+// Releases `entries`. NULL is ignored.
+//
+// # Safety
+//
+// `entries` NULL or a `kv_zset_entries` from libkv not yet freed; slices
+// obtained from it are invalid afterwards.
+void kv_zset_entries_free(kv_zset_entries *entries);
+
+// Parses a score the way Redis parses a `ZADD` score: `"1.5"`, `"1e3"`,
+// `"inf"`, `"-inf"`, `"+inf"`; not empty, no spaces, no NaN, no overflow.
+// `*out_score` receives it.
+//
+// Returns `KV_OK`; `KV_NOT_FLOAT`; `KV_INVALID_ARGUMENT` for NULL.
+//
+// # Safety
+//
+// `text` valid for `text_len`; `out_score` writable.
+kv_status kv_score_parse(const uint8_t *text, size_t text_len, double *out_score);
+
+// Formats `score` byte-for-byte as Redis 7.2+ replies it (`"1.5"`,
+// `"inf"`, `"-inf"`, `"10000000"`, `"1e+20"`): `*out_text` receives the
+// text, without a terminating NUL.
+//
+// Ownership: the caller frees `*out_text` with `kv_buf_free`.
+//
+// Returns `KV_OK`; `KV_INVALID_ARGUMENT` for NULL `out_text`.
+//
+// # Safety
+//
+// `out_text` writable.
+kv_status kv_score_format(double score, kv_buf *out_text);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -28,7 +28,9 @@ static int kv_string2ld(const char *s, size_t slen, long double *dp) {
 
     errno = 0;
     value = strtold(buf, &eptr);
-    if (isspace((unsigned char)buf[0]) || eptr[0] != '\0' ||
+    /* `eptr - buf != slen` rejects an embedded NUL ("\0" + "0" parses as
+     * an empty string otherwise), as Redis's string2ld does. */
+    if (isspace((unsigned char)buf[0]) || eptr[0] != '\0' || (size_t)(eptr - buf) != slen ||
         (errno == ERANGE && (value == HUGE_VAL || value == -HUGE_VAL || fpclassify(value) == FP_ZERO)) ||
         isnan(value))
         return 0;

@@ -187,7 +187,7 @@ fn entries(body: &[u8], count: u32, seg_len: u64) -> impl Iterator<Item = Option
 
 /// Checks that `hint` is a complete, intact hint of the segment `id` with
 /// `order` whose file is `seg` (`seg_len` bytes). Returns the entry count.
-fn validate(hint: &[u8], id: u32, order: u64, seg: &dyn ReadFile, seg_len: u64) -> Option<u32> {
+pub(crate) fn validate(hint: &[u8], id: u32, order: u64, seg: &dyn ReadFile, seg_len: u64) -> Option<u32> {
     if hint.len() < HINT_HEADER_LEN + 4 || hint[0..8] != HINT_MAGIC {
         return None;
     }

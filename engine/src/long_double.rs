@@ -101,6 +101,16 @@ mod tests {
         assert!(matches!(add_human(None, &vec![b'1'; MAX_LONG_DOUBLE_CHARS]), Err(Error::NotFloat)));
     }
 
+    /// Found by the Python binding's differential test against redis-server:
+    /// SETRANGE can leave a NUL in a value, and "\0" + "0" parsed as 0.
+    #[test]
+    fn embedded_nul_is_not_a_float() {
+        for bad in [&b"\x000"[..], b"\x00", b"1\x00", b"1\x002"] {
+            assert!(matches!(add_human(Some(bad), b"0.5"), Err(Error::NotFloat)), "{bad:?}");
+            assert!(matches!(add_human(None, bad), Err(Error::NotFloat)), "{bad:?}");
+        }
+    }
+
     #[test]
     fn infinity_is_refused() {
         let e = add_human(Some(b"1"), b"inf").unwrap_err();

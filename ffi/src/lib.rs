@@ -18,13 +18,16 @@
 pub mod args;
 pub mod batch;
 pub mod buf;
+pub mod compaction;
 pub mod db;
+pub mod expiry;
 pub mod iter;
 pub mod options;
 pub mod panic;
 pub mod stats;
 pub mod status;
 pub mod strings;
+pub mod zset;
 
 pub use batch::kv_batch;
 pub use buf::{kv_buf, kv_slice};
@@ -33,3 +36,4 @@ pub use iter::kv_iter;
 pub use options::{kv_fsync, kv_options, kv_recovery};
 pub use stats::kv_stats;
 pub use status::kv_status;
+pub use zset::kv_zset_entries;

@@ -65,6 +65,16 @@ impl<T> IntoFfi for *mut T {
     }
 }
 
+impl IntoFfi for usize {
+    type Out = usize;
+    fn into_ffi(self) -> usize {
+        self
+    }
+    fn on_panic() -> usize {
+        0
+    }
+}
+
 impl IntoFfi for () {
     type Out = ();
     fn into_ffi(self) {}

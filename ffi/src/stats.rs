@@ -4,6 +4,11 @@ use crate::args;
 use crate::db::{kv_db, with_db};
 use crate::status::kv_status;
 
+/// Number of elements of `kv_stats.group_commit_histogram`.
+pub const KV_GROUP_COMMIT_BUCKETS: usize = 12;
+// The C array must match the engine's histogram.
+const _: () = assert!(KV_GROUP_COMMIT_BUCKETS == kv_engine::stats::GROUP_BUCKETS);
+
 /// Counters and sizes of a database, filled by `kv_db_stats`. A plain
 /// struct owned by the caller (usually on the stack).
 #[repr(C)]
@@ -56,6 +61,31 @@ pub struct kv_stats {
     pub recovery_duration_ms: u64,
     /// Whether the handle is poisoned (writes refused until reopen).
     pub poisoned: bool,
+    /// Expired keys purged, lazy plus active (Redis `expired_keys`).
+    pub expired_keys: u64,
+    /// Merges (compactions) completed since open.
+    pub merges: u64,
+    /// Disk bytes those merges gave back.
+    pub merge_reclaimed_bytes: u64,
+    /// Wall time of the most recent merge in milliseconds.
+    pub last_merge_duration_ms: u64,
+    /// Merges that failed (a failed merge changes nothing).
+    pub merge_failures: u64,
+    /// Recovery on open: segments whose records were scanned.
+    pub recovery_segments_scanned: u64,
+    /// Recovery on open: segments loaded from hint files instead.
+    pub recovery_segments_from_hints: u64,
+    /// Recovery on open: zero-filled (never written) tail bytes trimmed.
+    pub recovery_zero_tail_bytes_trimmed: u64,
+    /// Recovery on open: files of an interrupted write or merge removed.
+    pub recovery_incomplete_files_removed: u64,
+    /// Recovery on open: committed but unfinished merges completed.
+    pub recovery_merges_completed: u64,
+    /// Approximate heap bytes of the members of every sorted set.
+    pub zset_heap_bytes: u64,
+    /// Writes per fsync: element i counts fsyncs covering 2^i to
+    /// 2^(i+1)-1 writes (the last one open-ended).
+    pub group_commit_histogram: [u64; KV_GROUP_COMMIT_BUCKETS],
 }
 
 /// Fills `*out_stats` with a snapshot of the database's counters.
@@ -72,7 +102,7 @@ pub unsafe extern "C" fn kv_db_stats(db: *mut kv_db, out_stats: *mut kv_stats) -
         let out = unsafe { args::out(out_stats, "out_stats") }?;
         *out = kv_stats::default();
         // SAFETY: forwarded contract.
-        let s = unsafe { with_db(db, |d| Ok(d.stats())) }?;
+        let (s, d_zset_heap_bytes) = unsafe { with_db(db, |d| Ok((d.stats(), d.zset_heap_bytes()))) }?;
         *out = kv_stats {
             keys: s.keys,
             keys_with_ttl: s.keys_with_ttl,
@@ -97,6 +127,18 @@ pub unsafe extern "C" fn kv_db_stats(db: *mut kv_db, out_stats: *mut kv_stats) -
             recovery_salvaged_bytes_skipped: s.recovery.salvaged_bytes_skipped,
             recovery_duration_ms: s.recovery.duration_ms,
             poisoned: s.poisoned,
+            expired_keys: s.expired_keys(),
+            merges: s.merges,
+            merge_reclaimed_bytes: s.merge_reclaimed_bytes,
+            last_merge_duration_ms: s.last_merge_duration_ms,
+            merge_failures: s.merge_failures,
+            recovery_segments_scanned: s.recovery.segments_scanned,
+            recovery_segments_from_hints: s.recovery.segments_from_hints,
+            recovery_zero_tail_bytes_trimmed: s.recovery.zero_tail_bytes_trimmed,
+            recovery_incomplete_files_removed: s.recovery.incomplete_files_removed,
+            recovery_merges_completed: s.recovery.merges_completed_on_open,
+            zset_heap_bytes: d_zset_heap_bytes,
+            group_commit_histogram: s.group_commit_histogram,
         };
         Ok(())
     }

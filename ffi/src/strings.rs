@@ -125,7 +125,7 @@ fn expire_condition_of(c: i32) -> Result<ExpireCondition, Fail> {
 /// # Safety
 ///
 /// `db` NULL or live; `key` valid for `key_len`.
-unsafe fn on_key<T>(
+pub(crate) unsafe fn on_key<T>(
     db: *const kv_db,
     key: *const u8,
     key_len: usize,
@@ -142,7 +142,7 @@ unsafe fn on_key<T>(
 /// # Safety
 ///
 /// `out` NULL or writable.
-unsafe fn put_out<T>(out: *mut T, name: &str, v: T) -> FfiResult {
+pub(crate) unsafe fn put_out<T>(out: *mut T, name: &str, v: T) -> FfiResult {
     // SAFETY: forwarded contract.
     *unsafe { args::out(out, name) }? = v;
     Ok(())
@@ -153,10 +153,25 @@ unsafe fn put_out<T>(out: *mut T, name: &str, v: T) -> FfiResult {
 /// # Safety
 ///
 /// `out` NULL or writable.
-unsafe fn put_opt<T>(out: *mut T, v: T) {
+pub(crate) unsafe fn put_opt<T>(out: *mut T, v: T) {
     // SAFETY: forwarded contract.
     if let Some(o) = unsafe { args::out_opt(out) } {
         *o = v;
+    }
+}
+
+/// Hands `bytes` to an optional `kv_buf` out-parameter. When it is NULL the
+/// bytes are dropped here: a `kv_buf` has no destructor, so building one
+/// first would leak. Regression test: `test_null_buffer_outs_do_not_leak`
+/// (C, under ASan and valgrind).
+///
+/// # Safety
+///
+/// `out` NULL or writable.
+pub(crate) unsafe fn put_buf_opt(out: *mut kv_buf, bytes: Vec<u8>) {
+    // SAFETY: forwarded contract.
+    if let Some(o) = unsafe { args::out_opt(out) } {
+        *o = kv_buf::from_vec(bytes);
     }
 }
 
@@ -211,7 +226,7 @@ pub unsafe extern "C" fn kv_db_set(
         unsafe { put_opt(out_written, r.written) };
         if let Some(old) = r.old_value {
             // SAFETY: forwarded contract.
-            unsafe { put_opt(out_old, kv_buf::from_vec(old)) };
+            unsafe { put_buf_opt(out_old, old) };
         }
         Ok(())
     }
@@ -415,8 +430,9 @@ pub unsafe extern "C" fn kv_db_incrby(
     }
 }
 
-/// `DECRBY key delta`: as `kv_db_incrby` with `-delta`, but also accepts
-/// `INT64_MIN` the way Redis does (`KV_OVERFLOW` when it cannot be negated).
+/// `DECRBY key delta`: as `kv_db_incrby` with `-delta`. A `delta` of
+/// `INT64_MIN` cannot be negated: `KV_INVALID_ARGUMENT` with Redis's
+/// message "ERR decrement would overflow".
 ///
 /// # Safety
 ///
@@ -467,7 +483,7 @@ pub unsafe extern "C" fn kv_db_incrbyfloat(
         // SAFETY: forwarded contract.
         let s = unsafe { on_key(db, key, key_len, |d, k| d.incrbyfloat(k, inc)) }?;
         // SAFETY: forwarded contract.
-        unsafe { put_opt(out_value, kv_buf::from_vec(s.into_bytes())) };
+        unsafe { put_buf_opt(out_value, s.into_bytes()) };
         Ok(())
     }
 }
@@ -791,7 +807,7 @@ pub unsafe extern "C" fn kv_db_compare_and_swap(
 /// # Safety
 ///
 /// `keys` NULL or valid for `n` elements, each valid for its length.
-unsafe fn key_list<'a>(keys: *const kv_slice, n: usize, name: &str) -> Result<Vec<&'a [u8]>, Fail> {
+pub(crate) unsafe fn key_list<'a>(keys: *const kv_slice, n: usize, name: &str) -> Result<Vec<&'a [u8]>, Fail> {
     if n == 0 {
         return Ok(Vec::new());
     }

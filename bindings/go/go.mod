@@ -1,0 +1,3 @@
+module github.com/libkv/libkv/bindings/go
+
+go 1.24
