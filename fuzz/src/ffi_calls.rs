@@ -108,6 +108,8 @@ fn open(dir: &Dir) -> *mut kv_db {
     unsafe {
         assert_eq!(kv::options::kv_options_set_max_value_size(opts, 1 << 20), kv_status::KV_OK);
         assert_eq!(kv::options::kv_options_set_fsync(opts, 2), kv_status::KV_OK);
+        // Small segments: preallocating the default 256 MiB on tmpfs costs RAM and time.
+        assert_eq!(kv::options::kv_options_set_max_segment_size(opts, 64 * 1024), kv_status::KV_OK);
         assert_eq!(kv::options::kv_options_set_auto_compaction(opts, false), kv_status::KV_OK);
     }
     let mut db: *mut kv_db = std::ptr::null_mut();
