@@ -14,8 +14,7 @@ ASAN_ENV ?= KV_KILL9_CYCLES=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 MIRI_FILTERS ?= keydir record segment zset
 # Tests too slow under miri (200k-op model, 10k-sample round trips, a
 # 500-member skiplist checked after every delete (~20 min), 20k skiplist
-# inserts); the
-# proptests run with few cases.
+# inserts); the proptests run with few cases.
 MIRI_SKIP ?= --skip keydir_matches_a_hashmap_model --skip zset_format_score_round_trips --skip zset_many_ops_keep_invariants \
   --skip zset_skiplist_insert_delete_rank --skip zset_skiplist_node_is_compact
 MIRI_FLAGS ?= -Zmiri-disable-isolation
