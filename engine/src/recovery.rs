@@ -238,14 +238,26 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     let hinted_puts: u64 = found.iter().map(|f| crate::hint::put_count_estimate(storage, f.id)).sum();
     rp.keydir.reserve(hinted_puts as usize);
     // The torn-tail allowance belongs to the newest segment holding any
-    // record. Segments after it hold nothing (a crash right after creating
-    // them) and are removed; treating such an empty file as "newest" would
+    // valid record. Segments after it hold nothing (a crash right after
+    // creating them, or during their first append) and are removed; treating such an empty file as "newest" would
     // turn the real newest segment's torn tail into corruption.
     let mut empty_after = Vec::new();
     while let Some(last) = found.last() {
         let data = read_all(last.reader.as_ref(), last.len)?;
-        if data.len() as u64 > segment::HEADER_LEN && data[segment::HEADER_LEN as usize..].iter().any(|&b| b != 0) {
+        let start = segment::HEADER_LEN as usize;
+        let nonzero_end = data.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+        // Nothing but a torn first record counts as nothing too: else the
+        // allowance would move to the previous segment only on the next open
+        // (after this one truncated and removed the file), and a damaged
+        // batch there would be read differently by the two opens (found by
+        // the recovery_open fuzzer).
+        // A record may end in zero bytes, so it may reach past `nonzero_end`.
+        if nonzero_end > start && (start..nonzero_end).any(|o| record::decode(&data[o..]).is_ok()) {
             break;
+        }
+        if nonzero_end > start {
+            stats.torn_tail_bytes_truncated += (nonzero_end - start) as u64;
+            stats.zero_tail_bytes_trimmed += (data.len() - nonzero_end) as u64;
         }
         drop(data);
         empty_after.push(found.pop().map(|f| f.id).unwrap_or_default());

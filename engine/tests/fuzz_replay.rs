@@ -91,15 +91,13 @@ fn recovery_open_seeds_reach_the_replay_oracle() {
     assert!(!kv_fuzz::recovery_open::oracle_applies(&seeds[5]), "damaged seed is not well formed");
 }
 
-/// Found by `recovery_open` right after the torn-batch recovery fix (commit
-/// "recovery: a batch torn by the crash is a torn tail"): with a file set
-/// whose newest segment (by replay order) holds only junk, the first Salvage
-/// open removes it, so a different segment is "newest" on the next open and
-/// its damage is classified differently; the contents differ across a power
-/// cut after open (a key from a batch reappears). Open finding, not fixed
-/// yet: run with `--ignored` to reproduce.
+/// Found by `recovery_open` right after the torn-batch recovery fix: the
+/// newest segment (by replay order) held only a torn first record, so the
+/// first Salvage open truncated and removed it and the next open gave the
+/// torn-tail allowance to the previous segment, reading its damaged batch
+/// differently: a key reappeared across a power cut after open. Recovery now
+/// drops such a segment before choosing the newest.
 #[test]
-#[ignore = "open finding: Salvage contents differ across reopen when the newest segment changes"]
 fn recovery_open_salvage_reopen_keeps_contents_when_newest_segment_changes() {
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/recovery_open/salvage-reopen-differs");
