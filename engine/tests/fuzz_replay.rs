@@ -103,3 +103,15 @@ fn recovery_open_salvage_reopen_keeps_contents_when_newest_segment_changes() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/recovery_open/salvage-reopen-differs");
     kv_fuzz::recovery_open::run(&std::fs::read(path).unwrap());
 }
+
+/// Found by `recovery_open` on the final code of this branch (200 s run,
+/// 83,811 execs): Salvage contents still differ across a power cut after
+/// open for this file set. Open finding, not analysed yet: run with
+/// `--ignored` to reproduce.
+#[test]
+#[ignore = "open finding: Salvage contents differ across reopen (second input)"]
+fn recovery_open_salvage_reopen_keeps_contents_second_input() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/recovery_open/salvage-reopen-differs-2");
+    kv_fuzz::recovery_open::run(&std::fs::read(path).unwrap());
+}
