@@ -305,6 +305,19 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
                         stats.zero_tail_bytes_trimmed += (data.len() - nonzero_end) as u64;
                         break;
                     }
+                    // A zero header in the newest segment is space that was
+                    // never written: an append that did not complete (a power
+                    // cut losing the page holding its head, or a copy cut
+                    // short). Whatever follows was written no earlier than it,
+                    // so it was never acknowledged under `Always` (an fsync
+                    // covering it would have covered this too), and under the
+                    // other policies a prefix is what survives. Bit rot does
+                    // not zero 32 aligned bytes; sealed segments stay strict.
+                    Some(_) if is_newest && e == record::DecodeError::Zero => {
+                        stats.torn_tail_bytes_truncated += (nonzero_end - off) as u64;
+                        stats.zero_tail_bytes_trimmed += (data.len() - nonzero_end) as u64;
+                        break;
+                    }
                     Some(_) if is_newest && is_torn_batch(data, off, nonzero_end) => {
                         stats.torn_tail_bytes_truncated += (nonzero_end - off) as u64;
                         stats.zero_tail_bytes_trimmed += (data.len() - nonzero_end) as u64;

@@ -66,16 +66,14 @@ impl WriteFile for FsFile {
         if let Some(m) = map.as_ref() {
             let end = offset.checked_add(buf.len() as u64).ok_or(io::ErrorKind::InvalidInput)?;
             if end <= m.len() as u64 {
-                // SAFETY: the mapping stays valid while the read guard is held
+                // SAFETY: (for `copy_in_order`'s contract) the mapping stays valid while the read guard is held
                 // (unmapping needs the write lock); `offset..end` lies inside
                 // it, and the file is at least that long with blocks reserved
                 // (fallocate) because only `set_len`, under the write lock,
                 // changes its size. libkv has one appender per file and never
                 // creates Rust references into the mapping, so this copy
                 // aliases nothing; readers use `pread`.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(buf.as_ptr(), m.as_mut_ptr().add(offset as usize), buf.len());
-                }
+                unsafe { copy_in_order(buf, m.as_mut_ptr().add(offset as usize)) };
                 return Ok(());
             }
         }
@@ -105,6 +103,38 @@ impl WriteFile for FsFile {
         // A failed mapping is not an error: writes fall back to pwrite.
         *map = memmap2::MmapOptions::new().len(len_bytes as usize).map_raw(&self.file).ok();
         Ok(())
+    }
+}
+
+/// Copies `src` to `dst` strictly from first byte to last.
+///
+/// `memcpy` may store a buffer's head after its tail, so a process killed
+/// mid-copy could leave a record's body without its header in the page
+/// cache. Volatile stores are emitted in program order and retire in order,
+/// so a copy cut short leaves a prefix — what a torn `write(2)` leaves, and
+/// what recovery expects of a torn tail.
+///
+/// # Safety
+///
+/// `dst` must be valid for writes of `src.len()` bytes and not overlap `src`.
+unsafe fn copy_in_order(src: &[u8], dst: *mut u8) {
+    let mut i = 0;
+    // Byte stores up to an 8-byte boundary of the destination.
+    while i < src.len() && (dst as usize + i) % 8 != 0 {
+        // SAFETY: `i < src.len()`, inside the caller's valid range.
+        unsafe { dst.add(i).write_volatile(src[i]) };
+        i += 1;
+    }
+    while i + 8 <= src.len() {
+        let word = u64::from_ne_bytes(src[i..i + 8].try_into().expect("8 bytes"));
+        // SAFETY: `dst + i` is 8-aligned and `i + 8 <= src.len()`.
+        unsafe { (dst.add(i) as *mut u64).write_volatile(word) };
+        i += 8;
+    }
+    while i < src.len() {
+        // SAFETY: `i < src.len()`.
+        unsafe { dst.add(i).write_volatile(src[i]) };
+        i += 1;
     }
 }
 
