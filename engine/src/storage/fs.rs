@@ -120,7 +120,7 @@ impl WriteFile for FsFile {
 unsafe fn copy_in_order(src: &[u8], dst: *mut u8) {
     let mut i = 0;
     // Byte stores up to an 8-byte boundary of the destination.
-    while i < src.len() && (dst as usize + i) % 8 != 0 {
+    while i < src.len() && !(dst as usize + i).is_multiple_of(8) {
         // SAFETY: `i < src.len()`, inside the caller's valid range.
         unsafe { dst.add(i).write_volatile(src[i]) };
         i += 1;
