@@ -4,7 +4,7 @@
 #   make test-go    go vet, then the tests under the race detector with
 #                   cgocheck2 (every Go pointer passed to C is checked), then
 #                   the pkg-config build against an installed libkv
-#   make bench-go   Get/Set benchmarks per fsync policy
+#   make bench-go   Get/Set benchmarks per fsync policy, sorted-set benchmarks
 #   make fuzz-go    the operation-sequence fuzzer (FUZZTIME, default 60s)
 
 GO ?= go

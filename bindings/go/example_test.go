@@ -165,3 +165,51 @@ func ExampleDB_ScanPrefix() {
 	// user:1
 	// user:2
 }
+
+// The seed's leaderboard: ZADD the players in one atomic write, ZINCRBY
+// after a game, the top ten with ZREVRANGE 0 9 WITHSCORES, and a player's
+// position with ZREVRANK.
+func Example_leaderboard() {
+	db, done := openExample()
+	defer done()
+	board := []byte("leaderboard")
+
+	names := []string{"ada", "bob", "cy", "dee", "eve", "fay", "gus", "hal", "ivy", "jo", "kim", "lu"}
+	players := make([]kv.Z, len(names))
+	for i, name := range names {
+		players[i] = kv.Z{Member: []byte(name), Score: float64(100 * ((i * 7) % len(names)))}
+	}
+	if _, err := db.ZAdd(board, players, nil); err != nil {
+		log.Fatal(err)
+	}
+	// A game ends: bob gains 950 points.
+	if _, err := db.ZIncrBy(board, 950, []byte("bob")); err != nil {
+		log.Fatal(err)
+	}
+
+	top, err := db.ZRevRange(board, 0, 9)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i, p := range top {
+		fmt.Printf("%2d. %-4s %5.0f\n", i+1, p.Member, p.Score)
+	}
+
+	rank, err := db.ZRevRank(board, []byte("eve"))
+	fmt.Println("eve is #", rank+1, err)
+	_, err = db.ZRevRank(board, []byte("zed"))
+	fmt.Println("zed ranked:", !errors.Is(err, kv.ErrNotFound))
+	// Output:
+	//  1. bob   1650
+	//  2. fay   1100
+	//  3. kim   1000
+	//  4. dee    900
+	//  5. ivy    800
+	//  6. gus    600
+	//  7. lu     500
+	//  8. eve    400
+	//  9. jo     300
+	// 10. cy     200
+	// eve is # 8 <nil>
+	// zed ranked: false
+}

@@ -12,7 +12,8 @@ import (
 
 // FuzzOps runs a sequence of operations decoded from the input against a
 // database and a map model, comparing every answer, then reopens the
-// database and compares the whole contents. Keys come from a space of 8 so
+// database and compares the whole contents. String keys come from a space
+// of 8 and sorted sets (4 keys of 4 members) from one of their own, so
 // that operations collide; every TTL is an hour (so nothing expires during
 // a run) and the model tracks only whether a key has one.
 func FuzzOps(f *testing.F) {
@@ -20,6 +21,7 @@ func FuzzOps(f *testing.F) {
 	f.Add([]byte{7, 0, 7, 0, 8, 0, 9, 0, 1, 0, 10, 1, 11, 1})
 	f.Add([]byte{12, 4, 13, 5, 14, 4, 15, 6, 16, 6, 17, 7, 18, 0})
 	f.Add(bytes.Repeat([]byte{0, 1, 19, 1, 20, 2, 3, 3}, 20))
+	f.Add(bytes.Repeat([]byte{21, 0x35, 21, 0x91, 23, 0x15, 24, 0x31, 22, 0x35, 25, 0x01, 19, 0}, 10))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 600 {
 			data = data[:600]
@@ -49,9 +51,44 @@ type entry struct {
 	hasTTL bool
 }
 
-type model struct{ m map[string]entry }
+// model holds the string keys (m) and, in a key space of their own so that
+// string operations never meet them, the sorted sets (z: member → score).
+type model struct {
+	m map[string]entry
+	z map[string]map[string]float64
+}
 
-func newModel() *model { return &model{m: map[string]entry{}} }
+func newModel() *model { return &model{m: map[string]entry{}, z: map[string]map[string]float64{}} }
+
+// zkeyOf and zmemberOf pick one of 4 sorted sets and 4 members.
+func zkeyOf(arg byte) []byte    { return []byte{'z', '0' + arg%4} }
+func zmemberOf(arg byte) []byte { return []byte{'m', '0' + (arg>>2)%4} }
+
+// zscoreOf is a half-integer in [-4, 3.5]: exact in float64, so the
+// model's sums equal libkv's.
+func zscoreOf(arg byte) float64 { return float64(int(arg>>4)-8) / 2 }
+
+// sorted is a model set in Redis order: score, then member bytes.
+func sorted(set map[string]float64) []Z {
+	out := make([]Z, 0, len(set))
+	for m, s := range set {
+		out = append(out, Z{Member: []byte(m), Score: s})
+	}
+	slices.SortFunc(out, func(a, b Z) int {
+		if a.Score != b.Score {
+			if a.Score < b.Score {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare(a.Member, b.Member)
+	})
+	return out
+}
+
+func sameZ(a, b []Z) bool {
+	return slices.EqualFunc(a, b, func(x, y Z) bool { return bytes.Equal(x.Member, y.Member) && x.Score == y.Score })
+}
 
 func keyOf(arg byte) []byte { return []byte{'k', '0' + arg%8} }
 
@@ -79,9 +116,12 @@ func step(t *testing.T, db *DB, m *model, op, arg byte, i int) {
 	v := valOf(arg, i)
 	fail := func(format string, args ...any) {
 		t.Helper()
-		t.Fatalf("step %d op %d key %s: %s", i, op%21, ks, fmt.Sprintf(format, args...))
+		t.Fatalf("step %d op %d key %s: %s", i, op%26, ks, fmt.Sprintf(format, args...))
 	}
-	switch op % 21 {
+	zk := zkeyOf(arg)
+	zks := string(zk)
+	zm := zmemberOf(arg)
+	switch op % 26 {
 	case 0: // Put
 		ok(t, db.Put(k, v))
 		m.m[ks] = entry{val: v}
@@ -236,8 +276,8 @@ func step(t *testing.T, db *DB, m *model, op, arg byte, i int) {
 	case 18: // ScanPrefix of everything
 		m.compareAll(t, db)
 	case 19: // Len
-		if n := must(db.Len()); n != uint64(len(m.m)) {
-			fail("Len = %d, want %d", n, len(m.m))
+		if n := must(db.Len()); n != uint64(len(m.m)+len(m.z)) {
+			fail("Len = %d, want %d", n, len(m.m)+len(m.z))
 		}
 	case 20: // GetEx with Persist
 		got, err := db.GetEx(k, &GetExOptions{Persist: true})
@@ -247,6 +287,73 @@ func step(t *testing.T, db *DB, m *model, op, arg byte, i int) {
 		if exists {
 			m.m[ks] = entry{val: cur.val}
 		}
+	case 21: // ZAdd
+		added := must(db.ZAdd(zk, []Z{{Member: zm, Score: zscoreOf(arg)}}, nil))
+		set := m.z[zks]
+		if _, had := set[string(zm)]; had == (added == 1) {
+			fail("ZAdd = %d", added)
+		}
+		if set == nil {
+			set = map[string]float64{}
+			m.z[zks] = set
+		}
+		set[string(zm)] = zscoreOf(arg)
+	case 22: // ZRem; the last member takes the key with it
+		removed := must(db.ZRem(zk, zm))
+		if _, had := m.z[zks][string(zm)]; had != (removed == 1) {
+			fail("ZRem = %d", removed)
+		}
+		delete(m.z[zks], string(zm))
+		if len(m.z[zks]) == 0 {
+			delete(m.z, zks)
+		}
+	case 23: // ZIncrBy
+		got := must(db.ZIncrBy(zk, zscoreOf(arg), zm))
+		if m.z[zks] == nil {
+			m.z[zks] = map[string]float64{}
+		}
+		m.z[zks][string(zm)] += zscoreOf(arg)
+		if want := m.z[zks][string(zm)]; got != want {
+			fail("ZIncrBy = %v, want %v", got, want)
+		}
+	case 24: // ZRange of the whole set, ZCard, ZRevRank
+		m.compareZ(t, db, zks)
+		r, err := db.ZRevRank(zk, zm)
+		if _, had := m.z[zks][string(zm)]; !had {
+			if !errors.Is(err, ErrNotFound) {
+				fail("ZRevRank of a missing member = %d, %v", r, err)
+			}
+		} else if want := sorted(m.z[zks]); err != nil || !bytes.Equal(want[len(want)-1-int(r)].Member, zm) {
+			fail("ZRevRank = %d, %v", r, err)
+		}
+	case 25: // ZPopMin 1
+		got := must(db.ZPopMin(zk, 1))
+		want := sorted(m.z[zks])
+		if len(want) > 1 {
+			want = want[:1]
+		}
+		if !sameZ(got, want) {
+			fail("ZPopMin = %v, want %v", got, want)
+		}
+		if len(want) == 1 {
+			delete(m.z[zks], string(want[0].Member))
+			if len(m.z[zks]) == 0 {
+				delete(m.z, zks)
+			}
+		}
+	}
+}
+
+// compareZ checks one sorted set against the model.
+func (m *model) compareZ(t *testing.T, db *DB, zks string) {
+	t.Helper()
+	got, err := db.ZRange([]byte(zks), ZRangeArgs{Start: 0, Stop: -1})
+	ok(t, err)
+	if want := sorted(m.z[zks]); !sameZ(got, want) {
+		t.Fatalf("sorted set %s: db %v, model %v", zks, got, want)
+	}
+	if n := must(db.ZCard([]byte(zks))); n != int64(len(m.z[zks])) {
+		t.Fatalf("ZCard %s = %d, model %d", zks, n, len(m.z[zks]))
 	}
 }
 
@@ -262,6 +369,9 @@ func (m *model) compareAll(t *testing.T, db *DB) {
 	ok(t, errf())
 	if !slices.IsSorted(order) {
 		t.Fatalf("scan order %v", order)
+	}
+	for i := byte(0); i < 4; i++ {
+		m.compareZ(t, db, string(zkeyOf(i)))
 	}
 	if len(got) != len(m.m) {
 		t.Fatalf("db has %d keys, model %d", len(got), len(m.m))

@@ -246,3 +246,210 @@ kv_status kvg_scan(kv_db *db, const uint8_t *prefix, size_t prefix_len, bool key
 }
 
 kv_status kvg_iter_next(kv_iter *it, kvg_out *out) { return finish(kv_iter_next(it, &out->key, &out->val), out); }
+
+/* ---- Sorted sets ---- */
+
+/* Leaves a successful call's entries for kvg_entries_take (see shim.h). */
+static kv_status entries_out(kv_status st, kv_zset_entries *e, kvg_out *out) {
+    if (st == KV_OK) {
+        size_t n = kv_zset_entries_len(e);
+        uint64_t total = 0;
+        for (size_t i = 0; i < n; i++) {
+            kv_slice m = {NULL, 0};
+            kv_zset_entries_get(e, i, &m, NULL);
+            total += m.len;
+        }
+        out->ptr = e;
+        out->u64 = n;
+        out->i64 = (int64_t)total;
+    } else {
+        kv_zset_entries_free(e); /* NULL on failure; freed to be safe */
+    }
+    return finish(st, out);
+}
+
+void kvg_entries_take(kv_zset_entries *e, uint8_t *dst, size_t *lens, double *scores) {
+    size_t n = kv_zset_entries_len(e);
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        kv_slice m = {NULL, 0};
+        double s = 0;
+        kv_zset_entries_get(e, i, &m, &s);
+        if (m.len > 0) {
+            memcpy(dst + off, m.data, m.len);
+        }
+        off += m.len;
+        lens[i] = m.len;
+        scores[i] = s;
+    }
+    kv_zset_entries_free(e);
+}
+
+kv_status kvg_zadd(kv_db *db, const uint8_t *k, size_t kl, uint32_t flags, const double *scores,
+                   const uint8_t *members, const size_t *member_lens, size_t n, kvg_out *out) {
+    kv_slice *ms = unpack(members, member_lens, n);
+    if (ms == NULL) {
+        return KV_INTERNAL;
+    }
+    kv_zadd_reply r = {0};
+    kv_status st = kv_zset_add(db, k, kl, flags, scores, ms, n, &r);
+    free(ms);
+    out->u64 = r.count;
+    out->f64 = r.score;
+    out->flag = r.has_score;
+    return finish(st, out);
+}
+
+kv_status kvg_zincrby(kv_db *db, const uint8_t *k, size_t kl, double inc, const uint8_t *m, size_t ml, kvg_out *out) {
+    return finish(kv_zset_incrby(db, k, kl, inc, m, ml, &out->f64), out);
+}
+
+kv_status kvg_zrem(kv_db *db, const uint8_t *k, size_t kl, const uint8_t *members, const size_t *member_lens, size_t n,
+                   kvg_out *out) {
+    kv_slice *ms = unpack(members, member_lens, n);
+    if (ms == NULL) {
+        return KV_INTERNAL;
+    }
+    kv_status st = kv_zset_rem(db, k, kl, ms, n, &out->u64);
+    free(ms);
+    return finish(st, out);
+}
+
+kv_status kvg_zscore(kv_db *db, const uint8_t *k, size_t kl, const uint8_t *m, size_t ml, kvg_out *out) {
+    return finish(kv_zset_score(db, k, kl, m, ml, &out->f64), out);
+}
+
+kv_status kvg_zmscore(kv_db *db, const uint8_t *k, size_t kl, const uint8_t *members, const size_t *member_lens,
+                      size_t n, double *scores, bool *found, kvg_out *out) {
+    kv_slice *ms = unpack(members, member_lens, n);
+    if (ms == NULL) {
+        return KV_INTERNAL;
+    }
+    kv_status st = kv_zset_mscore(db, k, kl, ms, n, scores, found);
+    free(ms);
+    return finish(st, out);
+}
+
+kv_status kvg_zcard(kv_db *db, const uint8_t *k, size_t kl, kvg_out *out) {
+    return finish(kv_zset_card(db, k, kl, &out->u64), out);
+}
+
+kv_status kvg_zbounds(kv_db *db, int kind, const uint8_t *k, size_t kl, const uint8_t *min, size_t minl,
+                      const uint8_t *max, size_t maxl, kvg_out *out) {
+    kv_status st;
+    switch (kind) {
+    case KVG_ZCOUNT:
+        st = kv_zset_count(db, k, kl, min, minl, max, maxl, &out->u64);
+        break;
+    case KVG_ZLEXCOUNT:
+        st = kv_zset_lexcount(db, k, kl, min, minl, max, maxl, &out->u64);
+        break;
+    case KVG_ZREMRANGEBYSCORE:
+        st = kv_zset_remrangebyscore(db, k, kl, min, minl, max, maxl, &out->u64);
+        break;
+    default:
+        st = kv_zset_remrangebylex(db, k, kl, min, minl, max, maxl, &out->u64);
+        break;
+    }
+    return finish(st, out);
+}
+
+kv_status kvg_zrank(kv_db *db, const uint8_t *k, size_t kl, const uint8_t *m, size_t ml, bool rev, kvg_out *out) {
+    return finish(kv_zset_rank(db, k, kl, m, ml, rev, &out->u64, &out->f64), out);
+}
+
+kv_status kvg_zrange(kv_db *db, const uint8_t *k, size_t kl, int32_t by, int64_t start, int64_t stop,
+                     const uint8_t *min, size_t minl, const uint8_t *max, size_t maxl, bool rev, bool has_limit,
+                     int64_t offset, int64_t count, kvg_out *out) {
+    kv_zrange_args a = {
+        .by = by,
+        .start = start,
+        .stop = stop,
+        .min = {min, minl},
+        .max = {max, maxl},
+        .rev = rev,
+        .has_limit = has_limit,
+        .offset = offset,
+        .count = count,
+    };
+    kv_zset_entries *e = NULL;
+    /* Separate statement: the order of evaluation of call arguments is
+     * unspecified, so `e` must be read after the call has set it. */
+    kv_status st = kv_zset_range(db, k, kl, &a, &e);
+    return entries_out(st, e, out);
+}
+
+kv_status kvg_zpop(kv_db *db, const uint8_t *k, size_t kl, uint64_t count, bool max, kvg_out *out) {
+    kv_zset_entries *e = NULL;
+    kv_status st = max ? kv_zset_popmax(db, k, kl, count, &e) : kv_zset_popmin(db, k, kl, count, &e);
+    return entries_out(st, e, out);
+}
+
+kv_status kvg_zremrangebyrank(kv_db *db, const uint8_t *k, size_t kl, int64_t start, int64_t stop, kvg_out *out) {
+    return finish(kv_zset_remrangebyrank(db, k, kl, start, stop, &out->u64), out);
+}
+
+kv_status kvg_zrandmember(kv_db *db, const uint8_t *k, size_t kl, int64_t count, kvg_out *out) {
+    kv_zset_entries *e = NULL;
+    kv_status st = kv_zset_randmember(db, k, kl, count, true, &e); /* before reading e, as in kvg_zrange */
+    return entries_out(st, e, out);
+}
+
+kv_status kvg_zstore(kv_db *db, int kind, const uint8_t *dest, size_t dl, const uint8_t *keys, const size_t *key_lens,
+                     size_t n, const double *weights, int32_t aggregate, kvg_out *out) {
+    kv_slice *ks = unpack(keys, key_lens, n);
+    if (ks == NULL) {
+        return KV_INTERNAL;
+    }
+    kv_status st;
+    switch (kind) {
+    case KVG_ZUNIONSTORE:
+        st = kv_zset_unionstore(db, dest, dl, ks, n, weights, aggregate, &out->u64);
+        break;
+    case KVG_ZINTERSTORE:
+        st = kv_zset_interstore(db, dest, dl, ks, n, weights, aggregate, &out->u64);
+        break;
+    default:
+        st = kv_zset_diffstore(db, dest, dl, ks, n, &out->u64);
+        break;
+    }
+    free(ks);
+    return finish(st, out);
+}
+
+/* ---- Compaction and expiry ---- */
+
+kv_status kvg_compact(kv_db *db, kv_compaction_summary *summary, kvg_out *out) {
+    return finish(kv_db_compact(db, summary), out);
+}
+
+kv_status kvg_run_expiry_cycle(kv_db *db, kv_expiry_cycle_report *report, kvg_out *out) {
+    return finish(kv_db_run_expiry_cycle(db, report), out);
+}
+
+kv_status kvg_segments(kv_db *db, kvg_out *out) {
+    /* Ask for the count, then list; a rotation or merge in between changes
+     * the count, so retry until the array was large enough. */
+    for (;;) {
+        size_t n = 0;
+        kv_status st = kv_db_segments(db, NULL, 0, &n);
+        if (st != KV_OK && st != KV_BUFFER_TOO_SMALL) {
+            return finish(st, out);
+        }
+        size_t cap = n + 4;
+        kv_segment_info *a = malloc(cap * sizeof *a);
+        if (a == NULL) {
+            return KV_INTERNAL;
+        }
+        st = kv_db_segments(db, a, cap, &n);
+        if (st == KV_OK) {
+            out->ptr = a;
+            out->u64 = n;
+            return st;
+        }
+        free(a);
+        if (st != KV_BUFFER_TOO_SMALL) {
+            return finish(st, out);
+        }
+    }
+}

@@ -19,6 +19,7 @@ typedef struct {
     kv_slice val; /* iterator item value (borrowed from the iterator) */
     int64_t i64;
     uint64_t u64;
+    double f64;
     bool flag;
     void *ptr;    /* kv_db * or kv_iter * handed to Go */
     char *msg;    /* malloc'd last-error message on failure, else NULL */
@@ -93,5 +94,44 @@ kv_status kvg_write_batch(kv_db *db, size_t n, const uint8_t *kinds, const uint8
 
 kv_status kvg_scan(kv_db *db, const uint8_t *prefix, size_t prefix_len, bool keys_only, kvg_out *out);
 kv_status kvg_iter_next(kv_iter *it, kvg_out *out);
+
+/* Sorted sets. Members (and keys of the *store calls) come packed like
+ * the keys of kvg_mget. A call returning members leaves the
+ * kv_zset_entries in out->ptr, its length in out->u64 and the total bytes
+ * of its members in out->i64; the caller then sizes Go buffers and calls
+ * kvg_entries_take, which copies and frees it. */
+kv_status kvg_zadd(kv_db *db, const uint8_t *k, size_t kl, uint32_t flags, const double *scores,
+                   const uint8_t *members, const size_t *member_lens, size_t n, kvg_out *out);
+kv_status kvg_zincrby(kv_db *db, const uint8_t *k, size_t kl, double inc, const uint8_t *m, size_t ml, kvg_out *out);
+kv_status kvg_zrem(kv_db *db, const uint8_t *k, size_t kl, const uint8_t *members, const size_t *member_lens, size_t n,
+                   kvg_out *out);
+kv_status kvg_zscore(kv_db *db, const uint8_t *k, size_t kl, const uint8_t *m, size_t ml, kvg_out *out);
+kv_status kvg_zmscore(kv_db *db, const uint8_t *k, size_t kl, const uint8_t *members, const size_t *member_lens,
+                      size_t n, double *scores, bool *found, kvg_out *out);
+kv_status kvg_zcard(kv_db *db, const uint8_t *k, size_t kl, kvg_out *out);
+/* kind: 0 ZCOUNT, 1 ZLEXCOUNT, 2 ZREMRANGEBYSCORE, 3 ZREMRANGEBYLEX */
+enum { KVG_ZCOUNT = 0, KVG_ZLEXCOUNT = 1, KVG_ZREMRANGEBYSCORE = 2, KVG_ZREMRANGEBYLEX = 3 };
+kv_status kvg_zbounds(kv_db *db, int kind, const uint8_t *k, size_t kl, const uint8_t *min, size_t minl,
+                      const uint8_t *max, size_t maxl, kvg_out *out);
+kv_status kvg_zrank(kv_db *db, const uint8_t *k, size_t kl, const uint8_t *m, size_t ml, bool rev, kvg_out *out);
+kv_status kvg_zrange(kv_db *db, const uint8_t *k, size_t kl, int32_t by, int64_t start, int64_t stop,
+                     const uint8_t *min, size_t minl, const uint8_t *max, size_t maxl, bool rev, bool has_limit,
+                     int64_t offset, int64_t count, kvg_out *out);
+kv_status kvg_zpop(kv_db *db, const uint8_t *k, size_t kl, uint64_t count, bool max, kvg_out *out);
+kv_status kvg_zremrangebyrank(kv_db *db, const uint8_t *k, size_t kl, int64_t start, int64_t stop, kvg_out *out);
+kv_status kvg_zrandmember(kv_db *db, const uint8_t *k, size_t kl, int64_t count, kvg_out *out);
+enum { KVG_ZUNIONSTORE = 0, KVG_ZINTERSTORE = 1, KVG_ZDIFFSTORE = 2 };
+kv_status kvg_zstore(kv_db *db, int kind, const uint8_t *dest, size_t dl, const uint8_t *keys, const size_t *key_lens,
+                     size_t n, const double *weights, int32_t aggregate, kvg_out *out);
+/* Copies the members of `e` end to end into `dst` (out->i64 bytes), their
+ * lengths into `lens` and scores into `scores` (out->u64 elements each;
+ * NULL when 0), then frees `e`. */
+void kvg_entries_take(kv_zset_entries *e, uint8_t *dst, size_t *lens, double *scores);
+
+/* Compaction and expiry. kvg_segments leaves a malloc'd kv_segment_info
+ * array in out->ptr (free with kvg_msg_free) and its length in out->u64. */
+kv_status kvg_compact(kv_db *db, kv_compaction_summary *summary, kvg_out *out);
+kv_status kvg_run_expiry_cycle(kv_db *db, kv_expiry_cycle_report *report, kvg_out *out);
+kv_status kvg_segments(kv_db *db, kvg_out *out);
 
 #endif

@@ -32,7 +32,24 @@ type Stats struct {
 	RecoverySalvagedBytesSkipped   uint64        // damaged bytes skipped under salvage
 	RecoveryDuration               time.Duration // time spent recovering on open
 	Poisoned                       bool          // writes refused until reopen
+	ExpiredKeys                    uint64        // expired keys purged, lazy plus active (Redis expired_keys)
+	Merges                         uint64        // merges (compactions) completed since open
+	MergeReclaimedBytes            uint64        // disk bytes those merges gave back
+	LastMergeDuration              time.Duration // wall time of the latest merge
+	MergeFailures                  uint64        // merges that failed (a failed merge changes nothing)
+	RecoverySegmentsScanned        uint64        // segments whose records were scanned on open
+	RecoverySegmentsFromHints      uint64        // segments loaded from hint files on open
+	RecoveryZeroTailBytesTrimmed   uint64        // zero-filled tail bytes trimmed on open
+	RecoveryIncompleteFilesRemoved uint64        // files of an interrupted write or merge removed on open
+	RecoveryMergesCompleted        uint64        // committed but unfinished merges completed on open
+	ZSetHeapBytes                  uint64        // approximate heap bytes of every sorted set's members
+	// GroupCommitHistogram[i] counts fsyncs covering 2^i to 2^(i+1)-1
+	// writes (the last bucket open-ended).
+	GroupCommitHistogram [GroupCommitBuckets]uint64
 }
+
+// GroupCommitBuckets is the length of Stats.GroupCommitHistogram.
+const GroupCommitBuckets = C.KV_GROUP_COMMIT_BUCKETS
 
 // Stats returns a snapshot of the database's counters.
 func (db *DB) Stats() (Stats, error) {
@@ -46,7 +63,7 @@ func (db *DB) Stats() (Stats, error) {
 	if st := C.kvg_stats(h, &s, &out); st != C.KV_OK {
 		return Stats{}, newError("Stats", st, &out)
 	}
-	return Stats{
+	st := Stats{
 		Keys:                           uint64(s.keys),
 		KeysWithTTL:                    uint64(s.keys_with_ttl),
 		Segments:                       uint64(s.segments),
@@ -70,5 +87,20 @@ func (db *DB) Stats() (Stats, error) {
 		RecoverySalvagedBytesSkipped:   uint64(s.recovery_salvaged_bytes_skipped),
 		RecoveryDuration:               time.Duration(s.recovery_duration_ms) * time.Millisecond,
 		Poisoned:                       bool(s.poisoned),
-	}, nil
+		ExpiredKeys:                    uint64(s.expired_keys),
+		Merges:                         uint64(s.merges),
+		MergeReclaimedBytes:            uint64(s.merge_reclaimed_bytes),
+		LastMergeDuration:              time.Duration(s.last_merge_duration_ms) * time.Millisecond,
+		MergeFailures:                  uint64(s.merge_failures),
+		RecoverySegmentsScanned:        uint64(s.recovery_segments_scanned),
+		RecoverySegmentsFromHints:      uint64(s.recovery_segments_from_hints),
+		RecoveryZeroTailBytesTrimmed:   uint64(s.recovery_zero_tail_bytes_trimmed),
+		RecoveryIncompleteFilesRemoved: uint64(s.recovery_incomplete_files_removed),
+		RecoveryMergesCompleted:        uint64(s.recovery_merges_completed),
+		ZSetHeapBytes:                  uint64(s.zset_heap_bytes),
+	}
+	for i := range st.GroupCommitHistogram {
+		st.GroupCommitHistogram[i] = uint64(s.group_commit_histogram[i])
+	}
+	return st, nil
 }

@@ -13,7 +13,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.
 
 def test_examples_found() -> None:
     names = {p.stem for p in EXAMPLES}
-    assert {"rate_limiter", "lock", "session"} <= names
+    assert {"rate_limiter", "lock", "session", "leaderboard"} <= names
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)

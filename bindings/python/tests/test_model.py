@@ -1,11 +1,13 @@
-"""Hypothesis stateful test: libkv against a dict model, with reopen."""
+"""Hypothesis stateful test: libkv against a dict model (strings and
+sorted sets sharing one keyspace), with reopen."""
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import tempfile
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
@@ -20,6 +22,13 @@ VALUES = st.one_of(
     st.binary(max_size=24),
     st.sampled_from([b"", b"007", b"-0", b" 1", b"1.5", b"9223372036854775808"]),
 )
+MEMBERS = st.sampled_from([b"", b"a", b"b", b"c", b"ab", b"\x00", b"\xff", "é".encode()])
+SCORES = st.one_of(
+    st.integers(-3, 3).map(float),
+    st.sampled_from([-math.inf, math.inf, 0.5, -0.0, 1e300]),
+    st.floats(allow_nan=False),
+)
+_INF = math.inf
 _CANONICAL_INT = re.compile(rb"^(0|-?[1-9][0-9]{0,18})$")
 _LONG_TTL_S = 100_000
 
@@ -40,6 +49,7 @@ class LibkvModel(RuleBasedStateMachine):
         self.dir = tempfile.mkdtemp(prefix="libkv-hyp-")
         self.db = libkv.open(self.dir, fsync="no", max_segment_size=64 * 1024)
         self.model: dict[bytes, bytes] = {}
+        self.zsets: dict[bytes, dict[bytes, float]] = {}
         self.with_ttl: set[bytes] = set()
 
     def teardown(self) -> None:
@@ -48,11 +58,32 @@ class LibkvModel(RuleBasedStateMachine):
 
     def _set_model(self, k: bytes, v: bytes) -> None:
         self.model[k] = v
+        self.zsets.pop(k, None)
         self.with_ttl.discard(k)
 
     def _del_model(self, k: bytes) -> None:
         self.model.pop(k, None)
+        self.zsets.pop(k, None)
         self.with_ttl.discard(k)
+
+    def _exists(self, k: bytes) -> bool:
+        return k in self.model or k in self.zsets
+
+    def _wrongtype(self, call: Callable[[], object]) -> None:
+        try:
+            call()
+        except libkv.WrongTypeError:
+            return
+        raise AssertionError("WrongTypeError expected")
+
+    def _zset_store(self, k: bytes, z: dict[bytes, float], keep_ttl: bool) -> None:
+        """A sorted set written back: an empty one deletes the key."""
+        if z:
+            self.zsets[k] = z
+            if not keep_ttl:
+                self.with_ttl.discard(k)
+        else:
+            self._del_model(k)
 
     @rule(k=KEYS, v=VALUES)
     def setitem(self, k: bytes, v: bytes) -> None:
@@ -63,9 +94,12 @@ class LibkvModel(RuleBasedStateMachine):
     def set_conditional(self, k: bytes, v: bytes, nx: bool, xx: bool, get: bool) -> None:
         if nx and xx:
             return
+        if get and k in self.zsets:
+            self._wrongtype(lambda: self.db.set(k, v, nx=nx, xx=xx, get=get))
+            return
         old = self.model.get(k)
         r = self.db.set(k, v, nx=nx, xx=xx, get=get)
-        ok = not (nx and old is not None) and not (xx and old is None)
+        ok = not (nx and self._exists(k)) and not (xx and not self._exists(k))
         if get:
             assert r == old
         else:
@@ -76,21 +110,25 @@ class LibkvModel(RuleBasedStateMachine):
     @rule(k=KEYS, v=VALUES)
     def set_with_ttl(self, k: bytes, v: bytes) -> None:
         assert self.db.set(k, v, ex=_LONG_TTL_S) is True
-        self.model[k] = v
+        self._set_model(k, v)
         self.with_ttl.add(k)
 
     @rule(k=KEYS)
     def delete(self, k: bytes) -> None:
-        assert self.db.delete(k) == (1 if k in self.model else 0)
+        assert self.db.delete(k) == (1 if self._exists(k) else 0)
         self._del_model(k)
 
     @rule(k=KEYS)
     def getdel(self, k: bytes) -> None:
+        if k in self.zsets:
+            return self._wrongtype(lambda: self.db.getdel(k))
         assert self.db.getdel(k) == self.model.get(k)
         self._del_model(k)
 
     @rule(k=KEYS, n=st.integers(-(2**40), 2**40))
     def incrby(self, k: bytes, n: int) -> None:
+        if k in self.zsets:
+            return self._wrongtype(lambda: self.db.incrby(k, n))
         cur = self.model.get(k, b"0")
         base = redis_int(cur)
         if base is None:
@@ -111,6 +149,8 @@ class LibkvModel(RuleBasedStateMachine):
 
     @rule(k=KEYS, v=st.binary(max_size=8))
     def append(self, k: bytes, v: bytes) -> None:
+        if k in self.zsets:
+            return self._wrongtype(lambda: self.db.append(k, v))
         new = self.model.get(k, b"") + v
         assert self.db.append(k, v) == len(new)
         self.model[k] = new
@@ -122,8 +162,8 @@ class LibkvModel(RuleBasedStateMachine):
 
     @rule(k=KEYS)
     def expire_long(self, k: bytes) -> None:
-        assert self.db.expire(k, _LONG_TTL_S) == (k in self.model)
-        if k in self.model:
+        assert self.db.expire(k, _LONG_TTL_S) == self._exists(k)
+        if self._exists(k):
             self.with_ttl.add(k)
 
     @rule(pairs=st.dictionaries(KEYS, VALUES, min_size=1, max_size=4))
@@ -151,6 +191,148 @@ class LibkvModel(RuleBasedStateMachine):
             else:
                 self._set_model(k, v)
 
+    # --------------------------------------------------------- sorted sets
+
+    @rule(
+        k=KEYS,
+        pairs=st.dictionaries(MEMBERS, SCORES, min_size=1, max_size=4),
+        flags=st.sampled_from([{}, {"nx": True}, {"xx": True}, {"gt": True}, {"lt": True}, {"xx": True, "gt": True}]),
+        ch=st.booleans(),
+    )
+    def zadd(self, k: bytes, pairs: dict[bytes, float], flags: dict[str, bool], ch: bool) -> None:
+        if k in self.model:
+            return self._wrongtype(lambda: self.db.zadd(k, pairs, ch=ch, **flags))
+        z = dict(self.zsets.get(k, {}))
+        added = changed = 0
+        for m, sc in pairs.items():
+            old = z.get(m)
+            if old is None:
+                if flags.get("xx"):
+                    continue
+                z[m] = sc
+                added += 1
+                continue
+            if flags.get("nx") or (flags.get("gt") and not sc > old) or (flags.get("lt") and not sc < old):
+                continue
+            if sc != old:
+                z[m] = sc
+                changed += 1
+        assert self.db.zadd(k, pairs, ch=ch, **flags) == (added + changed if ch else added)
+        self._zset_store(k, z, keep_ttl=True)
+
+    @rule(k=KEYS, m=MEMBERS, amount=SCORES)
+    def zincrby(self, k: bytes, m: bytes, amount: float) -> None:
+        if k in self.model:
+            return self._wrongtype(lambda: self.db.zincrby(k, amount, m))
+        z = dict(self.zsets.get(k, {}))
+        new = z.get(m, 0.0) + amount
+        if math.isnan(new):
+            try:
+                self.db.zincrby(k, amount, m)
+            except libkv.InvalidArgumentError:
+                return
+            raise AssertionError("NaN score accepted")
+        assert self.db.zincrby(k, amount, m) == new
+        z[m] = new
+        self._zset_store(k, z, keep_ttl=True)
+
+    @rule(k=KEYS, ms=st.lists(MEMBERS, min_size=1, max_size=3))
+    def zrem(self, k: bytes, ms: list[bytes]) -> None:
+        if k in self.model:
+            return self._wrongtype(lambda: self.db.zrem(k, *ms))
+        z = dict(self.zsets.get(k, {}))
+        removed = sum(1 for m in set(ms) if z.pop(m, None) is not None)
+        assert self.db.zrem(k, *ms) == removed
+        if k in self.zsets:
+            self._zset_store(k, z, keep_ttl=True)
+
+    @rule(k=KEYS, count=st.integers(0, 3), high=st.booleans())
+    def zpop(self, k: bytes, count: int, high: bool) -> None:
+        fn = self.db.zpopmax if high else self.db.zpopmin
+        if k in self.model:
+            return self._wrongtype(lambda: fn(k, count))
+        z = dict(self.zsets.get(k, {}))
+        order = _ordered(z)
+        want = (order[::-1] if high else order)[:count]
+        assert fn(k, count) == want
+        for m, _ in want:
+            del z[m]
+        if k in self.zsets:
+            self._zset_store(k, z, keep_ttl=True)
+
+    @rule(k=KEYS, lo=SCORES, hi=SCORES)
+    def zremrangebyscore(self, k: bytes, lo: float, hi: float) -> None:
+        if k in self.model:
+            return self._wrongtype(lambda: self.db.zremrangebyscore(k, lo, hi))
+        z = self.zsets.get(k, {})
+        keep = {m: s for m, s in z.items() if not lo <= s <= hi}
+        assert self.db.zremrangebyscore(k, lo, hi) == len(z) - len(keep)
+        if k in self.zsets:
+            self._zset_store(k, keep, keep_ttl=True)
+
+    @rule(
+        dest=KEYS,
+        srcs=st.lists(KEYS, min_size=1, max_size=3),
+        weights=st.one_of(st.none(), st.lists(st.sampled_from([1.0, 2.0, -1.0, 0.0, 0.5]), min_size=3, max_size=3)),
+        op=st.sampled_from(["union", "inter", "diff"]),
+        aggregate=st.sampled_from([None, "SUM", "MIN", "MAX"]),
+    )
+    def zstore(
+        self, dest: bytes, srcs: list[bytes], weights: Optional[list[float]], op: str, aggregate: Optional[str]
+    ) -> None:
+        if op == "diff":
+            call: Callable[[], int] = lambda: self.db.zdiffstore(dest, srcs)  # noqa: E731
+        else:
+            fn = self.db.zunionstore if op == "union" else self.db.zinterstore
+            # A key named twice: redis-py's dict form cannot say that, so weights only for distinct keys.
+            keys: Any = dict(zip(srcs, weights)) if weights and len(set(srcs)) == len(srcs) else srcs
+            call = lambda: fn(dest, keys, aggregate)  # noqa: E731
+        if any(s in self.model for s in srcs):
+            return self._wrongtype(call)
+        ws = list(keys.values()) if op != "diff" and isinstance(keys, dict) else [1.0] * len(srcs)
+        sets = [self.zsets.get(s, {}) for s in srcs]
+        if op == "diff":
+            out = {m: sc for m, sc in sets[0].items() if not any(m in o for o in sets[1:])}
+        else:
+            out = {}
+            members = set().union(*sets) if op == "union" else set(sets[0]).intersection(*sets[1:])
+            # Redis (and libkv) fold the inputs smallest first (stable), which
+            # matters for rounding and for the inf + -inf = 0 rule.
+            inputs = sorted(zip(sets, ws), key=lambda p: len(p[0]))
+            for m in members:
+                acc: Optional[float] = None
+                for zs, w in inputs:
+                    if m not in zs:
+                        continue
+                    v = zs[m] * w
+                    v = 0.0 if math.isnan(v) else v  # Redis: inf * 0 is 0
+                    if acc is None:
+                        acc = v
+                    elif aggregate in (None, "SUM"):
+                        acc = acc + v
+                        acc = 0.0 if math.isnan(acc) else acc  # inf + -inf is 0
+                    elif aggregate == "MIN":
+                        acc = min(acc, v)
+                    else:
+                        acc = max(acc, v)
+                assert acc is not None
+                out[m] = acc
+        assert call() == len(out)
+        self._del_model(dest)  # the destination is replaced, TTL and all
+        if out:
+            self.zsets[dest] = out
+
+    @rule(k=KEYS, lo=SCORES, hi=SCORES, rev=st.booleans())
+    def zrangebyscore(self, k: bytes, lo: float, hi: float, rev: bool) -> None:
+        if k in self.model:
+            return self._wrongtype(lambda: self.db.zrangebyscore(k, lo, hi))
+        want = [(m, s) for m, s in _ordered(self.zsets.get(k, {})) if lo <= s <= hi]
+        if rev:
+            assert self.db.zrevrangebyscore(k, hi, lo, withscores=True) == want[::-1]
+        else:
+            assert self.db.zrangebyscore(k, lo, hi, withscores=True) == want
+        assert self.db.zcount(k, lo, hi) == len(want)
+
     @precondition(lambda self: True)
     @rule()
     def reopen(self) -> None:
@@ -159,17 +341,32 @@ class LibkvModel(RuleBasedStateMachine):
 
     @invariant()
     def same_contents(self) -> None:
-        assert len(self.db) == len(self.model)
+        assert len(self.db) == len(self.model) + len(self.zsets)
         assert list(self.db.items()) == sorted(self.model.items())
+        assert list(self.db.keys()) == sorted([*self.model, *self.zsets])
+        for k, z in self.zsets.items():
+            want = _ordered(z)
+            assert self.db.zrange(k, 0, -1, withscores=True) == want
+            assert self.db.zcard(k) == len(z)
+            for i, (m, sc) in enumerate(want):
+                assert self.db.zrank(k, m, withscore=True) == [i, sc]
         for k in (b"a", b"ab", b"user:1"):
-            assert self.db.get(k) == self.model.get(k)
+            if k in self.zsets:
+                self._wrongtype(lambda: self.db.get(k))
+            else:
+                assert self.db.get(k) == self.model.get(k)
             ttl = self.db.ttl(k)
-            if k not in self.model:
+            if not self._exists(k):
                 assert ttl == -2
             elif k in self.with_ttl:
                 assert 0 < ttl <= _LONG_TTL_S
             else:
                 assert ttl == -1
+
+
+def _ordered(z: dict[bytes, float]) -> list[tuple[bytes, float]]:
+    """A sorted set in Redis order: by score, ties by member bytes."""
+    return sorted(z.items(), key=lambda p: (p[1], p[0]))
 
 
 LibkvModel.TestCase.settings = settings(

@@ -15,7 +15,10 @@ redis = pytest.importorskip("redis")
 COMMANDS = (
     "set get getex getdel getset mget mset msetnx setnx setex psetex append strlen getrange setrange "
     "incr incrby decr decrby incrbyfloat expire pexpire expireat pexpireat ttl pttl persist expiretime "
-    "pexpiretime delete unlink exists dbsize"
+    "pexpiretime delete unlink exists dbsize "
+    "zadd zincrby zrem zscore zmscore zcard zcount zlexcount zrank zrevrank zrange zrevrange zrangebyscore "
+    "zrevrangebyscore zrangebylex zrevrangebylex zpopmin zpopmax zremrangebyrank zremrangebyscore "
+    "zremrangebylex zrandmember zunionstore zinterstore zdiffstore"
 ).split()
 
 

@@ -22,6 +22,7 @@ from ctypes import (
     c_int64,
     c_size_t,
     c_uint8,
+    c_uint32,
     c_uint64,
     c_void_p,
 )
@@ -59,6 +60,14 @@ SET_ALWAYS, SET_NX, SET_XX = range(3)
 EXPIRE_ALWAYS, EXPIRE_NX, EXPIRE_XX, EXPIRE_GT, EXPIRE_LT, EXPIRE_XX_LT = range(6)
 # kv_getex_kind
 GETEX_NONE, GETEX_EX, GETEX_PX, GETEX_EXAT, GETEX_PXAT, GETEX_PERSIST = range(6)
+# kv_zset_add flags (KV_ZADD_*)
+ZADD_NX, ZADD_XX, ZADD_GT, ZADD_LT, ZADD_CH, ZADD_INCR = 1, 2, 4, 8, 16, 32
+# kv_zrange_by
+ZRANGE_BY_RANK, ZRANGE_BY_SCORE, ZRANGE_BY_LEX = range(3)
+# kv_aggregate
+AGGREGATE = {"SUM": 0, "MIN": 1, "MAX": 2}
+# KV_GROUP_COMMIT_BUCKETS
+GROUP_COMMIT_BUCKETS = 12
 
 
 class Buf(Structure):
@@ -118,6 +127,73 @@ class Stats(Structure):
         ("recovery_salvaged_bytes_skipped", c_uint64),
         ("recovery_duration_ms", c_uint64),
         ("poisoned", c_bool),
+        ("expired_keys", c_uint64),
+        ("merges", c_uint64),
+        ("merge_reclaimed_bytes", c_uint64),
+        ("last_merge_duration_ms", c_uint64),
+        ("merge_failures", c_uint64),
+        ("recovery_segments_scanned", c_uint64),
+        ("recovery_segments_from_hints", c_uint64),
+        ("recovery_zero_tail_bytes_trimmed", c_uint64),
+        ("recovery_incomplete_files_removed", c_uint64),
+        ("recovery_merges_completed", c_uint64),
+        ("zset_heap_bytes", c_uint64),
+        ("group_commit_histogram", c_uint64 * GROUP_COMMIT_BUCKETS),
+    ]
+
+
+class CompactionSummary(Structure):
+    """``kv_compaction_summary``: what one merge did."""
+
+    _fields_ = [
+        ("input_segments", c_uint64),
+        ("output_segments", c_uint64),
+        ("input_bytes", c_uint64),
+        ("output_bytes", c_uint64),
+        ("reclaimed_bytes", c_uint64),
+        ("records_copied", c_uint64),
+        ("records_dropped", c_uint64),
+        ("tombstones_kept", c_uint64),
+        ("duration_ms", c_uint64),
+    ]
+
+
+class SegmentInfo(Structure):
+    """``kv_segment_info``: one segment file."""
+
+    _fields_ = [("id", c_uint32), ("size_bytes", c_uint64), ("dead_bytes", c_uint64), ("active", c_bool)]
+
+
+class ExpiryCycleReport(Structure):
+    """``kv_expiry_cycle_report``: what one active expiry cycle did."""
+
+    _fields_ = [
+        ("samples", c_uint64),
+        ("sampled_keys", c_uint64),
+        ("expired_keys", c_uint64),
+        ("budget_exhausted", c_bool),
+    ]
+
+
+class ZaddReply(Structure):
+    """``kv_zadd_reply``."""
+
+    _fields_ = [("count", c_uint64), ("score", c_double), ("has_score", c_bool)]
+
+
+class ZrangeArgs(Structure):
+    """``kv_zrange_args``: the selection of ``kv_zset_range``."""
+
+    _fields_ = [
+        ("by", c_int32),
+        ("start", c_int64),
+        ("stop", c_int64),
+        ("min", InSlice),
+        ("max", InSlice),
+        ("rev", c_bool),
+        ("has_limit", c_bool),
+        ("offset", c_int64),
+        ("count", c_int64),
     ]
 
 
@@ -152,6 +228,8 @@ _pi64 = POINTER(c_int64)
 _pbuf = POINTER(Buf)
 _pslice = POINTER(Slice)
 _pin = POINTER(InSlice)
+_pdouble = POINTER(c_double)
+_pentries = POINTER(c_void_p)
 
 # name -> (restype, argtypes); restype c_int is a kv_status.
 _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
@@ -232,6 +310,37 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "kv_db_mget": (c_int, [P, _pin, c_size_t, _pbuf]),
     "kv_db_mset": (c_int, [P, _pin, _pin, c_size_t]),
     "kv_db_msetnx": (c_int, [P, _pin, _pin, c_size_t, _pbool]),
+    # maintenance
+    "kv_db_compact": (c_int, [P, POINTER(CompactionSummary)]),
+    "kv_db_compact_segments": (c_int, [P, POINTER(c_uint32), c_size_t, POINTER(CompactionSummary)]),
+    "kv_db_segments": (c_int, [P, POINTER(SegmentInfo), c_size_t, _psize]),
+    "kv_db_run_expiry_cycle": (c_int, [P, POINTER(ExpiryCycleReport)]),
+    # sorted sets
+    "kv_zset_add": (c_int, [P, B, c_size_t, c_uint32, _pdouble, _pin, c_size_t, POINTER(ZaddReply)]),
+    "kv_zset_incrby": (c_int, [P, B, c_size_t, c_double, B, c_size_t, _pdouble]),
+    "kv_zset_rem": (c_int, [P, B, c_size_t, _pin, c_size_t, _pu64]),
+    "kv_zset_score": (c_int, [P, B, c_size_t, B, c_size_t, _pdouble]),
+    "kv_zset_mscore": (c_int, [P, B, c_size_t, _pin, c_size_t, _pdouble, _pbool]),
+    "kv_zset_card": (c_int, [P, B, c_size_t, _pu64]),
+    "kv_zset_count": (c_int, [P, B, c_size_t, B, c_size_t, B, c_size_t, _pu64]),
+    "kv_zset_lexcount": (c_int, [P, B, c_size_t, B, c_size_t, B, c_size_t, _pu64]),
+    "kv_zset_rank": (c_int, [P, B, c_size_t, B, c_size_t, c_bool, _pu64, _pdouble]),
+    "kv_zset_range": (c_int, [P, B, c_size_t, POINTER(ZrangeArgs), _pentries]),
+    "kv_zset_range_by_rank": (c_int, [P, B, c_size_t, c_int64, c_int64, c_bool, _pentries]),
+    "kv_zset_popmin": (c_int, [P, B, c_size_t, c_uint64, _pentries]),
+    "kv_zset_popmax": (c_int, [P, B, c_size_t, c_uint64, _pentries]),
+    "kv_zset_remrangebyrank": (c_int, [P, B, c_size_t, c_int64, c_int64, _pu64]),
+    "kv_zset_remrangebyscore": (c_int, [P, B, c_size_t, B, c_size_t, B, c_size_t, _pu64]),
+    "kv_zset_remrangebylex": (c_int, [P, B, c_size_t, B, c_size_t, B, c_size_t, _pu64]),
+    "kv_zset_randmember": (c_int, [P, B, c_size_t, c_int64, c_bool, _pentries]),
+    "kv_zset_unionstore": (c_int, [P, B, c_size_t, _pin, c_size_t, _pdouble, c_int32, _pu64]),
+    "kv_zset_interstore": (c_int, [P, B, c_size_t, _pin, c_size_t, _pdouble, c_int32, _pu64]),
+    "kv_zset_diffstore": (c_int, [P, B, c_size_t, _pin, c_size_t, _pu64]),
+    "kv_zset_entries_len": (c_size_t, [P]),
+    "kv_zset_entries_get": (c_int, [P, c_size_t, _pslice, _pdouble]),
+    "kv_zset_entries_free": (None, [P]),
+    "kv_score_parse": (c_int, [B, c_size_t, _pdouble]),
+    "kv_score_format": (c_int, [c_double, _pbuf]),
 }
 
 # Functions that may be missing from a libkv build LIBKV_LIBRARY points at;

@@ -27,6 +27,7 @@ from ._convert import (
 )
 from .batch import Batch
 from .errors import ClosedError, InvalidArgumentError, NotFoundError, check, error_for
+from .zset import SortedSetCommands
 
 _lib = _ffi.lib
 _get_into = _lib.kv_db_get_into
@@ -132,7 +133,7 @@ def open(path: PathT, fsync: FsyncPolicy = "always", **options: Any) -> DB:  # n
     return DB(path, fsync, **options)
 
 
-class DB:
+class DB(SortedSetCommands):
     """An open libkv database. Create with :func:`libkv.open`.
 
     Thread-safe: share one ``DB`` between threads. ctypes releases the GIL
@@ -200,13 +201,70 @@ class DB:
         policy."""
         check(_lib.kv_db_sync(self._h))
 
-    def stats(self) -> dict[str, Union[int, float, bool]]:
+    def stats(self) -> dict[str, Union[int, float, bool, list[int]]]:
         """A snapshot of the database's counters (keys, segments, disk and
         dead bytes, reads/writes, fsyncs, group-commit size, hits/misses,
-        expiries, recovery figures, ``poisoned``)."""
+        expiries, merges, recovery figures, ``zset_heap_bytes``,
+        ``poisoned``), as in the C ``kv_stats``.
+        ``group_commit_histogram`` is a list: element ``i`` counts fsyncs
+        that covered ``2**i`` to ``2**(i+1) - 1`` writes (the last one
+        open-ended)."""
         s = _ffi.Stats()
         check(_lib.kv_db_stats(self._h, byref(s)))
-        return {f[0]: getattr(s, f[0]) for f in _ffi.Stats._fields_}
+        out: dict[str, Union[int, float, bool, list[int]]] = {}
+        for f in _ffi.Stats._fields_:
+            name = f[0]
+            v = getattr(s, name)
+            out[name] = list(v) if name == "group_commit_histogram" else v
+        return out
+
+    def compact(self) -> dict[str, int]:
+        """Merges every sealed segment now (the active one is sealed first
+        if it holds records) while reads and writes go on; waits for a merge
+        already running. Returns what it did: ``input_segments``,
+        ``output_segments``, ``input_bytes``, ``output_bytes``,
+        ``reclaimed_bytes``, ``records_copied``, ``records_dropped``,
+        ``tombstones_kept``, ``duration_ms`` (``input_segments`` 0: nothing
+        to merge)."""
+        s = _ffi.CompactionSummary()
+        check(_lib.kv_db_compact(self._h, byref(s)))
+        return _struct_dict(s)
+
+    def compact_segments(self, ids: Iterable[int]) -> dict[str, int]:
+        """Merges exactly the sealed segments ``ids`` (from
+        :meth:`segments`), which must form whole, contiguous replay bands
+        (:class:`InvalidArgumentError` otherwise). For tools and tests;
+        :meth:`compact` is the usual call. Returns as :meth:`compact`."""
+        id_list = [int(i) for i in ids]
+        if any(not 0 <= i < 2**32 for i in id_list):
+            raise InvalidArgumentError("libkv: segment ids are 32-bit unsigned integers")
+        arr = (ctypes.c_uint32 * len(id_list))(*id_list)
+        s = _ffi.CompactionSummary()
+        check(_lib.kv_db_compact_segments(self._h, arr, len(id_list), byref(s)))
+        return _struct_dict(s)
+
+    def segments(self) -> list[dict[str, Union[int, bool]]]:
+        """The segment files, oldest first: ``id``, ``size_bytes``,
+        ``dead_bytes``, ``active`` (the appended-to one, never merged)."""
+        n = c_size_t()
+        while True:
+            cap = n.value + 4  # room for segments created meanwhile
+            arr = (_ffi.SegmentInfo * cap)()
+            st = _lib.kv_db_segments(self._h, arr, cap, byref(n))
+            if st == _BUFFER_TOO_SMALL:
+                continue
+            check(st)
+            return [_struct_dict(arr[i]) for i in range(n.value)]
+
+    def run_expiry_cycle(self) -> dict[str, Union[int, bool]]:
+        """Runs one active expiry cycle now (what the background thread does
+        every ``active_expiry_interval_ms``; useful with
+        ``active_expiry=False``): samples keys with a TTL and purges the
+        expired ones. Returns ``samples``, ``sampled_keys``,
+        ``expired_keys``, ``budget_exhausted``."""
+        r = _ffi.ExpiryCycleReport()
+        check(_lib.kv_db_run_expiry_cycle(self._h, byref(r)))
+        return _struct_dict(r)
 
     def batch(self) -> Batch:
         """A new atomic batch of sets and deletes. As a context manager it
@@ -684,6 +742,11 @@ class DB:
         out = c_bool()
         check(_lib.kv_db_compare_and_swap(self._h, k, len(k), e, len(e), n, len(n), kind, t, byref(out)))
         return out.value
+
+
+def _struct_dict(s: Any) -> dict[str, Any]:
+    """A ctypes structure's fields as a dict."""
+    return {f[0]: getattr(s, f[0]) for f in s._fields_}
 
 
 def _list_or_args(keys: Any, args: tuple[Any, ...]) -> list[Any]:
