@@ -91,6 +91,10 @@ pub(crate) struct Inner {
     pub waiting: std::sync::atomic::AtomicUsize,
     /// Mirror of `WriterState::appended_writes`, readable without the writer lock.
     pub appended_total: AtomicU64,
+    /// Mirror of `SyncState::synced_pos`, readable without the sync mutex.
+    pub synced_pos_hint: AtomicU64,
+    /// A group-commit leader is inside fdatasync.
+    pub leader_active: AtomicBool,
     pub recovery: Mutex<RecoveryStats>,
     shutdown: Mutex<bool>,
     shutdown_cv: Condvar,
@@ -358,6 +362,8 @@ impl Db {
             counters: Counters::default(),
             waiting: std::sync::atomic::AtomicUsize::new(0),
             appended_total: AtomicU64::new(0),
+            synced_pos_hint: AtomicU64::new(0),
+            leader_active: AtomicBool::new(false),
             recovery: Mutex::new(RecoveryStats {
                 duration_ms: started.elapsed().as_millis() as u64,
                 ..recovered.stats
@@ -374,6 +380,7 @@ impl Db {
             // Everything recovered is on disk already.
             let pos = inner.writer.lock().pos();
             inner.sync.lock().synced_pos = pos;
+            inner.synced_pos_hint.store(pos, Ordering::Release);
         }
         let db = Db { inner, threads: Mutex::new(Vec::new()) };
         db.start_background()?;

@@ -355,6 +355,7 @@ impl Inner {
         let mut st = self.sync.lock();
         self.counters.record_fsync(appended_writes.saturating_sub(st.synced_writes));
         st.synced_pos = st.synced_pos.max(pos);
+        self.synced_pos_hint.store(st.synced_pos, Ordering::Release);
         st.synced_writes = st.synced_writes.max(appended_writes);
         self.sync_cv.notify_all();
     }
@@ -364,6 +365,20 @@ impl Inner {
     /// is poisoned.
     pub(crate) fn wait_durable(&self, pos: u64) -> Result<()> {
         let _waiting = WaitingGuard::new(&self.waiting);
+        // While a leader is syncing, watch the synced position without the
+        // mutex: woken through a condvar, followers would file through the
+        // mutex one by one, and on few cores that serial hand-off is most of
+        // the time between two fsyncs. Bounded; the locked path below decides.
+        let spin_until = std::time::Instant::now() + GATHER_MAX * 5;
+        while self.leader_active.load(Ordering::Acquire)
+            && self.synced_pos_hint.load(Ordering::Acquire) < pos
+            && std::time::Instant::now() < spin_until
+        {
+            std::thread::yield_now();
+        }
+        if self.synced_pos_hint.load(Ordering::Acquire) >= pos {
+            return Ok(());
+        }
         let mut st = self.sync.lock();
         loop {
             if st.synced_pos >= pos {
@@ -377,6 +392,7 @@ impl Inner {
                 continue;
             }
             st.leader = true;
+            self.leader_active.store(true, Ordering::Release);
             // Group commit gathers everyone: the writers released by the
             // previous fsync need a few µs to append again; without waiting
             // for them, groups alternate between two halves of the writers
@@ -411,11 +427,13 @@ impl Inner {
                     self.counters.record_fsync(group);
                     st.synced_writes = st.synced_writes.max(appended);
                     st.synced_pos = st.synced_pos.max(target);
+                    self.synced_pos_hint.store(st.synced_pos, Ordering::Release);
                 }
                 Err(e) => {
                     drop(self.poison(format!("fsync failed: {e}"), e));
                 }
             }
+            self.leader_active.store(false, Ordering::Release);
             self.sync_cv.notify_all();
         }
     }
