@@ -28,7 +28,10 @@ impl Engine for Libkv {
         match self.policy {
             Policy::Always => "Fsync::Always (group commit: one fdatasync per group)".into(),
             Policy::EverySec => "Fsync::EverySec (background fdatasync once a second)".into(),
-            Policy::No => "Fsync::No (each put copied into the page cache through the segment mapping; sync at rotation/close)".into(),
+            Policy::No => {
+                "Fsync::No (each put copied into the page cache through the segment mapping; sync at rotation/close)"
+                    .into()
+            }
         }
     }
     fn put(&self, _thread: usize, key: &[u8], value: &[u8]) -> Result<(), String> {
