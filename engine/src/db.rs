@@ -87,8 +87,6 @@ pub(crate) struct Inner {
     poisoned: AtomicBool,
     closed: AtomicBool,
     pub counters: Counters,
-    /// Threads waiting for durability (group commit).
-    pub waiting: std::sync::atomic::AtomicUsize,
     /// Mirror of `WriterState::appended_writes`, readable without the writer lock.
     pub appended_total: AtomicU64,
     /// Mirror of `SyncState::synced_pos`, readable without the sync mutex.
@@ -210,7 +208,6 @@ impl Inner {
     /// Whether the non-tombstone record `rec` at `loc` is still the newest
     /// word on its key (compaction copies exactly these). Tombstones are the
     /// compaction's business: see `docs/design.md`.
-    #[allow(dead_code)]
     pub fn is_live(&self, rec: &record::RecordRef<'_>, loc: Loc) -> bool {
         match rec.header.kind {
             RecordKind::Put => self.keydir.get(rec.key).is_some_and(|e| e.kind == ValueKind::String && e.loc == loc),
@@ -224,7 +221,6 @@ impl Inner {
     /// Points the in-memory state at `to` instead of `from` for the record
     /// `rec`, only if it still points at `from` (a newer write wins).
     /// Returns whether it moved.
-    #[allow(dead_code)]
     pub fn relocate(&self, rec: &record::RecordRef<'_>, from: Loc, to: Loc) -> bool {
         match rec.header.kind {
             RecordKind::Put => self.keydir.update_loc_if(rec.key, from, to),
@@ -360,7 +356,6 @@ impl Db {
             poisoned: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             counters: Counters::default(),
-            waiting: std::sync::atomic::AtomicUsize::new(0),
             appended_total: AtomicU64::new(0),
             synced_pos_hint: AtomicU64::new(0),
             leader_active: AtomicBool::new(false),

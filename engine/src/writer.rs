@@ -15,7 +15,7 @@
 //! that covered it. If that fsync fails, every write it covered fails and the
 //! database is poisoned.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use parking_lot::MutexGuard;
@@ -63,22 +63,6 @@ impl WriterState {
 /// waits longer than the previous fsync took).
 const GATHER_MAX: std::time::Duration = std::time::Duration::from_micros(200);
 
-/// Counts a thread inside [`Inner::wait_durable`].
-struct WaitingGuard<'a>(&'a AtomicUsize);
-
-impl<'a> WaitingGuard<'a> {
-    fn new(c: &'a AtomicUsize) -> Self {
-        c.fetch_add(1, Ordering::AcqRel);
-        WaitingGuard(c)
-    }
-}
-
-impl Drop for WaitingGuard<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 /// A totally ordered log position: segment id, then offset.
 pub(crate) fn log_pos(seg: u32, off: u64) -> u64 {
     ((seg as u64) << 32) | off
@@ -93,9 +77,9 @@ pub(crate) struct SyncState {
     pub synced_writes: u64,
     /// A leader is inside fdatasync.
     pub leader: bool,
-    /// Threads waiting for durability when the last fsync finished: the
-    /// concurrency the next leader expects to gather.
-    pub peak_waiters: usize,
+    /// Writes the last fsync covered plus those appended while it ran: the
+    /// group size the next leader expects to gather.
+    pub expected_group: usize,
     /// Duration of the last fsync.
     pub last_sync: std::time::Duration,
 }
@@ -110,7 +94,6 @@ pub(crate) enum Apply {
     /// The record's key is gone (tombstone).
     RemoveKey,
     /// Anything else, run with the record's location.
-    #[allow(dead_code)] // used by the sorted-set layer
     Custom(ApplyFn),
 }
 
@@ -173,12 +156,6 @@ impl<'a> WriteTxn<'a> {
     pub fn raise_limits(&mut self, max_ops: usize, max_bytes: usize) {
         self.max_ops = self.max_ops.max(max_ops);
         self.max_bytes = self.max_bytes.max(max_bytes);
-    }
-
-    /// Number of staged records.
-    #[allow(dead_code)]
-    pub fn staged_len(&self) -> usize {
-        self.staged.len()
     }
 
     /// Appends the staged records and applies them. Returns the log position
@@ -364,7 +341,6 @@ impl Inner {
     /// other thread is. Errors when the covering fsync fails or the database
     /// is poisoned.
     pub(crate) fn wait_durable(&self, pos: u64) -> Result<()> {
-        let _waiting = WaitingGuard::new(&self.waiting);
         // While a leader is syncing, watch the synced position without the
         // mutex: woken through a condvar, followers would file through the
         // mutex one by one, and on few cores that serial hand-off is most of
@@ -399,7 +375,7 @@ impl Inner {
             // and each fsync carries half as much. Wait (bounded by the last
             // fsync's duration) until as many writes are pending as writers
             // were active last time. A single writer never waits.
-            let expected = st.peak_waiters as u64;
+            let expected = st.expected_group as u64;
             let synced_writes = st.synced_writes;
             let deadline = std::time::Instant::now() + st.last_sync.min(GATHER_MAX);
             drop(st);
@@ -423,7 +399,7 @@ impl Inner {
                     // that appended meanwhile.
                     let group = appended.saturating_sub(st.synced_writes);
                     let pending_after = self.appended_total.load(Ordering::Acquire).saturating_sub(appended);
-                    st.peak_waiters = (group + pending_after) as usize;
+                    st.expected_group = (group + pending_after) as usize;
                     self.counters.record_fsync(group);
                     st.synced_writes = st.synced_writes.max(appended);
                     st.synced_pos = st.synced_pos.max(target);
