@@ -37,7 +37,7 @@ use parking_lot::Mutex;
 use crate::db::{Db, Inner, Segment, SegmentFile};
 use crate::error::{Error, Result};
 use crate::hint::{self, HintBuilder};
-use crate::keydir::Loc;
+use crate::keydir::{self, Entry, Loc, ValueKind};
 use crate::record::{self, DecodeError, RecordKind, RecordRef};
 use crate::segment::{self, SegmentHeader};
 use crate::stats::RecoveryStats;
@@ -59,6 +59,10 @@ pub const MARKER_VERSION: u32 = 1;
 const AUTO_CHECK_INTERVAL_MS: u64 = 250;
 /// Merge output is written in chunks of this size (and throttled per chunk).
 const WRITE_CHUNK_BYTES: usize = 1 << 20;
+/// Records whose liveness is looked up (and moves relocated) in one
+/// batched keydir call: about 2k per shard, dense enough in each table for
+/// the probes to walk it in order (see `KeyDir::get_batch`).
+const SCAN_WINDOW_RECORDS: usize = 1 << 17;
 
 /// What one merge did. Returned by [`Db::compact`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -304,6 +308,13 @@ fn segment_bytes(seg: &Segment) -> Result<Cow<'_, [u8]>> {
     Ok(Cow::Owned(buf))
 }
 
+/// A record of an input segment awaiting its merge decision.
+struct Leaf<'d> {
+    bytes: &'d [u8],
+    rec: RecordRef<'d>,
+    loc: Loc,
+}
+
 /// One output segment being written.
 struct Output {
     id: u32,
@@ -337,52 +348,93 @@ struct Merger<'a> {
 }
 
 impl Merger<'_> {
-    /// Walks the records of one input segment.
+    /// Walks the records of one input segment, a window of records at a
+    /// time: the liveness of a window's string records is looked up in one
+    /// batched keydir call (see [`keydir::KeyDir::get_batch`]).
     fn scan(&mut self, seg: &Segment, data: &[u8]) -> Result<()> {
         let path = self.inner.storage.path().join(segment::segment_file_name(seg.id));
         let size = (seg.size_bytes.load(Ordering::Relaxed) as usize).min(data.len());
         let mut off = segment::HEADER_LEN as usize;
+        let mut window: Vec<Leaf<'_>> = Vec::with_capacity(SCAN_WINDOW_RECORDS);
+        let mut live = Vec::with_capacity(SCAN_WINDOW_RECORDS);
         while off < size {
             match record::decode(&data[off..size]) {
                 Ok(rec) => {
                     let len = rec.len() as usize;
                     let loc = Loc { seg: seg.id, off: off as u32, len: len as u32 };
-                    self.consider(&data[off..off + len], &rec, loc, &path)?;
+                    self.leaves(&data[off..off + len], rec, loc, &path, &mut window)?;
                     off += len;
                 }
                 // Unwritten space left by a crash before the tail was trimmed.
                 Err(DecodeError::Zero) => break,
                 Err(e) => return Err(record::corruption(&path, off as u64, &e)),
             }
+            if window.len() >= SCAN_WINDOW_RECORDS {
+                self.consider_window(&mut window, &mut live)?;
+            }
+        }
+        self.consider_window(&mut window, &mut live)
+    }
+
+    /// Adds the record `rec` (`bytes`, at `loc`) to `window`: a batch as
+    /// its inner records, each of which stands on its own in the output
+    /// (the output is fully synced before it counts, so the batch's
+    /// all-or-nothing framing is no longer needed).
+    fn leaves<'d>(
+        &mut self,
+        bytes: &'d [u8],
+        rec: RecordRef<'d>,
+        loc: Loc,
+        path: &std::path::Path,
+        window: &mut Vec<Leaf<'d>>,
+    ) -> Result<()> {
+        if rec.header.kind != RecordKind::Batch {
+            window.push(Leaf { bytes, rec, loc });
+            return Ok(());
+        }
+        if rec.header.flags != 0 {
+            return Err(Error::corruption(path, loc.off as u64, "compressed batch"));
+        }
+        let body = rec.stored_value;
+        let mut pos = 0usize;
+        while pos < body.len() {
+            let at = loc.off as u64 + (record::HEADER_LEN + pos) as u64;
+            let inner = record::decode(&body[pos..]).map_err(|e| record::corruption(path, at, &e))?;
+            if inner.header.kind == RecordKind::Batch {
+                return Err(Error::corruption(path, loc.off as u64, "nested batch"));
+            }
+            let len = inner.len() as usize;
+            let inner_loc = Loc { seg: loc.seg, off: at as u32, len: len as u32 };
+            window.push(Leaf { bytes: &body[pos..pos + len], rec: inner, loc: inner_loc });
+            pos += len;
+        }
+        self.summary.records_dropped += 1;
+        Ok(())
+    }
+
+    /// Decides the fate of every record in `window` (in order) and empties it.
+    fn consider_window(&mut self, window: &mut Vec<Leaf<'_>>, live: &mut Vec<Option<Entry>>) -> Result<()> {
+        let keys: Vec<&[u8]> =
+            window.iter().filter(|l| l.rec.header.kind == RecordKind::Put).map(|l| l.rec.key).collect();
+        self.inner.keydir.get_batch(&keys, live);
+        let mut puts = live.iter();
+        for leaf in window.drain(..) {
+            let is_live = if leaf.rec.header.kind == RecordKind::Put {
+                let e = puts.next().copied().flatten();
+                e.is_some_and(|e| e.kind == ValueKind::String && e.loc == leaf.loc)
+            } else {
+                self.inner.is_live(&leaf.rec, leaf.loc)
+            };
+            self.consider(leaf.bytes, &leaf.rec, leaf.loc, is_live)?;
         }
         Ok(())
     }
 
-    /// Decides the fate of one record (`bytes` is its encoding, at `loc`).
-    fn consider(&mut self, bytes: &[u8], rec: &RecordRef<'_>, loc: Loc, path: &std::path::Path) -> Result<()> {
+    /// Decides the fate of one record (`bytes` is its encoding, at `loc`;
+    /// `is_live`: the index pointed at it when looked up).
+    fn consider(&mut self, bytes: &[u8], rec: &RecordRef<'_>, loc: Loc, is_live: bool) -> Result<()> {
         match rec.header.kind {
-            RecordKind::Batch => {
-                // Each inner record stands on its own in the output: the
-                // output is fully synced before it counts, so the batch's
-                // all-or-nothing framing is no longer needed.
-                if rec.header.flags != 0 {
-                    return Err(Error::corruption(path, loc.off as u64, "compressed batch"));
-                }
-                let body = rec.stored_value;
-                let mut pos = 0usize;
-                while pos < body.len() {
-                    let at = loc.off as u64 + (record::HEADER_LEN + pos) as u64;
-                    let inner = record::decode(&body[pos..]).map_err(|e| record::corruption(path, at, &e))?;
-                    if inner.header.kind == RecordKind::Batch {
-                        return Err(Error::corruption(path, loc.off as u64, "nested batch"));
-                    }
-                    let len = inner.len() as usize;
-                    let inner_loc = Loc { seg: loc.seg, off: at as u32, len: len as u32 };
-                    self.consider(&body[pos..pos + len], &inner, inner_loc, path)?;
-                    pos += len;
-                }
-                self.summary.records_dropped += 1;
-            }
+            RecordKind::Batch => return Err(Error::Internal("batch record reached consider".into())),
             // A ZRem is a member-level tombstone: the same rule applies, or a
             // partial merge brings the removed member back.
             RecordKind::Delete | RecordKind::ExpireTombstone | RecordKind::ZRem => {
@@ -396,7 +448,7 @@ impl Merger<'_> {
                 }
             }
             RecordKind::Put if rec.header.expire_at_ms != 0 && rec.header.expire_at_ms <= self.now_ms => {
-                if self.inner.is_live(rec, loc) {
+                if is_live {
                     if !self.prefix {
                         // Dropping it would let an older value outside the
                         // merge come back (nutsdb#465): leave a tombstone.
@@ -410,7 +462,8 @@ impl Merger<'_> {
                             &[],
                             usize::MAX,
                         );
-                        let tomb = record::decode(&buf).map_err(|e| record::corruption(path, 0, &e))?;
+                        let path = self.inner.storage.path().join(segment::segment_file_name(loc.seg));
+                        let tomb = record::decode(&buf).map_err(|e| record::corruption(&path, 0, &e))?;
                         let to = self.copy(&buf, &tomb)?;
                         self.dead(to);
                         self.summary.tombstones_kept += 1;
@@ -420,7 +473,7 @@ impl Merger<'_> {
                 self.summary.records_dropped += 1;
             }
             _ => {
-                if self.inner.is_live(rec, loc) {
+                if is_live {
                     let to = self.copy(bytes, rec)?;
                     self.moves.push((loc, to));
                     self.summary.records_copied += 1;
@@ -453,7 +506,7 @@ impl Merger<'_> {
         o.buf.extend_from_slice(bytes);
         o.len += len;
         if let Some(h) = o.hint.as_mut() {
-            h.add(rec);
+            h.add(rec, off);
         }
         let loc = Loc { seg: o.id, off: off as u32, len: len as u32 };
         if o.buf.len() >= WRITE_CHUNK_BYTES {
@@ -477,7 +530,13 @@ impl Merger<'_> {
             file,
             len: 0,
             buf: Vec::with_capacity(WRITE_CHUNK_BYTES + 4096),
-            hint: Some(HintBuilder::new(id, order)),
+            hint: Some(HintBuilder::new(
+                id,
+                order,
+                self.inner.keydir.seed(),
+                // The keydir size now is the best guess of the next open's.
+                keydir::bulk_order_bits(self.inner.keydir.len() as u64),
+            )),
             dead_bytes: 0,
         };
         o.buf.extend_from_slice(&SegmentHeader { id, order }.encode());
@@ -538,6 +597,51 @@ impl Merger<'_> {
             let _ = storage.remove(&m);
         }
         let _ = storage.sync_dir();
+    }
+}
+
+/// Switches the index from each move's old location to its new one, if it
+/// still points at the old one (a write during the merge wins and the copy
+/// is dead). String records go through the keydir in batches (one lock per
+/// shard per batch); sorted-set records one by one.
+fn relocate_moves(inner: &Inner, moves: &[(Loc, Loc)], datas: &[Cow<'_, [u8]>], index: &HashMap<u32, usize>) {
+    // The inputs were verified when scanned and are still mapped: only the
+    // header is decoded here (no second checksum pass).
+    let header_at = |loc: &Loc| -> Option<(record::Header, &[u8])> {
+        let data = datas.get(*index.get(&loc.seg)?)?;
+        let bytes = data.get(loc.off as usize..loc.off as usize + loc.len as usize)?;
+        let h = record::decode_header(bytes).ok()?;
+        Some((h, bytes))
+    };
+    let mut items: Vec<(&[u8], Loc, Loc)> = Vec::with_capacity(SCAN_WINDOW_RECORDS);
+    let mut moved = Vec::with_capacity(SCAN_WINDOW_RECORDS);
+    for chunk in moves.chunks(SCAN_WINDOW_RECORDS) {
+        items.clear();
+        for (from, to) in chunk {
+            let Some((h, bytes)) = header_at(from) else {
+                inner.add_dead(to.seg, to.len as u64);
+                continue;
+            };
+            let key = bytes.get(record::HEADER_LEN..record::HEADER_LEN + h.key_len as usize).unwrap_or_default();
+            if h.kind == RecordKind::Put {
+                items.push((key, *from, *to));
+                continue;
+            }
+            let rec = RecordRef {
+                header: h,
+                key,
+                stored_value: bytes.get(record::HEADER_LEN + key.len()..).unwrap_or_default(),
+            };
+            if !inner.relocate(&rec, *from, *to) {
+                inner.add_dead(to.seg, to.len as u64);
+            }
+        }
+        inner.keydir.update_locs_if(&items, &mut moved);
+        for ((_, _, to), ok) in items.iter().zip(&moved) {
+            if !ok {
+                inner.add_dead(to.seg, to.len as u64);
+            }
+        }
     }
 }
 
@@ -656,12 +760,7 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         let data = datas.get(*index.get(&loc.seg)?)?;
         record::decode(data.get(loc.off as usize..loc.off as usize + loc.len as usize)?).ok()
     };
-    for (from, to) in &m.moves {
-        let moved = record_at(from).is_some_and(|rec| inner.relocate(&rec, *from, *to));
-        if !moved {
-            inner.add_dead(to.seg, to.len as u64);
-        }
-    }
+    relocate_moves(inner, &m.moves, &datas, &index);
     for loc in &m.expired {
         if let Some(rec) = record_at(loc) {
             inner.keydir.remove_if(rec.key, *loc);

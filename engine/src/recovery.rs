@@ -57,8 +57,8 @@ impl Replayer {
 
     fn replace(&mut self, key: &[u8], e: Option<Entry>) {
         let old = match e {
-            Some(e) => self.keydir.insert(key, e).ok().flatten(),
-            None => self.keydir.remove(key),
+            Some(e) => self.keydir.insert_exclusive(key, e).ok().flatten(),
+            None => self.keydir.remove_exclusive(key),
         };
         if let Some(old) = old {
             self.dead(old.loc.seg, old.loc.len as u64);
@@ -108,7 +108,7 @@ impl Replayer {
             }
             RecordKind::ZAdd | RecordKind::ZRem | RecordKind::KeyMeta => {
                 use crate::zset::store::KeyEffect;
-                let current = self.keydir.get(rec.key);
+                let current = self.keydir.get_exclusive(rec.key);
                 let effect = self
                     .zsets
                     .apply(rec, loc, current, &mut self.dead)
@@ -117,10 +117,10 @@ impl Replayer {
                     KeyEffect::None => {}
                     KeyEffect::Set(e) => self.replace(rec.key, Some(e)),
                     KeyEffect::Meta(e) => {
-                        let _ = self.keydir.insert(rec.key, e);
+                        let _ = self.keydir.insert_exclusive(rec.key, e);
                     }
                     KeyEffect::Remove => {
-                        self.keydir.remove(rec.key);
+                        self.keydir.remove_exclusive(rec.key);
                     }
                 }
             }
@@ -225,17 +225,25 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     }
     found.sort_by_key(|f| (f.order, f.id));
 
+    // Size the keydir once for the keys the hint files announce, instead of
+    // rehashing it over and over while millions of entries arrive, and hash
+    // with the seed the largest hint is ordered by, so its entries arrive
+    // in table order (see `hint`).
+    let hinted: Vec<crate::hint::HintHeaderInfo> =
+        found.iter().filter_map(|f| crate::hint::header_info(storage, f.id)).collect();
+    let hinted_puts: u64 = hinted.iter().map(|h| h.puts).sum();
+    let keydir = match hinted.iter().max_by_key(|h| h.puts) {
+        Some(h) => KeyDir::with_seed(h.seed),
+        None => KeyDir::new(),
+    };
     let mut rp = Replayer {
-        keydir: KeyDir::new(),
+        keydir,
         dead: HashMap::new(),
         now_ms: opts.clock.now_ms(),
         max_seq: 0,
         records: 0,
         zsets: Default::default(),
     };
-    // Size the keydir once for the keys the hint files announce, instead of
-    // rehashing it over and over while millions of entries arrive.
-    let hinted_puts: u64 = found.iter().map(|f| crate::hint::put_count_estimate(storage, f.id)).sum();
     rp.keydir.reserve(hinted_puts as usize);
     // The torn-tail allowance belongs to the newest segment holding any
     // valid record. Segments after it hold nothing (a crash right after
@@ -344,7 +352,7 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     stats.records_replayed = rp.records;
     // Sets whose expiry passed while the database was closed are gone.
     for key in rp.zsets.store.keys() {
-        if rp.keydir.get(&key).is_some_and(|e| e.kind == ValueKind::ZSet && e.is_expired(rp.now_ms)) {
+        if rp.keydir.get_exclusive(&key).is_some_and(|e| e.kind == ValueKind::ZSet && e.is_expired(rp.now_ms)) {
             rp.replace(&key, None);
             rp.zsets.store.mark_purged(&key);
         }
