@@ -15,6 +15,11 @@
 //! Recovery only truncates files, removes empty ones and creates a fresh
 //! active segment: each step is idempotent, so a crash during recovery is
 //! recovered from by running it again (sled#851). It never writes a checksum.
+//!
+//! Whether damage in the newest segment is a torn tail depends on what
+//! follows it, and truncating a torn tail removes some of that. So the
+//! newest segment is replayed only up to the end it *settles* at (see
+//! [`settled_end`]): the end a reopen of the truncated file keeps too.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -187,6 +192,104 @@ fn is_torn_batch(data: &[u8], off: usize, nonzero_end: usize) -> bool {
     end < nonzero_end || claimed_end.is_some_and(|c| c >= nonzero_end && c >= end)
 }
 
+/// What scanning one segment's bytes found besides its records.
+#[derive(Default)]
+struct Scanned {
+    /// End of the last valid record: where the newest segment is cut.
+    valid_end: usize,
+    torn_tail_bytes: u64,
+    zero_tail_bytes: u64,
+    salvaged_bytes: u64,
+}
+
+/// Walks the records of one segment's bytes in file order, calling
+/// `on_record(record, offset)` for each valid one, and applies the rules for
+/// a bad record (module docs): torn tail, corruption, or a salvage skip.
+fn scan(
+    data: &[u8],
+    is_newest: bool,
+    mode: RecoveryMode,
+    path: &std::path::Path,
+    mut on_record: impl FnMut(&RecordRef<'_>, usize) -> Result<()>,
+) -> Result<Scanned> {
+    // Everything past the last non-zero byte is unwritten space.
+    let nonzero_end = data.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1).max(segment::HEADER_LEN as usize);
+    let mut off = segment::HEADER_LEN as usize;
+    let mut s = Scanned { valid_end: off, ..Scanned::default() };
+    while off < data.len() {
+        if off >= nonzero_end {
+            s.zero_tail_bytes += (data.len() - off) as u64;
+            break;
+        }
+        match record::decode(&data[off..]) {
+            Ok(rec) => {
+                on_record(&rec, off)?;
+                off += rec.len() as usize;
+                s.valid_end = off;
+            }
+            Err(e) => match next_valid(data, off + 1, nonzero_end) {
+                None if is_newest => {
+                    s.torn_tail_bytes += (nonzero_end - off) as u64;
+                    s.zero_tail_bytes += (data.len() - nonzero_end) as u64;
+                    break;
+                }
+                // A zero header in the newest segment is space that was
+                // never written: an append that did not complete (a power
+                // cut losing the page holding its head, or a copy cut
+                // short). Whatever follows was written no earlier than it,
+                // so it was never acknowledged under `Always` (an fsync
+                // covering it would have covered this too), and under the
+                // other policies a prefix is what survives. Bit rot does
+                // not zero 32 aligned bytes; sealed segments stay strict.
+                Some(_) if is_newest && e == record::DecodeError::Zero => {
+                    s.torn_tail_bytes += (nonzero_end - off) as u64;
+                    s.zero_tail_bytes += (data.len() - nonzero_end) as u64;
+                    break;
+                }
+                Some(_) if is_newest && is_torn_batch(data, off, nonzero_end) => {
+                    s.torn_tail_bytes += (nonzero_end - off) as u64;
+                    s.zero_tail_bytes += (data.len() - nonzero_end) as u64;
+                    break;
+                }
+                _ if mode == RecoveryMode::Strict => {
+                    return Err(record::corruption(path, off as u64, &e));
+                }
+                None => {
+                    s.salvaged_bytes += (nonzero_end - off) as u64;
+                    break;
+                }
+                Some(next) => {
+                    s.salvaged_bytes += (next - off) as u64;
+                    off = next;
+                }
+            },
+        }
+    }
+    Ok(s)
+}
+
+/// The length the newest segment keeps: the first `end` (going down from
+/// the file length) at which scanning `data[..end]` cuts nothing more.
+///
+/// One scan is not enough under Salvage: a damaged record skipped because
+/// valid records follow it can become a torn tail once a later torn tail is
+/// truncated away, so the next open would cut there and lose what the skip
+/// kept (found by the recovery_open fuzzer: a damaged batch header whose
+/// inner record was replayed, then dropped after a power cut and reopen).
+/// Without a skip everything before the cut is valid records, which read
+/// the same after the cut; so Strict, and undamaged segments, scan once.
+fn settled_end(data: &[u8], mode: RecoveryMode, path: &std::path::Path) -> Result<usize> {
+    let mut end = data.len();
+    loop {
+        let s = scan(&data[..end], true, mode, path, |_, _| Ok(()))?;
+        // `valid_end` only shrinks, so this ends.
+        if s.valid_end >= end || s.salvaged_bytes == 0 {
+            return Ok(s.valid_end);
+        }
+        end = s.valid_end;
+    }
+}
+
 /// Rebuilds the index from the directory.
 pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered> {
     let mut stats = RecoveryStats::default();
@@ -245,22 +348,25 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
         zsets: Default::default(),
     };
     rp.keydir.reserve(hinted_puts as usize);
-    // The torn-tail allowance belongs to the newest segment holding any
-    // valid record. Segments after it hold nothing (a crash right after
-    // creating them, or during their first append) and are removed; treating such an empty file as "newest" would
-    // turn the real newest segment's torn tail into corruption.
+    // The torn-tail allowance belongs to the newest segment that keeps any
+    // record. Segments after it hold nothing (a crash right after creating
+    // them, or during their first append) and are removed; treating such an
+    // empty file as "newest" would turn the real newest segment's torn tail
+    // into corruption.
     let mut empty_after = Vec::new();
     while let Some(last) = found.last() {
         let data = read_all(last.reader.as_ref(), last.len)?;
         let start = segment::HEADER_LEN as usize;
         let nonzero_end = data.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-        // Nothing but a torn first record counts as nothing too: else the
-        // allowance would move to the previous segment only on the next open
-        // (after this one truncated and removed the file), and a damaged
-        // batch there would be read differently by the two opens (found by
-        // the recovery_open fuzzer).
-        // A record may end in zero bytes, so it may reach past `nonzero_end`.
-        if nonzero_end > start && (start..nonzero_end).any(|o| record::decode(&data[o..]).is_ok()) {
+        // A segment that would be cut back to its header (nothing but a torn
+        // tail) counts as nothing too: else the allowance would move to the
+        // previous segment only on the next open (after this one truncated
+        // and removed the file), and a damaged batch there would be read
+        // differently by the two opens (found by the recovery_open fuzzer).
+        // A valid first record is always kept, so the scan is rarely needed.
+        if data.get(start..).is_some_and(|d| record::decode(d).is_ok())
+            || settled_end(&data, opts.recovery, &path_of(last.id))? > start
+        {
             break;
         }
         if nonzero_end > start {
@@ -289,62 +395,24 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
             continue;
         }
         let data = read_all(f.reader.as_ref(), f.len)?;
-        let data: &[u8] = &data;
         stats.segments_scanned += 1;
-        // Everything past the last non-zero byte is unwritten space.
-        let nonzero_end = data.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1).max(segment::HEADER_LEN as usize);
-        let mut off = segment::HEADER_LEN as usize;
-        let mut valid_end = off;
-        while off < data.len() {
-            if off >= nonzero_end {
-                stats.zero_tail_bytes_trimmed += (data.len() - off) as u64;
-                break;
-            }
-            match record::decode(&data[off..]) {
-                Ok(rec) => {
-                    let loc = Loc { seg: f.id, off: off as u32, len: rec.len() as u32 };
-                    rp.apply(&rec, loc, &path)?;
-                    off += rec.len() as usize;
-                    valid_end = off;
-                }
-                Err(e) => match next_valid(data, off + 1, nonzero_end) {
-                    None if is_newest => {
-                        stats.torn_tail_bytes_truncated += (nonzero_end - off) as u64;
-                        stats.zero_tail_bytes_trimmed += (data.len() - nonzero_end) as u64;
-                        break;
-                    }
-                    // A zero header in the newest segment is space that was
-                    // never written: an append that did not complete (a power
-                    // cut losing the page holding its head, or a copy cut
-                    // short). Whatever follows was written no earlier than it,
-                    // so it was never acknowledged under `Always` (an fsync
-                    // covering it would have covered this too), and under the
-                    // other policies a prefix is what survives. Bit rot does
-                    // not zero 32 aligned bytes; sealed segments stay strict.
-                    Some(_) if is_newest && e == record::DecodeError::Zero => {
-                        stats.torn_tail_bytes_truncated += (nonzero_end - off) as u64;
-                        stats.zero_tail_bytes_trimmed += (data.len() - nonzero_end) as u64;
-                        break;
-                    }
-                    Some(_) if is_newest && is_torn_batch(data, off, nonzero_end) => {
-                        stats.torn_tail_bytes_truncated += (nonzero_end - off) as u64;
-                        stats.zero_tail_bytes_trimmed += (data.len() - nonzero_end) as u64;
-                        break;
-                    }
-                    _ if opts.recovery == RecoveryMode::Strict => {
-                        return Err(record::corruption(&path, off as u64, &e));
-                    }
-                    None => {
-                        stats.salvaged_bytes_skipped += (nonzero_end - off) as u64;
-                        break;
-                    }
-                    Some(next) => {
-                        stats.salvaged_bytes_skipped += (next - off) as u64;
-                        off = next;
-                    }
-                },
-            }
-        }
+        // The newest segment replays only what it keeps (`settled_end`); the
+        // bytes after that are counted as the torn tail they are. This costs
+        // one read-only scan more, under Salvage only: Strict never skips,
+        // so its single scan already ends where a reopen would.
+        let (data, cut): (&[u8], &[u8]) = if is_newest && opts.recovery == RecoveryMode::Salvage {
+            data.split_at(settled_end(&data, opts.recovery, &path)?)
+        } else {
+            (&data, &[])
+        };
+        let cut_nonzero = cut.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+        let s = scan(data, is_newest, opts.recovery, &path, |rec, off| {
+            rp.apply(rec, Loc { seg: f.id, off: off as u32, len: rec.len() as u32 }, &path)
+        })?;
+        stats.torn_tail_bytes_truncated += s.torn_tail_bytes + cut_nonzero as u64;
+        stats.zero_tail_bytes_trimmed += s.zero_tail_bytes + (cut.len() - cut_nonzero) as u64;
+        stats.salvaged_bytes_skipped += s.salvaged_bytes;
+        let valid_end = s.valid_end;
         if is_newest {
             newest_valid_end = Some(valid_end as u64);
         }

@@ -104,14 +104,16 @@ fn recovery_open_salvage_reopen_keeps_contents_when_newest_segment_changes() {
     kv_fuzz::recovery_open::run(&std::fs::read(path).unwrap());
 }
 
-/// Found by `recovery_open` on the final code of this branch (200 s run,
-/// 83,811 execs): Salvage contents still differ across a power cut after
-/// open for this file set. Open finding, not analysed yet: run with
-/// `--ignored` to reproduce.
+/// Found by `recovery_open` (200 s run, 83,811 execs): in the newest
+/// segment, Salvage skipped a damaged batch header (replaying its inner
+/// sorted-set record) because valid records followed, but those were the
+/// inner records of a later torn batch that the same open truncated away.
+/// After a power cut the reopen read the first batch as the torn tail and
+/// cut it too, so the sorted-set key vanished. Recovery now replays the
+/// newest segment only up to the end a reopen would keep (`settled_end`).
 #[test]
-#[ignore = "open finding: Salvage contents differ across reopen (second input)"]
-fn recovery_open_salvage_reopen_keeps_contents_second_input() {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/recovery_open/salvage-reopen-differs-2");
+fn recovery_open_salvage_skip_decided_by_a_truncated_torn_tail_survives_power_cut_after_open() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions/recovery_open/salvage-skip-decided-by-truncated-torn-tail");
     kv_fuzz::recovery_open::run(&std::fs::read(path).unwrap());
 }
