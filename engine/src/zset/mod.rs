@@ -156,20 +156,33 @@ impl ZSet {
     ///
     /// If `score` is NaN (reject it with [`ZSet::plan_add`] first).
     pub fn insert(&mut self, member: &[u8], score: f64, tag: u64) -> Option<f64> {
+        self.upsert(member, score, tag).map(|(old, _)| old)
+    }
+
+    /// [`ZSet::insert`] returning the old score and tag, with one hash probe.
+    ///
+    /// # Panics
+    ///
+    /// If `score` is NaN.
+    pub(crate) fn upsert(&mut self, member: &[u8], score: f64, tag: u64) -> Option<(f64, u64)> {
         assert!(!score.is_nan(), "NaN score in a sorted set");
-        if let Some(i) = self.lookup(member) {
-            let old = self.list.score(i);
-            if old != score {
-                self.list.update_score(i, score);
-            }
-            self.list.set_tag(i, tag);
-            return Some(old);
-        }
         let hash = self.hasher.hash_one(member);
-        let idx = self.list.insert(score, member, tag);
         let (list, hasher) = (&self.list, &self.hasher);
-        self.index.insert_unique(hash, idx, |&i| hasher.hash_one(list.member(i)));
-        None
+        match self.index.entry(hash, |&i| list.member(i) == member, |&i| hasher.hash_one(list.member(i))) {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                let i = *e.get();
+                let old = (self.list.score(i), self.list.tag(i));
+                if old.0 != score {
+                    self.list.update_score(i, score);
+                }
+                self.list.set_tag(i, tag);
+                Some(old)
+            }
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(self.list.insert(score, member, tag));
+                None
+            }
+        }
     }
 
     /// Removes `member` (`ZREM`); returns its score.
