@@ -100,6 +100,20 @@ fn write_u32(b: &mut [u8], at: usize, v: u32) {
     b[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
 
+/// Hints the CPU to load `node`'s cache line (no effect on results).
+#[inline(always)]
+fn prefetch(node: Option<&Node>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(n) = node {
+        // SAFETY: SSE is part of the x86_64 baseline, so the instruction
+        // exists; a prefetch never faults and reads nothing observable, and
+        // the address is that of a live arena slot anyway.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((n as *const Node).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = node;
+}
+
 impl Node {
     /// A node of `height` levels holding `member`, all links null.
     fn new(height: usize, member: &[u8], score: f64, tag: u64) -> Node {
@@ -298,6 +312,20 @@ impl SkipList {
         Some(self.node(idx).backward).filter(|&i| i != NIL)
     }
 
+    /// `x`'s forward link at level `i`, after asking the CPU to fetch the
+    /// node where the search continues if it stops at `x` on this level
+    /// (`x`'s link one level down). Both candidates then load in parallel,
+    /// instead of the level below starting a second cache miss only once
+    /// this level's comparison has failed.
+    #[inline(always)]
+    fn step(&self, x: u32, i: usize) -> u32 {
+        let n = self.node(x);
+        if i > 0 {
+            prefetch(self.nodes.get(n.forward(i - 1) as usize));
+        }
+        n.forward(i)
+    }
+
     /// Whether node `a` orders strictly before node `b`.
     #[inline]
     fn before(&self, a: u32, b: u32) -> bool {
@@ -361,7 +389,7 @@ impl SkipList {
         for i in (0..self.level).rev() {
             rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
             loop {
-                let f = self.node(x).forward(i);
+                let f = self.step(x, i);
                 if f != NIL && self.before(f, idx) {
                     rank[i] += u64::from(self.node(x).span(i));
                     x = f;
@@ -411,7 +439,7 @@ impl SkipList {
         let mut x = NIL;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.node(x).forward(i);
+                let f = self.step(x, i);
                 if f != NIL && self.before(f, idx) {
                     x = f;
                 } else {
@@ -479,7 +507,7 @@ impl SkipList {
         let mut x = NIL;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.node(x).forward(i);
+                let f = self.step(x, i);
                 if f != NIL && !self.before(idx, f) {
                     rank += u64::from(self.node(x).span(i));
                     x = f;
@@ -500,7 +528,7 @@ impl SkipList {
         let mut x = NIL;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.node(x).forward(i);
+                let f = self.step(x, i);
                 let span = u64::from(self.node(x).span(i));
                 if f != NIL && traversed + span <= rank {
                     traversed += span;
@@ -525,7 +553,7 @@ impl SkipList {
         let mut x = NIL;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.node(x).forward(i);
+                let f = self.step(x, i);
                 if f != NIL && go_on(self.node(f)) {
                     rank += u64::from(self.node(x).span(i));
                     x = f;
@@ -647,7 +675,7 @@ impl SkipList {
         let mut x = NIL;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.node(x).forward(i);
+                let f = self.step(x, i);
                 let span = u64::from(self.node(x).span(i));
                 if f != NIL && traversed + span < start {
                     traversed += span;
