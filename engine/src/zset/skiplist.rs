@@ -316,7 +316,9 @@ impl SkipList {
     /// node where the search continues if it stops at `x` on this level
     /// (`x`'s link one level down). Both candidates then load in parallel,
     /// instead of the level below starting a second cache miss only once
-    /// this level's comparison has failed.
+    /// this level's comparison has failed. For searches that compare node
+    /// contents; walks by rank decide from spans held in `x` and skip it
+    /// (measured: it only slowed `ZREVRANGE 0 9`, whose path is cached).
     #[inline(always)]
     fn step(&self, x: u32, i: usize) -> u32 {
         let n = self.node(x);
@@ -528,7 +530,7 @@ impl SkipList {
         let mut x = NIL;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.step(x, i);
+                let f = self.node(x).forward(i);
                 let span = u64::from(self.node(x).span(i));
                 if f != NIL && traversed + span <= rank {
                     traversed += span;
@@ -675,7 +677,7 @@ impl SkipList {
         let mut x = NIL;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.step(x, i);
+                let f = self.node(x).forward(i);
                 let span = u64::from(self.node(x).span(i));
                 if f != NIL && traversed + span < start {
                     traversed += span;
