@@ -93,6 +93,10 @@ pub(crate) enum Apply {
     SetString { expire_at_ms: u64 },
     /// The record's key is gone (tombstone).
     RemoveKey,
+    /// A sorted-set `ZAdd` record (value: score, then member) sets its
+    /// member; the key's expiry if the set is created. No closure, so no
+    /// allocation per `ZADD`.
+    ZAdd { score: f64, expire_at_ms: u64 },
     /// Anything else, run with the record's location.
     Custom(ApplyFn),
 }
@@ -184,7 +188,14 @@ impl<'a> WriteTxn<'a> {
             let loc = Loc { seg, off: (off + (base + s.start) as u64) as u32, len: s.len as u32 };
             let rec = &self.buf[s.start..s.start + s.len];
             let key_len = u32::from_le_bytes(rec[24..28].try_into().expect("4 bytes")) as usize;
-            inner.apply(s.apply, &rec[record::HEADER_LEN..record::HEADER_LEN + key_len], loc);
+            let (key, value) = rec[record::HEADER_LEN..].split_at(key_len);
+            match s.apply {
+                // A ZAdd record is never compressed: its member follows the score.
+                Apply::ZAdd { score, expire_at_ms } => {
+                    inner.zset_apply_add(key, value.get(8..).unwrap_or_default(), score, expire_at_ms, loc);
+                }
+                apply => inner.apply(apply, key, loc),
+            }
         }
         if base != 0 {
             // The batch header itself is dead weight from the start.
@@ -256,6 +267,7 @@ impl Inner {
                 self.add_dead(loc.seg, loc.len as u64);
             }
             Apply::Custom(f) => f(self, loc),
+            Apply::ZAdd { .. } => debug_assert!(false, "a ZAdd apply needs its record (WriteTxn::commit)"),
         }
     }
 

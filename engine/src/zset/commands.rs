@@ -154,11 +154,20 @@ fn stage_purge_tombstone(tx: &mut WriteTxn<'_>, key: &[u8]) -> Result<()> {
 /// `expire_at_ms`).
 fn stage_zadd(tx: &mut WriteTxn<'_>, key: &[u8], member: &[u8], score: f64, expire_at_ms: u64) -> Result<()> {
     tx.inner.check_value(member)?;
-    let value = encode_zadd_value(score, member);
-    let (k, m) = (key.to_vec(), member.to_vec());
-    let apply = Apply::Custom(Box::new(move |inner, loc| inner.zset_apply_add(&k, &m, score, expire_at_ms, loc)));
-    tx.stage(RecordKind::ZAdd, key, &value, expire_at_ms, apply)
+    let apply = Apply::ZAdd { score, expire_at_ms };
+    // Short members are encoded on the stack: no allocation per ZADD.
+    let mut small = [0u8; 8 + SMALL_MEMBER];
+    if member.len() <= SMALL_MEMBER {
+        let value = &mut small[..8 + member.len()];
+        value[..8].copy_from_slice(&score.to_le_bytes());
+        value[8..].copy_from_slice(member);
+        return tx.stage(RecordKind::ZAdd, key, value, expire_at_ms, apply);
+    }
+    tx.stage(RecordKind::ZAdd, key, &encode_zadd_value(score, member), expire_at_ms, apply)
 }
+
+/// Longest member whose `ZAdd` value [`stage_zadd`] encodes on the stack.
+const SMALL_MEMBER: usize = 120;
 
 /// Stages the removal of `members` (all present, distinct) from `key`. When
 /// they are the whole set, one `Delete` replaces the `ZRem`s.
@@ -253,7 +262,9 @@ impl Db {
             let expire_at_ms = expire.unwrap_or(0);
             let guard = inner.zsets.guard(key);
             let set = if expire.is_some() { guard.get(key) } else { None };
-            // Scores staged by earlier pairs of this command (not applied yet).
+            // Scores staged by earlier pairs of this command (not applied
+            // yet); a single pair needs none, and the map allocates only on
+            // its first insert.
             let mut pending: hashbrown::HashMap<&[u8], f64> = hashbrown::HashMap::new();
             let (mut counted, mut last) = (0u64, None);
             for &(score, member) in pairs {
@@ -264,7 +275,9 @@ impl Db {
                 let plan = plan_add_to(cur, score, &flags)?;
                 if let Some(s) = plan.write {
                     stage_zadd(tx, key, member, s, expire_at_ms)?;
-                    pending.insert(member, s);
+                    if pairs.len() > 1 {
+                        pending.insert(member, s);
+                    }
                 }
                 counted += u64::from(plan.counted(&flags));
                 last = plan.score;

@@ -20,19 +20,21 @@
 //!
 //! Per member, with `m` the member length:
 //!
-//! - a 56-byte node in the arena vector, levels 0 and 1 inline (plus up to
-//!   2x growth slack of the vector, ~1.25x on average);
-//! - one heap block holding the node's higher levels (8 bytes each, 1/12 of
-//!   a level on average with p = 1/4) and the member bytes: `~1 + m` bytes,
-//!   16–32 bytes with malloc overhead for short members;
+//! - a 64-byte node (one cache line) in the arena vector, holding levels 0
+//!   and 1, and the member itself when `m <= 22` and the node has at most
+//!   two levels (15 of 16 nodes with p = 1/4), plus up to 2x growth slack of
+//!   the vector (~1.25x on average);
+//! - only for a longer member or a taller node: one heap block holding the
+//!   node's higher levels (8 bytes each) and the member bytes;
 //! - a 4-byte slot and a 1-byte control byte in the hash index, which is
 //!   44-88 % full: 6-11 bytes.
 //!
-//! That is about 85 + m bytes in steady state (56 + 14 slack + ~16 + m + 8;
-//! measured: 99.9 B/member heap growth with 14-byte members),
+//! That is about 72-80 bytes for a member of up to 22 bytes (64 + slack + 8;
+//! measured: 79.1 B/member heap growth with 14-byte members at 1M, where the
+//! arena happens to have no slack), and ~100 + m for longer members,
 //! against ~90 + m for redis-server's skiplist encoding (a 40-56-byte
 //! `zskiplistNode`, a 24-byte `dictEntry`, ~12 bytes of dict buckets and an
-//! sds header).
+//! sds header; the bench measures 109.8 B/member).
 //!
 //! # Calling conventions
 //!
@@ -156,20 +158,33 @@ impl ZSet {
     ///
     /// If `score` is NaN (reject it with [`ZSet::plan_add`] first).
     pub fn insert(&mut self, member: &[u8], score: f64, tag: u64) -> Option<f64> {
+        self.upsert(member, score, tag).map(|(old, _)| old)
+    }
+
+    /// [`ZSet::insert`] returning the old score and tag, with one hash probe.
+    ///
+    /// # Panics
+    ///
+    /// If `score` is NaN.
+    pub(crate) fn upsert(&mut self, member: &[u8], score: f64, tag: u64) -> Option<(f64, u64)> {
         assert!(!score.is_nan(), "NaN score in a sorted set");
-        if let Some(i) = self.lookup(member) {
-            let old = self.list.score(i);
-            if old != score {
-                self.list.update_score(i, score);
-            }
-            self.list.set_tag(i, tag);
-            return Some(old);
-        }
         let hash = self.hasher.hash_one(member);
-        let idx = self.list.insert(score, member, tag);
         let (list, hasher) = (&self.list, &self.hasher);
-        self.index.insert_unique(hash, idx, |&i| hasher.hash_one(list.member(i)));
-        None
+        match self.index.entry(hash, |&i| list.member(i) == member, |&i| hasher.hash_one(list.member(i))) {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                let i = *e.get();
+                let old = (self.list.score(i), self.list.tag(i));
+                if old.0 != score {
+                    self.list.update_score(i, score);
+                }
+                self.list.set_tag(i, tag);
+                Some(old)
+            }
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(self.list.insert(score, member, tag));
+                None
+            }
+        }
     }
 
     /// Removes `member` (`ZREM`); returns its score.

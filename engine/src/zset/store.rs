@@ -118,9 +118,7 @@ impl ZSetStore {
             Some(s) => s,
             None => shard.entry(key.to_vec()).or_default(),
         };
-        let old_tag = set.tag(member);
-        set.insert(member, score, tag_of(loc));
-        old_tag.map(|t| loc_of_tag(t, key.len(), member.len()))
+        set.upsert(member, score, tag_of(loc)).map(|(_, t)| loc_of_tag(t, key.len(), member.len()))
     }
 
     /// Removes `member` of `key`; returns the location of its `ZAdd` record
