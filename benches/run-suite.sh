@@ -13,6 +13,7 @@ stamp=$(date -u +%Y-%m-%d)
 host=$(hostname -s 2>/dev/null || hostname)
 name="$stamp-$host${KV_BENCH_SUFFIX:-}"
 [ "$preset" != quick ] && name="$name-$preset"
+[ -n "${KV_BENCH_SECTIONS:-}" ] && name="$name-$(echo "$KV_BENCH_SECTIONS" | tr ' ' '-')"
 out="$root/benches/results/$name.md"
 charts="$root/benches/results/$name"
 # The databases live on the disk under test: the repository's file system.
@@ -79,7 +80,13 @@ fi
     echo
 } > "$out"
 
+# KV_BENCH_SECTIONS (space-separated subcommand names, e.g. "open compaction")
+# runs only those sections of the preset; the file name gets a -sections suffix.
+sections=${KV_BENCH_SECTIONS:-}
 section() {
+    if [ -n "$sections" ] && [[ " $sections " != *" $1 "* ]]; then
+        return
+    fi
     {
         echo
         echo "<!-- load before this section: $(uptime) -->"

@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 use kv_engine::{Db, Fsync};
 
 use crate::durability::random_value;
-use crate::open::{fill, key, opts};
+use crate::open::{fill_sized, key, opts};
 use crate::summarize;
 
 /// Options of `kv-bench compaction`.
@@ -21,6 +21,9 @@ pub struct Args {
     /// Runs; median [min–max].
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Value size in bytes (random, incompressible).
+    #[arg(long, default_value_t = 100)]
+    value_bytes: usize,
 }
 
 fn hist() -> Histogram<u64> {
@@ -85,13 +88,13 @@ fn puts_until(db: &Db, stop: &dyn Fn() -> bool, offset: u64, value: &[u8]) -> Re
     Ok(h)
 }
 
-fn one(n: u64) -> Result<Run, String> {
+fn one(n: u64, value_bytes: usize) -> Result<Run, String> {
     let root = tempfile::tempdir_in(".").map_err(|e| e.to_string())?;
     let dir = root.path().join("db");
     let db = Db::open(&dir, opts(Fsync::Always)).map_err(|e| e.to_string())?;
-    fill(&db, n, 0)?;
-    fill(&db, n, 1)?;
-    let value = random_value(100, 99);
+    fill_sized(&db, n, 0, value_bytes)?;
+    fill_sized(&db, n, 1, value_bytes)?;
+    let value = random_value(value_bytes, 99);
     let idle_until = Instant::now() + Duration::from_secs(2);
     let idle = puts_until(&db, &|| Instant::now() >= idle_until, 10 * n, &value)?;
     let done = AtomicBool::new(false);
@@ -132,18 +135,20 @@ fn one(n: u64) -> Result<Run, String> {
 
 /// Runs the compaction benchmark.
 pub fn run(a: &Args) -> Result<(), String> {
-    let runs: Vec<Run> = (0..a.runs.max(1)).map(|_| one(a.keys)).collect::<Result<_, _>>()?;
+    let runs: Vec<Run> = (0..a.runs.max(1)).map(|_| one(a.keys, a.value_bytes)).collect::<Result<_, _>>()?;
     let f = |g: &dyn Fn(&Run) -> f64, prec: usize| {
         let (m, lo, hi) = summarize(runs.iter().map(g).collect());
         format!("{m:.prec$} [{lo:.prec$}–{hi:.prec$}]")
     };
     println!(
-        "## Compaction\n\n{} live keys (16 B keys, 100 B values), each written twice (half the log dead), then \
+        "## Compaction, {} B values\n\n{} live keys (16 B keys, {} B values), each written twice (half the log dead), then \
          `Db::compact()`. Merge output MB/s = bytes written / merge time (input MB/s: bytes read). Disk \
          sequential write bandwidth, same run and file system, max(merge output, 1 GiB) in 1 MiB writes: \
          buffered + one fdatasync (the path libkv's writes take) and O_DIRECT (the device ceiling). Put \
          latency: one writer, `Fsync::Always`, 2 s idle, then during the merge. Median [min–max] over {} runs.\n",
+        a.value_bytes,
         a.keys,
+        a.value_bytes,
         runs.len()
     );
     println!("| metric | value |");

@@ -34,7 +34,12 @@ pub(crate) fn key(i: u64) -> [u8; 16] {
 
 /// Puts keys `0..n` with 100 B values in batches of 1000.
 pub(crate) fn fill(db: &Db, n: u64, round: u64) -> Result<(), String> {
-    let value = random_value(100, 0xC0FFEE ^ round);
+    fill_sized(db, n, round, 100)
+}
+
+/// [`fill`] with `value_bytes`-byte values.
+pub(crate) fn fill_sized(db: &Db, n: u64, round: u64, value_bytes: usize) -> Result<(), String> {
+    let value = random_value(value_bytes, 0xC0FFEE ^ round);
     let mut b = WriteBatch::new();
     for i in 0..n {
         b.put(&key(i), &value);
