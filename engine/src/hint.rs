@@ -291,6 +291,9 @@ pub(crate) struct HintHeaderInfo {
 /// Reads the header of segment `id`'s hint file (see [`HintHeaderInfo`]).
 pub(crate) fn header_info(storage: &dyn Storage, id: u32) -> Option<HintHeaderInfo> {
     let file = storage.open_read(&segment::hint_file_name(id)).ok()?;
+    // Open reads every hint soon after this: let the OS read them ahead
+    // while earlier ones are replayed (a cold open waits on the disk less).
+    file.advise_will_read();
     let len = file.len_bytes().ok()?;
     let mut h = [0u8; HINT_HEADER_LEN];
     if len < HINT_HEADER_LEN as u64 || file.read_exact_at(&mut h, 0).is_err() || h[0..8] != HINT_MAGIC {
@@ -304,43 +307,80 @@ pub(crate) fn header_info(storage: &dyn Storage, id: u32) -> Option<HintHeaderIn
     Some(HintHeaderInfo { puts: puts.min(len / (ENTRY_HEADER_LEN as u64 + 1)), seed })
 }
 
-/// Replays segment `id` (replay `order`, file `seg` of `seg_len` bytes) from
-/// its hint file into `rp`, if a trustworthy hint exists. Returns whether it
-/// did; on `false` nothing was applied and the caller scans the segment. An
-/// untrustworthy hint file is removed (it is derived data).
-pub(crate) fn replay(
+/// The outcome of [`check`] for one segment's hint file.
+pub(crate) enum Checked {
+    /// No hint file.
+    Missing,
+    /// A hint file that is not trustworthy: remove it and scan the segment.
+    Invalid,
+    /// A validated hint: its bytes and entry count.
+    Valid {
+        /// The hint file (its bytes: [`hint_bytes`]).
+        file: std::sync::Arc<dyn ReadFile>,
+        /// Owned bytes when the file is not mapped.
+        owned: Option<Vec<u8>>,
+        /// Entry count.
+        count: u32,
+    },
+}
+
+fn hint_bytes<'a>(file: &'a dyn ReadFile, owned: &'a Option<Vec<u8>>) -> &'a [u8] {
+    owned.as_deref().or_else(|| file.as_slice()).unwrap_or(&[])
+}
+
+/// Reads and validates the hint of segment `id` (replay `order`, file `seg`
+/// of `seg_len` bytes). Only reads: recovery runs it a file ahead in a
+/// second thread, so reading and checking a hint overlap replaying the
+/// previous one.
+pub(crate) fn check(
     storage: &dyn Storage,
     id: u32,
     order: u64,
     seg: &dyn ReadFile,
     seg_len: u64,
+) -> crate::Result<Checked> {
+    let file = match storage.open_read_whole(&segment::hint_file_name(id)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Checked::Missing),
+        Err(e) => return Err(e.into()),
+    };
+    let owned = match file.as_slice() {
+        Some(_) => None,
+        None => {
+            let mut buf = vec![0u8; file.len_bytes()? as usize];
+            file.read_exact_at(&mut buf, 0)?;
+            Some(buf)
+        }
+    };
+    match validate(hint_bytes(file.as_ref(), &owned), id, order, seg, seg_len) {
+        Some(count) => Ok(Checked::Valid { file, owned, count }),
+        None => Ok(Checked::Invalid),
+    }
+}
+
+/// Applies a [`check`] outcome for segment `id` (`seg_len` bytes) to `rp`.
+/// Returns whether the hint was replayed; on `false` nothing was applied
+/// and the caller scans the segment. An untrustworthy hint file is removed
+/// (it is derived data) and counted in `removed`.
+pub(crate) fn apply_checked(
+    storage: &dyn Storage,
+    id: u32,
+    seg_len: u64,
+    checked: Checked,
     rp: &mut Replayer,
     removed: &mut u64,
 ) -> crate::Result<bool> {
-    let name = segment::hint_file_name(id);
-    let file = match storage.open_read(&name) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(e.into()),
-    };
-    let len = file.len_bytes()?;
-    let owned;
-    let hint: &[u8] = match file.as_slice() {
-        Some(s) => s,
-        None => {
-            let mut buf = vec![0u8; len as usize];
-            file.read_exact_at(&mut buf, 0)?;
-            owned = buf;
-            &owned
+    let (file, owned, count) = match checked {
+        Checked::Missing => return Ok(false),
+        Checked::Invalid => {
+            storage.remove(&segment::hint_file_name(id))?;
+            storage.sync_dir()?;
+            *removed += 1;
+            return Ok(false);
         }
+        Checked::Valid { file, owned, count } => (file, owned, count),
     };
-    let Some(count) = validate(hint, id, order, seg, seg_len) else {
-        drop(file);
-        storage.remove(&name)?;
-        storage.sync_dir()?;
-        *removed += 1;
-        return Ok(false);
-    };
+    let hint = hint_bytes(file.as_ref(), &owned);
     let path = storage.path().join(segment::segment_file_name(id));
     let body = &hint[..hint.len() - 4];
     for (e, mut loc, _) in entries(body, count, seg_len).flatten() {
@@ -359,6 +399,21 @@ pub(crate) fn replay(
         rp.apply(&rec, loc, Path::new(&path))?;
     }
     Ok(true)
+}
+
+/// [`check`] then [`apply_checked`], in the calling thread.
+#[cfg(test)]
+pub(crate) fn replay(
+    storage: &dyn Storage,
+    id: u32,
+    order: u64,
+    seg: &dyn ReadFile,
+    seg_len: u64,
+    rp: &mut Replayer,
+    removed: &mut u64,
+) -> crate::Result<bool> {
+    let checked = check(storage, id, order, seg, seg_len)?;
+    apply_checked(storage, id, seg_len, checked, rp, removed)
 }
 
 #[cfg(test)]

@@ -383,40 +383,59 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     }
     let newest = found.last().map(|f| f.id);
     let mut newest_valid_end = None;
-    for f in &found {
-        let path = path_of(f.id);
-        let is_newest = Some(f.id) == newest;
-        let removed = &mut stats.incomplete_files_removed;
-        if crate::hint::replay(storage, f.id, f.order, f.reader.as_ref(), f.len, &mut rp, removed)? {
-            stats.segments_from_hints += 1;
-            if is_newest {
-                newest_valid_end = Some(f.len);
+    std::thread::scope(|scope| -> Result<()> {
+        // Hints are read and validated one segment ahead in a second
+        // thread: a cold open then reads the next hint from disk while the
+        // previous one is replayed. The channel holds one checked hint, so
+        // at most two hints are in memory at once.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<crate::hint::Checked>>(1);
+        let ahead: Vec<(u32, u64, Arc<dyn ReadFile>, u64)> =
+            found.iter().map(|f| (f.id, f.order, f.reader.clone(), f.len)).collect();
+        scope.spawn(move || {
+            for (id, order, reader, len) in ahead {
+                // A send fails only when the replay stopped early (an error).
+                if tx.send(crate::hint::check(storage, id, order, reader.as_ref(), len)).is_err() {
+                    break;
+                }
             }
-            continue;
+        });
+        for f in &found {
+            let path = path_of(f.id);
+            let is_newest = Some(f.id) == newest;
+            let removed = &mut stats.incomplete_files_removed;
+            let checked = rx.recv().map_err(|_| Error::Internal("hint checker stopped".into()))??;
+            if crate::hint::apply_checked(storage, f.id, f.len, checked, &mut rp, removed)? {
+                stats.segments_from_hints += 1;
+                if is_newest {
+                    newest_valid_end = Some(f.len);
+                }
+                continue;
+            }
+            let data = read_all(f.reader.as_ref(), f.len)?;
+            stats.segments_scanned += 1;
+            // The newest segment replays only what it keeps (`settled_end`); the
+            // bytes after that are counted as the torn tail they are. This costs
+            // one read-only scan more, under Salvage only: Strict never skips,
+            // so its single scan already ends where a reopen would.
+            let (data, cut): (&[u8], &[u8]) = if is_newest && opts.recovery == RecoveryMode::Salvage {
+                data.split_at(settled_end(&data, opts.recovery, &path)?)
+            } else {
+                (&data, &[])
+            };
+            let cut_nonzero = cut.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+            let s = scan(data, is_newest, opts.recovery, &path, |rec, off| {
+                rp.apply(rec, Loc { seg: f.id, off: off as u32, len: rec.len() as u32 }, &path)
+            })?;
+            stats.torn_tail_bytes_truncated += s.torn_tail_bytes + cut_nonzero as u64;
+            stats.zero_tail_bytes_trimmed += s.zero_tail_bytes + (cut.len() - cut_nonzero) as u64;
+            stats.salvaged_bytes_skipped += s.salvaged_bytes;
+            let valid_end = s.valid_end;
+            if is_newest {
+                newest_valid_end = Some(valid_end as u64);
+            }
         }
-        let data = read_all(f.reader.as_ref(), f.len)?;
-        stats.segments_scanned += 1;
-        // The newest segment replays only what it keeps (`settled_end`); the
-        // bytes after that are counted as the torn tail they are. This costs
-        // one read-only scan more, under Salvage only: Strict never skips,
-        // so its single scan already ends where a reopen would.
-        let (data, cut): (&[u8], &[u8]) = if is_newest && opts.recovery == RecoveryMode::Salvage {
-            data.split_at(settled_end(&data, opts.recovery, &path)?)
-        } else {
-            (&data, &[])
-        };
-        let cut_nonzero = cut.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-        let s = scan(data, is_newest, opts.recovery, &path, |rec, off| {
-            rp.apply(rec, Loc { seg: f.id, off: off as u32, len: rec.len() as u32 }, &path)
-        })?;
-        stats.torn_tail_bytes_truncated += s.torn_tail_bytes + cut_nonzero as u64;
-        stats.zero_tail_bytes_trimmed += s.zero_tail_bytes + (cut.len() - cut_nonzero) as u64;
-        stats.salvaged_bytes_skipped += s.salvaged_bytes;
-        let valid_end = s.valid_end;
-        if is_newest {
-            newest_valid_end = Some(valid_end as u64);
-        }
-    }
+        Ok(())
+    })?;
     stats.records_replayed = rp.records;
     // Sets whose expiry passed while the database was closed are gone.
     for key in rp.zsets.store.keys() {

@@ -158,6 +158,13 @@ impl ReadFile for MappedFile {
     fn as_slice(&self) -> Option<&[u8]> {
         Some(self.map.as_deref().unwrap_or(&[]))
     }
+    fn advise_will_read(&self) {
+        if let Some(m) = &self.map {
+            // Advice only: a failure changes nothing but speed.
+            let _ = m.advise(memmap2::Advice::Sequential);
+            let _ = m.advise(memmap2::Advice::WillNeed);
+        }
+    }
 }
 
 /// Holds the `flock` for as long as it lives; the kernel drops the lock when
@@ -208,6 +215,17 @@ impl Storage for FsStorage {
         // directory lock keeps other libkv processes out. A file removed by
         // compaction stays mapped until the last reader drops it.
         let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(Arc::new(MappedFile { map: Some(map) }))
+    }
+
+    fn open_read_whole(&self, name: &str) -> io::Result<Arc<dyn ReadFile>> {
+        let file = File::open(self.file(name))?;
+        if file.metadata()?.len() == 0 {
+            return Ok(Arc::new(MappedFile { map: None }));
+        }
+        // SAFETY: as in `open_read`: a read-only private mapping of a file
+        // libkv never modifies once written.
+        let map = unsafe { memmap2::MmapOptions::new().populate().map(&file)? };
         Ok(Arc::new(MappedFile { map: Some(map) }))
     }
 

@@ -26,6 +26,9 @@ pub trait ReadFile: Send + Sync {
     fn as_slice(&self) -> Option<&[u8]> {
         None
     }
+    /// Hints that the whole file will be read soon, front to back, so the
+    /// OS can start reading it in the background. Best effort.
+    fn advise_will_read(&self) {}
 }
 
 /// A file opened for reading and writing. The active segment.
@@ -58,6 +61,13 @@ pub trait Storage: Send + Sync + 'static {
     fn open_write(&self, name: &str) -> io::Result<Arc<dyn WriteFile>>;
     /// Opens an existing `name` for reading (the real file system maps it).
     fn open_read(&self, name: &str) -> io::Result<Arc<dyn ReadFile>>;
+    /// Opens `name` for a read of the whole file, front to back, starting
+    /// now (open reads hint files this way). `FsStorage` maps it with
+    /// `MAP_POPULATE`: one call maps every page, where a cold mapping pays
+    /// a page fault per page.
+    fn open_read_whole(&self, name: &str) -> io::Result<Arc<dyn ReadFile>> {
+        self.open_read(name)
+    }
     /// Removes `name`. Not durable until [`Storage::sync_dir`].
     fn remove(&self, name: &str) -> io::Result<()>;
     /// Atomically renames `from` to `to`, replacing `to`. Not durable until
