@@ -43,7 +43,7 @@
 
 use std::path::Path;
 
-use crate::keydir::{self, KeyHasher, Loc};
+use crate::keydir::{self, Entry, KeyHasher, Loc, ValueKind};
 use crate::record::{self, Header, RecordKind, RecordRef};
 use crate::recovery::Replayer;
 use crate::segment;
@@ -236,6 +236,32 @@ fn mix(x: u64, salt: u64) -> u64 {
 /// Checks that `hint` is a complete, intact hint of the segment `id` with
 /// `order` whose file is `seg` (`seg_len` bytes). Returns the entry count.
 pub(crate) fn validate(hint: &[u8], id: u32, order: u64, seg: &dyn ReadFile, seg_len: u64) -> Option<u32> {
+    validate_for_replay(hint, id, order, seg, seg_len, None).map(|v| v.count)
+}
+
+/// What validation learnt about a hint, for replay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Validated {
+    /// Entry count.
+    pub count: u32,
+    /// Set when every entry is a string kind (`Put`, `Delete`,
+    /// `ExpireTombstone`) and the entries are in shard order under the
+    /// keydir's seed: the byte offset of the first entry whose key belongs
+    /// to the upper half of the shards. Replay may then load the two halves
+    /// in two threads.
+    pub split_at: Option<usize>,
+}
+
+/// [`validate`], also finding the parallel-replay split point for a keydir
+/// hashing with `keydir_seed` (`None`: do not look for one).
+pub(crate) fn validate_for_replay(
+    hint: &[u8],
+    id: u32,
+    order: u64,
+    seg: &dyn ReadFile,
+    seg_len: u64,
+    keydir_seed: Option<u64>,
+) -> Option<Validated> {
     if hint.len() < HINT_HEADER_LEN + 4 || hint[0..8] != HINT_MAGIC {
         return None;
     }
@@ -261,8 +287,24 @@ pub(crate) fn validate(hint: &[u8], id: u32, order: u64, seg: &dyn ReadFile, seg
     let (mut starts, mut ends) = ([0u64; 2], [0u64; 2]);
     let salts = [0x9e37_79b9_7f4a_7c15, 0xd1b5_4a32_d192_ed03];
     let mut consumed = HINT_HEADER_LEN;
+    // The split search: only for a hint ordered under the keydir's seed.
+    let hint_seed = u64_at(48);
+    let mut split = keydir_seed.filter(|&k| k == hint_seed).map(|k| (KeyHasher::with_seed(k), 0usize, None));
     for item in entries(body, count, seg_len) {
-        let (_, loc, next) = item?;
+        let (e, loc, next) = item?;
+        if let Some((hasher, last_shard, first_upper)) = &mut split {
+            use std::hash::BuildHasher as _;
+            let shard = keydir::KeyDir::shard_index(hasher.hash_one(e.key));
+            let string_kind = matches!(e.kind, RecordKind::Put | RecordKind::Delete | RecordKind::ExpireTombstone);
+            if !string_kind || shard < *last_shard {
+                split = None;
+            } else {
+                *last_shard = shard;
+                if shard >= keydir::SHARDS / 2 && first_upper.is_none() {
+                    *first_upper = Some(consumed);
+                }
+            }
+        }
         consumed = next;
         let end = loc.off as u64 + loc.len as u64;
         for i in 0..2 {
@@ -274,7 +316,8 @@ pub(crate) fn validate(hint: &[u8], id: u32, order: u64, seg: &dyn ReadFile, seg
         starts[i] = starts[i].wrapping_add(mix(seg_len, salts[i]));
         ends[i] = ends[i].wrapping_add(mix(segment::HEADER_LEN, salts[i]));
     }
-    (starts == ends && consumed == body.len()).then_some(count)
+    let split_at = split.map(|(_, _, first_upper)| first_upper.unwrap_or(consumed));
+    (starts == ends && consumed == body.len()).then_some(Validated { count, split_at })
 }
 
 /// What the header of segment `id`'s hint file claims, read without
@@ -319,8 +362,8 @@ pub(crate) enum Checked {
         file: std::sync::Arc<dyn ReadFile>,
         /// Owned bytes when the file is not mapped.
         owned: Option<Vec<u8>>,
-        /// Entry count.
-        count: u32,
+        /// What validation found.
+        v: Validated,
     },
 }
 
@@ -331,13 +374,15 @@ fn hint_bytes<'a>(file: &'a dyn ReadFile, owned: &'a Option<Vec<u8>>) -> &'a [u8
 /// Reads and validates the hint of segment `id` (replay `order`, file `seg`
 /// of `seg_len` bytes). Only reads: recovery runs it a file ahead in a
 /// second thread, so reading and checking a hint overlap replaying the
-/// previous one.
+/// previous one. `keydir_seed` is the seed of the keydir it will load into
+/// (see [`Validated::split_at`]).
 pub(crate) fn check(
     storage: &dyn Storage,
     id: u32,
     order: u64,
     seg: &dyn ReadFile,
     seg_len: u64,
+    keydir_seed: u64,
 ) -> crate::Result<Checked> {
     let file = match storage.open_read_whole(&segment::hint_file_name(id)) {
         Ok(f) => f,
@@ -352,8 +397,8 @@ pub(crate) fn check(
             Some(buf)
         }
     };
-    match validate(hint_bytes(file.as_ref(), &owned), id, order, seg, seg_len) {
-        Some(count) => Ok(Checked::Valid { file, owned, count }),
+    match validate_for_replay(hint_bytes(file.as_ref(), &owned), id, order, seg, seg_len, Some(keydir_seed)) {
+        Some(v) => Ok(Checked::Valid { file, owned, v }),
         None => Ok(Checked::Invalid),
     }
 }
@@ -370,7 +415,7 @@ pub(crate) fn apply_checked(
     rp: &mut Replayer,
     removed: &mut u64,
 ) -> crate::Result<bool> {
-    let (file, owned, count) = match checked {
+    let (file, owned, v) = match checked {
         Checked::Missing => return Ok(false),
         Checked::Invalid => {
             storage.remove(&segment::hint_file_name(id))?;
@@ -378,27 +423,118 @@ pub(crate) fn apply_checked(
             *removed += 1;
             return Ok(false);
         }
-        Checked::Valid { file, owned, count } => (file, owned, count),
+        Checked::Valid { file, owned, v } => (file, owned, v),
     };
     let hint = hint_bytes(file.as_ref(), &owned);
     let path = storage.path().join(segment::segment_file_name(id));
     let body = &hint[..hint.len() - 4];
-    for (e, mut loc, _) in entries(body, count, seg_len).flatten() {
-        loc.seg = id;
-        let header = Header {
-            crc: 0,
-            kind: e.kind,
-            flags: e.flags,
-            seq: e.seq,
-            expire_at_ms: e.expire_at_ms,
-            key_len: e.key.len() as u32,
-            value_len: e.len - record::HEADER_LEN as u32 - e.key.len() as u32,
-        };
-        // A Put from a hint carries no value bytes; replay never reads them.
-        let rec = RecordRef { header, key: e.key, stored_value: e.inline };
-        rp.apply(&rec, loc, Path::new(&path))?;
+    if let Some(split_at) = v.split_at.filter(|_| v.count >= PARALLEL_REPLAY_MIN_ENTRIES) {
+        apply_halves(body, split_at, id, seg_len, rp);
+        return Ok(true);
+    }
+    for (e, loc, _) in entries(body, v.count, seg_len).flatten() {
+        rp.apply(&record_of(&e), Loc { seg: id, ..loc }, Path::new(&path))?;
     }
     Ok(true)
+}
+
+/// A hint entry as the record replay sees (a `Put` carries no value bytes;
+/// replay never reads them).
+fn record_of<'a>(e: &HintEntry<'a>) -> RecordRef<'a> {
+    let header = Header {
+        crc: 0,
+        kind: e.kind,
+        flags: e.flags,
+        seq: e.seq,
+        expire_at_ms: e.expire_at_ms,
+        key_len: e.key.len() as u32,
+        value_len: e.len - record::HEADER_LEN as u32 - e.key.len() as u32,
+    };
+    RecordRef { header, key: e.key, stored_value: e.inline }
+}
+
+/// Hints with fewer entries replay in one thread (a thread costs more).
+pub(crate) const PARALLEL_REPLAY_MIN_ENTRIES: u32 = 65_536;
+
+/// What one half of a parallel replay accumulated besides the keydir.
+#[derive(Default)]
+struct HalfOutcome {
+    dead: std::collections::HashMap<u32, u64>,
+    max_seq: u64,
+    records: u64,
+    /// Sorted-set keys a string record replaced: their members are dropped
+    /// after both halves finish (the hint holds no sorted-set record, so
+    /// nothing in it depends on them).
+    dropped_zsets: Vec<Vec<u8>>,
+}
+
+/// Replays a validated, string-only hint whose entries are in shard order,
+/// in two threads: entries before `split_at` (lower shards) here, the rest
+/// in a scoped thread, each into its own half of the keydir. The effect is
+/// [`Replayer::apply`]'s for these kinds, entry by entry in file order per
+/// key (a key lives in one shard, so in one half).
+fn apply_halves(body: &[u8], split_at: usize, id: u32, seg_len: u64, rp: &mut Replayer) {
+    let now_ms = rp.now_ms;
+    let (mut lo, mut hi) = rp.keydir.split_halves();
+    let (a, b) = std::thread::scope(|scope| {
+        let upper = scope.spawn(|| replay_half(body, split_at, body.len(), id, seg_len, now_ms, &mut hi));
+        let lower = replay_half(body, HINT_HEADER_LEN, split_at, id, seg_len, now_ms, &mut lo);
+        // A panic in the upper half is re-raised here, as it would have been
+        // had it run in this thread.
+        (lower, upper.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    });
+    for half in [a, b] {
+        for (seg, bytes) in half.dead {
+            *rp.dead.entry(seg).or_default() += bytes;
+        }
+        rp.max_seq = rp.max_seq.max(half.max_seq);
+        rp.records += half.records;
+        for key in half.dropped_zsets {
+            rp.zsets.dropped(&key, &mut rp.dead);
+        }
+    }
+}
+
+/// One half of [`apply_halves`]: the entries at `from..to` of `body`.
+fn replay_half(
+    body: &[u8],
+    from: usize,
+    to: usize,
+    id: u32,
+    seg_len: u64,
+    now_ms: u64,
+    kd: &mut crate::keydir::ShardsMut<'_>,
+) -> HalfOutcome {
+    let mut out = HalfOutcome::default();
+    let mut pos = from;
+    while pos < to {
+        // Validated already: every entry parses.
+        let Some((e, loc, next)) = parse_entry(body, pos, seg_len) else { break };
+        pos = next;
+        let loc = Loc { seg: id, ..loc };
+        out.max_seq = out.max_seq.max(e.seq);
+        out.records += 1;
+        let hash = kd.hash(e.key);
+        let live = e.kind == RecordKind::Put && (e.expire_at_ms == 0 || e.expire_at_ms > now_ms);
+        let old = if live {
+            let new = Entry { loc, kind: ValueKind::String, expire_at_ms: e.expire_at_ms };
+            // A full shard (4 GiB of keys) drops the entry, as the
+            // sequential replay does.
+            kd.insert(hash, e.key, new).ok().flatten()
+        } else {
+            // A tombstone, or a Put already expired: the key is gone, and
+            // so is any older value (nutsdb#465).
+            *out.dead.entry(id).or_default() += loc.len as u64;
+            kd.remove(hash, e.key)
+        };
+        if let Some(old) = old {
+            *out.dead.entry(old.loc.seg).or_default() += old.loc.len as u64;
+            if old.kind == ValueKind::ZSet {
+                out.dropped_zsets.push(e.key.to_vec());
+            }
+        }
+    }
+    out
 }
 
 /// [`check`] then [`apply_checked`], in the calling thread.
@@ -412,7 +548,7 @@ pub(crate) fn replay(
     rp: &mut Replayer,
     removed: &mut u64,
 ) -> crate::Result<bool> {
-    let checked = check(storage, id, order, seg, seg_len)?;
+    let checked = check(storage, id, order, seg, seg_len, rp.keydir.seed())?;
     apply_checked(storage, id, seg_len, checked, rp, removed)
 }
 
@@ -582,6 +718,118 @@ mod tests {
             assert!(db.stats().recovery.segments_from_hints > 0);
             assert_eq!(db.get(b"key299").unwrap().as_deref(), Some(&b"value"[..]));
         }
+    }
+
+    /// The two-thread replay of a large string-only hint builds exactly what
+    /// the sequential scan builds: overwrites across segments, tombstones,
+    /// expired puts, and a sorted set replaced by a string.
+    #[test]
+    fn parallel_hint_replay_equals_sequential_scan() {
+        let seed = 99;
+        let n = PARALLEL_REPLAY_MIN_ENTRIES as u64 + 5_000;
+        let now_ms = 1_000_000;
+        let sim = SimStorage::new();
+        // Segment 1 (scanned in both): older values of some keys and a sorted set "k5".
+        let mut old = segment::SegmentHeader { id: 1, order: 1 << 16 }.encode().to_vec();
+        for i in (0..n).step_by(3) {
+            record::encode(&mut old, RecordKind::Put, i + 1, 0, format!("k{i}").as_bytes(), b"old", 4096);
+        }
+        let mut zadd = 1.5f64.to_le_bytes().to_vec();
+        zadd.extend_from_slice(b"member");
+        record::encode(&mut old, RecordKind::ZAdd, n + 1, 0, b"k5", &zadd, 4096);
+        // Segment 2 (from its hint in one replayer): puts, deletes, expired and live TTLs.
+        let mut seg = segment::SegmentHeader { id: 2, order: 2 << 16 }.encode().to_vec();
+        let mut hint = HintBuilder::new(2, 2 << 16, seed, 12);
+        for i in 0..n {
+            let start = seg.len();
+            let key = format!("k{i}");
+            let seq = n + 10 + i;
+            match i % 11 {
+                0 => record::encode(&mut seg, RecordKind::Delete, seq, 0, key.as_bytes(), b"", 4096),
+                1 => record::encode(&mut seg, RecordKind::Put, seq, now_ms - 1, key.as_bytes(), b"gone", 4096),
+                2 => record::encode(&mut seg, RecordKind::Put, seq, now_ms + 50, key.as_bytes(), b"ttl", 4096),
+                _ => record::encode(&mut seg, RecordKind::Put, seq, 0, key.as_bytes(), b"new", 4096),
+            };
+            hint.add(&record::decode(&seg[start..]).unwrap(), start as u64);
+        }
+        let f = sim.create(&segment::segment_file_name(2)).unwrap();
+        f.write_all_at(&seg, 0).unwrap();
+        let tail = tail_crc(f.as_ref(), seg.len() as u64).unwrap();
+        sim.write_file(&segment::hint_file_name(2), &hint.finish(seg.len() as u64, tail));
+
+        let scan_into = |rp: &mut Replayer, id: u32, bytes: &[u8]| {
+            let mut off = segment::HEADER_LEN as usize;
+            while off < bytes.len() {
+                let rec = record::decode(&bytes[off..]).unwrap();
+                let loc = Loc { seg: id, off: off as u32, len: rec.len() as u32 };
+                rp.apply(&rec, loc, Path::new("x")).unwrap();
+                off += rec.len() as usize;
+            }
+        };
+        let fresh = || Replayer { keydir: crate::keydir::KeyDir::with_seed(seed), now_ms, ..replayer() };
+        let mut parallel = fresh();
+        let mut sequential = fresh();
+        scan_into(&mut parallel, 1, &old);
+        scan_into(&mut sequential, 1, &old);
+        assert_eq!(parallel.zsets.store.keys(), vec![b"k5".to_vec()], "segment 1 holds the sorted set");
+        scan_into(&mut sequential, 2, &seg);
+
+        let reader = sim.open_read(&segment::segment_file_name(2)).unwrap();
+        let checked = check(&sim, 2, 2 << 16, reader.as_ref(), seg.len() as u64, seed).unwrap();
+        let Checked::Valid { v, .. } = &checked else { panic!("hint not valid") };
+        assert!(v.split_at.is_some(), "a string-only hint in shard order must split");
+        let mut removed = 0;
+        assert!(apply_checked(&sim, 2, seg.len() as u64, checked, &mut parallel, &mut removed).unwrap());
+
+        assert_eq!(parallel.max_seq, sequential.max_seq);
+        assert_eq!(parallel.records, sequential.records);
+        assert_eq!(parallel.dead, sequential.dead);
+        assert_eq!(parallel.keydir.len(), sequential.keydir.len());
+        for i in 0..n {
+            let k = format!("k{i}");
+            assert_eq!(parallel.keydir.get(k.as_bytes()), sequential.keydir.get(k.as_bytes()), "{k}");
+        }
+        assert_eq!(parallel.zsets.store.keys(), sequential.zsets.store.keys());
+        assert!(sequential.zsets.store.keys().is_empty(), "the string put replaced the sorted set");
+    }
+
+    /// A hint holding a sorted-set record, or ordered under another seed,
+    /// is replayed in one thread.
+    #[test]
+    fn hint_with_sorted_set_records_or_another_seed_does_not_split() {
+        let sim = SimStorage::new();
+        let (seg, _) = segment_with_records(&sim, 3, 3 << 16);
+        let f = sim.open_read(&segment::segment_file_name(3)).unwrap();
+        let mut hint = HintBuilder::new(3, 3 << 16, 7, 4);
+        let mut off = segment::HEADER_LEN as usize;
+        while off < seg.len() {
+            let rec = record::decode(&seg[off..]).unwrap();
+            hint.add(&rec, off as u64);
+            off += rec.len() as usize;
+        }
+        let tail = tail_crc(f.as_ref(), seg.len() as u64).unwrap();
+        let bytes = hint.finish(seg.len() as u64, tail);
+        let same = validate_for_replay(&bytes, 3, 3 << 16, f.as_ref(), seg.len() as u64, Some(7)).unwrap();
+        assert!(same.split_at.is_some());
+        let other = validate_for_replay(&bytes, 3, 3 << 16, f.as_ref(), seg.len() as u64, Some(8)).unwrap();
+        assert_eq!(other.split_at, None, "ordered under another seed");
+
+        let mut zseg = segment::SegmentHeader { id: 4, order: 4 << 16 }.encode().to_vec();
+        let mut zhint = HintBuilder::new(4, 4 << 16, 7, 4);
+        let mut zadd = 2.0f64.to_le_bytes().to_vec();
+        zadd.extend_from_slice(b"m");
+        for (i, kind) in [RecordKind::Put, RecordKind::ZAdd, RecordKind::Put].into_iter().enumerate() {
+            let start = zseg.len();
+            let value: &[u8] = if kind == RecordKind::ZAdd { &zadd } else { b"v" };
+            record::encode(&mut zseg, kind, i as u64 + 1, 0, format!("z{i}").as_bytes(), value, 4096);
+            zhint.add(&record::decode(&zseg[start..]).unwrap(), start as u64);
+        }
+        let zf = sim.create(&segment::segment_file_name(4)).unwrap();
+        zf.write_all_at(&zseg, 0).unwrap();
+        let ztail = tail_crc(zf.as_ref(), zseg.len() as u64).unwrap();
+        let zbytes = zhint.finish(zseg.len() as u64, ztail);
+        let z = validate_for_replay(&zbytes, 4, 4 << 16, zf.as_ref(), zseg.len() as u64, Some(7)).unwrap();
+        assert_eq!(z.split_at, None, "holds a sorted-set record");
     }
 
     #[test]

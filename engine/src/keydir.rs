@@ -342,6 +342,40 @@ impl Default for KeyDir {
     }
 }
 
+/// Exclusive access to a contiguous range of a keydir's shards (see
+/// [`KeyDir::split_halves`]).
+pub(crate) struct ShardsMut<'a> {
+    shards: &'a mut [RwLock<Shard>],
+    first: usize,
+    hasher: &'a KeyHasher,
+}
+
+impl ShardsMut<'_> {
+    /// Whether `hash` belongs to these shards.
+    pub(crate) fn owns(&self, hash: u64) -> bool {
+        (self.first..self.first + self.shards.len()).contains(&KeyDir::shard_of(hash))
+    }
+
+    /// The keydir's hash of `key`.
+    pub(crate) fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// [`KeyDir::insert`] for a key whose `hash` these shards own.
+    pub(crate) fn insert(&mut self, hash: u64, key: &[u8], e: Entry) -> Result<Option<Entry>, ShardFull> {
+        debug_assert!(self.owns(hash));
+        let shard = self.shards[KeyDir::shard_of(hash) - self.first].get_mut();
+        KeyDir::insert_in(shard, self.hasher, hash, key, e)
+    }
+
+    /// [`KeyDir::remove`] for a key whose `hash` these shards own.
+    pub(crate) fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
+        debug_assert!(self.owns(hash));
+        let shard = self.shards[KeyDir::shard_of(hash) - self.first].get_mut();
+        KeyDir::remove_in(shard, self.hasher, hash, key)
+    }
+}
+
 /// Error from [`KeyDir::insert`] when a shard's arena is full (4 GiB of entries).
 #[derive(Debug)]
 pub struct ShardFull;
@@ -461,6 +495,19 @@ impl KeyDir {
         let hash = self.hash(key);
         let shard = self.shards[Self::shard_of(hash)].get_mut();
         Self::remove_in(shard, &self.hasher, hash, key)
+    }
+
+    /// The shard of `hash` (recovery's parallel hint replay splits work by it).
+    pub(crate) fn shard_index(hash: u64) -> usize {
+        Self::shard_of(hash)
+    }
+
+    /// Two exclusive views: shards `0..SHARDS / 2` and the rest, so two
+    /// threads can load disjoint keys at once (recovery).
+    pub(crate) fn split_halves(&mut self) -> (ShardsMut<'_>, ShardsMut<'_>) {
+        let (lo, hi) = self.shards.split_at_mut(SHARDS / 2);
+        let hasher = &self.hasher;
+        (ShardsMut { shards: lo, first: 0, hasher }, ShardsMut { shards: hi, first: SHARDS / 2, hasher })
     }
 
     /// [`KeyDir::get`] through exclusive access (recovery; no lock).

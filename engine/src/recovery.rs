@@ -391,10 +391,11 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<crate::hint::Checked>>(1);
         let ahead: Vec<(u32, u64, Arc<dyn ReadFile>, u64)> =
             found.iter().map(|f| (f.id, f.order, f.reader.clone(), f.len)).collect();
+        let seed = rp.keydir.seed();
         scope.spawn(move || {
             for (id, order, reader, len) in ahead {
                 // A send fails only when the replay stopped early (an error).
-                if tx.send(crate::hint::check(storage, id, order, reader.as_ref(), len)).is_err() {
+                if tx.send(crate::hint::check(storage, id, order, reader.as_ref(), len, seed)).is_err() {
                     break;
                 }
             }
