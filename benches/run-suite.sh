@@ -32,6 +32,7 @@ quick | full-small)
     memory=(memory --keys 1000000)
     open=(open --keys 1000000 --runs 3)
     compaction=(compaction --keys 500000 --runs 3)
+    compaction_large=(compaction --keys 50000 --value-bytes 4096 --runs 3)
     zset=(zset --members 200000 --ops 50000 --runs 3)
     ttl=(ttl --keys 500000 --runs 3)
     ;;
@@ -43,6 +44,7 @@ full)
     memory=(memory --keys 1000000,10000000)
     open=(open --keys 1000000,10000000 --runs 3)
     compaction=(compaction --keys 1000000 --runs 3)
+    compaction_large=(compaction --keys 100000 --value-bytes 4096 --runs 3)
     zset=(zset --members 1000000 --ops 100000 --runs 3)
     ttl=(ttl --keys 1000000 --runs 3)
     ;;
@@ -105,6 +107,7 @@ section "${get[@]}" --engines "$engines"
 section "${memory[@]}"
 section "${open[@]}"
 section "${compaction[@]}"
+section "${compaction_large[@]}"
 if command -v redis-server >/dev/null; then
     section "${zset[@]}"
 else
