@@ -20,11 +20,17 @@ test-go: lib
 
 # Builds the binding the way an installed-library user does
 # (-tags libkv_pkgconfig, shared libkv.so) and runs its examples.
+# The prefix has a fixed path inside this checkout and the build uses this
+# checkout's own Go cache: Go's shared build cache kept the cgo link flags
+# pkg-config gave an earlier build (-L<old prefix>/lib) and reused them after
+# that prefix was gone ("cannot find -lkv").
+KV_GO_PKGCONFIG_PREFIX := $(CURDIR)/target/go-pkgconfig-prefix
 test-go-pkgconfig: lib
-	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(MAKE) --no-print-directory install PREFIX=$$tmp/prefix >/dev/null; \
+	@set -e; rm -rf $(KV_GO_PKGCONFIG_PREFIX); \
+	$(MAKE) --no-print-directory install PREFIX=$(KV_GO_PKGCONFIG_PREFIX) >/dev/null; \
 	cd $(KV_GO_DIR); \
-	PKG_CONFIG_PATH=$$tmp/prefix/lib/pkgconfig LD_LIBRARY_PATH=$$tmp/prefix/lib \
+	GOCACHE=$(CURDIR)/target/go-cache-pkgconfig \
+	PKG_CONFIG_PATH=$(KV_GO_PKGCONFIG_PREFIX)/lib/pkgconfig LD_LIBRARY_PATH=$(KV_GO_PKGCONFIG_PREFIX)/lib \
 		$(GO) test -tags libkv_pkgconfig -count=1 -run 'Example' ./...
 
 bench-go: lib
