@@ -388,23 +388,30 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
         // thread: a cold open then reads the next hint from disk while the
         // previous one is replayed. The channel holds one checked hint, so
         // at most two hints are in memory at once.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<crate::hint::Checked>>(1);
-        let ahead: Vec<(u32, u64, Arc<dyn ReadFile>, u64)> =
-            found.iter().map(|f| (f.id, f.order, f.reader.clone(), f.len)).collect();
+        // Without any hint file there is nothing to read ahead: no thread.
         let seed = rp.keydir.seed();
-        scope.spawn(move || {
-            for (id, order, reader, len) in ahead {
-                // A send fails only when the replay stopped early (an error).
-                if tx.send(crate::hint::check(storage, id, order, reader.as_ref(), len, seed)).is_err() {
-                    break;
+        let rx = (!hinted.is_empty()).then(|| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<crate::hint::Checked>>(1);
+            let ahead: Vec<(u32, u64, Arc<dyn ReadFile>, u64)> =
+                found.iter().map(|f| (f.id, f.order, f.reader.clone(), f.len)).collect();
+            scope.spawn(move || {
+                for (id, order, reader, len) in ahead {
+                    // A send fails only when the replay stopped early (an error).
+                    if tx.send(crate::hint::check(storage, id, order, reader.as_ref(), len, seed)).is_err() {
+                        break;
+                    }
                 }
-            }
+            });
+            rx
         });
         for f in &found {
             let path = path_of(f.id);
             let is_newest = Some(f.id) == newest;
             let removed = &mut stats.incomplete_files_removed;
-            let checked = rx.recv().map_err(|_| Error::Internal("hint checker stopped".into()))??;
+            let checked = match &rx {
+                Some(rx) => rx.recv().map_err(|_| Error::Internal("hint checker stopped".into()))??,
+                None => crate::hint::check(storage, f.id, f.order, f.reader.as_ref(), f.len, seed)?,
+            };
             if crate::hint::apply_checked(storage, f.id, f.len, checked, &mut rp, removed)? {
                 stats.segments_from_hints += 1;
                 if is_newest {
