@@ -546,7 +546,7 @@ impl KeyDir {
 
     /// Most items a batched call handles per acquisition of a shard lock,
     /// so a lock is held for tens of microseconds, not milliseconds.
-    const BATCH_ITEMS_PER_LOCK: usize = 1024;
+    pub const BATCH_ITEMS_PER_LOCK: usize = 1024;
 
     /// The batch's items grouped by shard, each group in the order its
     /// table places them (bucket order): a large batch then walks each

@@ -10,7 +10,7 @@
 //! GETEX) rewrites its `Put` record with the new expiry: values in TTL use
 //! cases (sessions, counters, locks) are small, and it keeps one record per
 //! key, so recovery and compaction need nothing new. A key of another type
-//! goes through [`expire_non_string`] instead.
+//! goes through `expire_non_string` instead.
 
 use crate::db::Db;
 use crate::error::{Error, Result};
