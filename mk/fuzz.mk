@@ -24,8 +24,7 @@ fuzz-run:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_WORK)/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-	  (cd fuzz && LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp \
-	    $(CARGO) +nightly fuzz run -O $$t $(FUZZ_WORK)/$$t corpus/$$t -- \
+	  (cd fuzz && $(CARGO) +nightly fuzz run -O $$t $(FUZZ_WORK)/$$t corpus/$$t -- \
 	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1); \
 	done
 

@@ -23,8 +23,6 @@ if [[ ! -x $bin ]]; then
 fi
 ticks_per_s=$(getconf CLK_TCK)
 start=$(date +%s)
-# Known false positive (see fuzz/lsan.supp).
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/fuzz/lsan.supp}
 nice -n 19 "$bin" "$work" "$root/fuzz/corpus/$target" -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$artifacts/" >"$log" 2>&1 &
 pid=$!

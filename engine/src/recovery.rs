@@ -390,11 +390,11 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
         // at most two hints are in memory at once.
         // Without any hint file there is nothing to read ahead: no thread.
         let seed = rp.keydir.seed();
-        let rx = (!hinted.is_empty()).then(|| {
+        let ahead = (!hinted.is_empty()).then(|| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<crate::hint::Checked>>(1);
             let ahead: Vec<(u32, u64, Arc<dyn ReadFile>, u64)> =
                 found.iter().map(|f| (f.id, f.order, f.reader.clone(), f.len)).collect();
-            scope.spawn(move || {
+            let checker = scope.spawn(move || {
                 for (id, order, reader, len) in ahead {
                     // A send fails only when the replay stopped early (an error).
                     if tx.send(crate::hint::check(storage, id, order, reader.as_ref(), len, seed)).is_err() {
@@ -402,47 +402,62 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
                     }
                 }
             });
-            rx
+            (rx, checker)
         });
-        for f in &found {
-            let path = path_of(f.id);
-            let is_newest = Some(f.id) == newest;
-            let removed = &mut stats.incomplete_files_removed;
-            let checked = match &rx {
-                Some(rx) => rx.recv().map_err(|_| Error::Internal("hint checker stopped".into()))??,
-                None => crate::hint::check(storage, f.id, f.order, f.reader.as_ref(), f.len, seed)?,
-            };
-            if crate::hint::apply_checked(storage, f.id, f.len, checked, &mut rp, removed)? {
-                stats.segments_from_hints += 1;
-                if is_newest {
-                    newest_valid_end = Some(f.len);
+        let (rx, checker) = match ahead {
+            Some((rx, checker)) => (Some(rx), Some(checker)),
+            None => (None, None),
+        };
+        let replayed = (|| -> Result<()> {
+            for f in &found {
+                let path = path_of(f.id);
+                let is_newest = Some(f.id) == newest;
+                let removed = &mut stats.incomplete_files_removed;
+                let checked = match &rx {
+                    Some(rx) => rx.recv().map_err(|_| Error::Internal("hint checker stopped".into()))??,
+                    None => crate::hint::check(storage, f.id, f.order, f.reader.as_ref(), f.len, seed)?,
+                };
+                if crate::hint::apply_checked(storage, f.id, f.len, checked, &mut rp, removed)? {
+                    stats.segments_from_hints += 1;
+                    if is_newest {
+                        newest_valid_end = Some(f.len);
+                    }
+                    continue;
                 }
-                continue;
+                let data = read_all(f.reader.as_ref(), f.len)?;
+                stats.segments_scanned += 1;
+                // The newest segment replays only what it keeps (`settled_end`); the
+                // bytes after that are counted as the torn tail they are. This costs
+                // one read-only scan more, under Salvage only: Strict never skips,
+                // so its single scan already ends where a reopen would.
+                let (data, cut): (&[u8], &[u8]) = if is_newest && opts.recovery == RecoveryMode::Salvage {
+                    data.split_at(settled_end(&data, opts.recovery, &path)?)
+                } else {
+                    (&data, &[])
+                };
+                let cut_nonzero = cut.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+                let s = scan(data, is_newest, opts.recovery, &path, |rec, off| {
+                    rp.apply(rec, Loc { seg: f.id, off: off as u32, len: rec.len() as u32 }, &path)
+                })?;
+                stats.torn_tail_bytes_truncated += s.torn_tail_bytes + cut_nonzero as u64;
+                stats.zero_tail_bytes_trimmed += s.zero_tail_bytes + (cut.len() - cut_nonzero) as u64;
+                stats.salvaged_bytes_skipped += s.salvaged_bytes;
+                let valid_end = s.valid_end;
+                if is_newest {
+                    newest_valid_end = Some(valid_end as u64);
+                }
             }
-            let data = read_all(f.reader.as_ref(), f.len)?;
-            stats.segments_scanned += 1;
-            // The newest segment replays only what it keeps (`settled_end`); the
-            // bytes after that are counted as the torn tail they are. This costs
-            // one read-only scan more, under Salvage only: Strict never skips,
-            // so its single scan already ends where a reopen would.
-            let (data, cut): (&[u8], &[u8]) = if is_newest && opts.recovery == RecoveryMode::Salvage {
-                data.split_at(settled_end(&data, opts.recovery, &path)?)
-            } else {
-                (&data, &[])
-            };
-            let cut_nonzero = cut.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-            let s = scan(data, is_newest, opts.recovery, &path, |rec, off| {
-                rp.apply(rec, Loc { seg: f.id, off: off as u32, len: rec.len() as u32 }, &path)
-            })?;
-            stats.torn_tail_bytes_truncated += s.torn_tail_bytes + cut_nonzero as u64;
-            stats.zero_tail_bytes_trimmed += s.zero_tail_bytes + (cut.len() - cut_nonzero) as u64;
-            stats.salvaged_bytes_skipped += s.salvaged_bytes;
-            let valid_end = s.valid_end;
-            if is_newest {
-                newest_valid_end = Some(valid_end as u64);
-            }
+            Ok(())
+        })();
+        // Join the checker explicitly (the scope's implicit wait returns
+        // before a thread's thread-local destructors have run, which leak
+        // checkers report); dropping the receiver first ends it early on an
+        // error.
+        drop(rx);
+        if let Some(checker) = checker {
+            checker.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         }
-        Ok(())
+        replayed
     })?;
     stats.records_replayed = rp.records;
     // Sets whose expiry passed while the database was closed are gone.
