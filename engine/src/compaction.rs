@@ -38,6 +38,7 @@ use crate::db::{Db, Inner, Segment, SegmentFile};
 use crate::error::{Error, Result};
 use crate::hint::{self, HintBuilder};
 use crate::keydir::{self, Entry, Loc, ValueKind};
+use crate::merge_writer::MergeWriter;
 use crate::record::{self, DecodeError, RecordKind, RecordRef};
 use crate::segment::{self, SegmentHeader};
 use crate::stats::RecoveryStats;
@@ -320,10 +321,8 @@ struct Output {
     id: u32,
     order: u64,
     file: Arc<dyn WriteFile>,
-    /// Logical length, buffered bytes included.
+    /// Logical length, bytes in [`Merger::buf`] included.
     len: u64,
-    /// Bytes not yet written, starting at `len - buf.len()`.
-    buf: Vec<u8>,
     hint: Option<HintBuilder>,
     dead_bytes: u64,
 }
@@ -335,6 +334,10 @@ struct Merger<'a> {
     band_base: u64,
     now_ms: u64,
     outputs: Vec<Output>,
+    /// Bytes of the newest output not yet written (`out.buf()`, starting
+    /// at its `len - buf.len()`; aligned, and written whole when full, so
+    /// output files can take `O_DIRECT`), and the writes in flight.
+    out: MergeWriter,
     /// Live records copied: (where it was, where it is now).
     moves: Vec<(Loc, Loc)>,
     /// Expired live Puts dropped (or turned into tombstones): purged from
@@ -503,14 +506,21 @@ impl Merger<'_> {
         }
         let o = self.outputs.last_mut().ok_or_else(|| Error::Internal("no merge output".into()))?;
         let off = o.len;
-        o.buf.extend_from_slice(bytes);
-        o.len += len;
         if let Some(h) = o.hint.as_mut() {
             h.add(rec, off);
         }
         let loc = Loc { seg: o.id, off: off as u32, len: len as u32 };
-        if o.buf.len() >= WRITE_CHUNK_BYTES {
-            self.flush_last()?;
+        // The record may straddle chunks: a chunk is written when full, so
+        // every write but an output's last is whole and aligned.
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let o = self.outputs.last_mut().ok_or_else(|| Error::Internal("no merge output".into()))?;
+            let n = self.out.buf().push(rest);
+            o.len += n as u64;
+            rest = &rest[n..];
+            if self.out.buf().is_full() {
+                self.flush_last()?;
+            }
         }
         Ok(loc)
     }
@@ -523,13 +533,16 @@ impl Merger<'_> {
         }
         let id = self.inner.allocate_segment_id()?;
         let order = self.band_base + k;
-        let file = self.inner.storage.create(&tmp_segment_name(id))?;
+        let file = if self.inner.opts.compaction_direct_io {
+            self.inner.storage.create_direct(&tmp_segment_name(id))?
+        } else {
+            self.inner.storage.create(&tmp_segment_name(id))?
+        };
         let mut o = Output {
             id,
             order,
             file,
             len: 0,
-            buf: Vec::with_capacity(WRITE_CHUNK_BYTES + 4096),
             hint: Some(HintBuilder::new(
                 id,
                 order,
@@ -539,8 +552,9 @@ impl Merger<'_> {
             )),
             dead_bytes: 0,
         };
-        o.buf.extend_from_slice(&SegmentHeader { id, order }.encode());
-        o.len = segment::HEADER_LEN;
+        let header = SegmentHeader { id, order }.encode();
+        debug_assert!(self.out.buf().is_empty() && header.len() < WRITE_CHUNK_BYTES);
+        o.len = self.out.buf().push(&header) as u64;
         self.outputs.push(o);
         Ok(())
     }
@@ -548,13 +562,12 @@ impl Merger<'_> {
     /// Writes the buffered bytes of the newest output, throttled.
     fn flush_last(&mut self) -> Result<()> {
         let Some(o) = self.outputs.last_mut() else { return Ok(()) };
-        if o.buf.is_empty() {
+        let pending = self.out.buf().len();
+        if pending == 0 {
             return Ok(());
         }
-        let at = o.len - o.buf.len() as u64;
-        o.file.write_all_at(&o.buf, at)?;
-        self.written_bytes += o.buf.len() as u64;
-        o.buf.clear();
+        self.out.submit(&o.file, o.len - pending as u64)?;
+        self.written_bytes += pending as u64;
         // A close (or a failed write elsewhere) stops the merge.
         self.inner.check_writable()?;
         let rate = self.inner.opts.compaction_rate_limit_bytes_per_sec;
@@ -571,6 +584,7 @@ impl Merger<'_> {
     /// Makes every output and its hint durable (files, then directory).
     fn seal_outputs(&mut self) -> Result<()> {
         self.flush_last()?;
+        self.out.wait_all()?;
         let storage = &self.inner.storage;
         for o in &mut self.outputs {
             o.file.sync_data()?;
@@ -588,6 +602,8 @@ impl Merger<'_> {
     /// Removes everything this uncommitted merge created (best effort: open
     /// removes whatever is left).
     fn discard(&mut self) {
+        // No write may land after its file is removed.
+        let _ = self.out.wait_all();
         let storage = &self.inner.storage;
         for o in self.outputs.drain(..) {
             let _ = storage.remove(&tmp_segment_name(o.id));
@@ -681,6 +697,7 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         band_base: (max_order >> BAND_BITS) << BAND_BITS,
         now_ms: inner.now_ms(),
         outputs: Vec::new(),
+        out: MergeWriter::new(WRITE_CHUNK_BYTES),
         moves: Vec::new(),
         expired: Vec::new(),
         written_bytes: 0,

@@ -5,6 +5,7 @@
 //! A storage instance is rooted at one database directory; files are named
 //! by plain file names inside it.
 
+mod aligned;
 mod fs;
 mod sim;
 
@@ -13,6 +14,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use aligned::AlignedBuf;
 pub use fs::FsStorage;
 pub use sim::{Fault, SimStorage};
 
@@ -44,6 +46,11 @@ pub trait WriteFile: ReadFile {
     fn set_len(&self, len_bytes: u64) -> io::Result<()>;
 }
 
+/// Alignment, in bytes, of the offset, length and buffer address of a write
+/// that a [`Storage::create_direct`] file sends around the page cache. 4096
+/// covers both 512-byte and 4 KiB logical blocks.
+pub const DIRECT_IO_ALIGN: usize = 4096;
+
 /// An opaque guard: the directory lock is held while it lives.
 pub type LockGuard = Box<dyn Any + Send + Sync>;
 
@@ -57,6 +64,18 @@ pub trait Storage: Send + Sync + 'static {
     fn list(&self) -> io::Result<Vec<String>>;
     /// Creates `name` (truncating it if it exists), for reading and writing.
     fn create(&self, name: &str) -> io::Result<Arc<dyn WriteFile>>;
+    /// [`Storage::create`] for one large front-to-back write (merge output)
+    /// that should bypass the page cache where the platform allows
+    /// (`O_DIRECT`): the copy into the cache is then skipped, and the
+    /// database's cached working set is not evicted by bytes nobody has
+    /// asked to read. Writes whose offset, length and buffer are all
+    /// [`DIRECT_IO_ALIGN`]-aligned go direct; any other write, and any read
+    /// or `set_len`, first switches the handle to ordinary buffered I/O for
+    /// good. Durability still needs [`WriteFile::sync_data`]. Storage
+    /// without such a mode creates an ordinary file.
+    fn create_direct(&self, name: &str) -> io::Result<Arc<dyn WriteFile>> {
+        self.create(name)
+    }
     /// Opens an existing `name` for reading and writing.
     fn open_write(&self, name: &str) -> io::Result<Arc<dyn WriteFile>>;
     /// Opens an existing `name` for reading (the real file system maps it).

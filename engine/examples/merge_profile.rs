@@ -1,0 +1,63 @@
+//! Times one merge of a log where every key was written twice (a profiling
+//! aid: `perf record` this example). Usage: merge_profile DIR KEYS VALUE_BYTES
+use std::time::Instant;
+
+use kv_engine::{Db, Fsync, Options};
+
+fn main() -> kv_engine::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let dir = args.next().unwrap_or_else(|| "merge-profile-db".into());
+    let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let value_bytes: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100);
+    let opts = Options { fsync: Fsync::No, auto_compaction: false, active_expiry: false, ..Options::default() };
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = Db::open(&dir, opts)?;
+    // Incompressible values (xorshift), so the merge copies what a real
+    // workload of random bytes would.
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut v = vec![0u8; value_bytes];
+    for round in 0..2u64 {
+        for i in 0..n {
+            for b in v.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            let mut k = *b"key:\0\0\0\0\0\0\0\0\0\0\0\0";
+            k[8..].copy_from_slice(&(i ^ (round << 63)).to_be_bytes());
+            k[8] &= 0x7f;
+            db.put(&k, &v)?;
+        }
+    }
+    db.sync()?;
+    let cpu0 = cpu_ms();
+    let t = Instant::now();
+    // On its own named thread, so `perf report --comm merger` shows the merge alone.
+    let s = std::thread::scope(|scope| {
+        let merger = std::thread::Builder::new().name("merger".into()).spawn_scoped(scope, || db.compact())?;
+        merger.join().map_err(|_| kv_engine::Error::Internal("merge thread panicked".into()))?
+    })?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "merged {} MB of input into {} MB in {secs:.3} s ({} ms CPU): {:.0} MB/s written, {:.0} MB/s read",
+        s.input_bytes / 1_000_000,
+        s.output_bytes / 1_000_000,
+        cpu_ms() - cpu0,
+        s.output_bytes as f64 / 1e6 / secs,
+        s.input_bytes as f64 / 1e6 / secs
+    );
+    Ok(())
+}
+
+/// CPU time of this process in ms (user + system).
+fn cpu_ms() -> u64 {
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a full rusage into the pointed-to buffer.
+    let ru = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, ru.as_mut_ptr());
+        ru.assume_init()
+    };
+    let ms = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
+    ms(ru.ru_utime) + ms(ru.ru_stime)
+}
