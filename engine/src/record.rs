@@ -172,8 +172,14 @@ impl RecordRef<'_> {
         if size > max_len {
             return Err(DecodeError::BadHeader("decompressed size past limit"));
         }
-        lz4_flex::block::decompress_size_prepended(self.stored_value)
-            .map_err(|_| DecodeError::BadHeader("lz4 data does not decompress"))
+        let v = lz4_flex::block::decompress_size_prepended(self.stored_value)
+            .map_err(|_| DecodeError::BadHeader("lz4 data does not decompress"))?;
+        // lz4_flex returns what the block decodes to, which a damaged (or
+        // crafted, checksum-valid) block can make shorter than its prefix.
+        if v.len() != size {
+            return Err(DecodeError::BadHeader("lz4 data decompresses to a length other than its size prefix"));
+        }
+        Ok(v)
     }
 }
 
@@ -268,6 +274,25 @@ mod tests {
         assert!(buf.len() < 1000);
         assert_eq!(r.value(1 << 20).unwrap(), big);
         assert!(r.value(100).is_err(), "decompressed size is bounded");
+    }
+
+    /// Found by fuzzing `record_decode`: a checksum-valid LZ4 record whose
+    /// size prefix claims more bytes than its block decodes to was returned
+    /// as a shorter value instead of being refused.
+    #[test]
+    fn record_lz4_block_shorter_than_its_size_prefix_is_rejected() {
+        let big = vec![b'x'; 10_000];
+        let mut buf = Vec::new();
+        encode(&mut buf, RecordKind::Put, 8, 0, b"k", &big, 4096);
+        let at = HEADER_LEN + 1;
+        for claimed in [10_008u32, 9_999] {
+            let mut b = buf.clone();
+            b[at..at + 4].copy_from_slice(&claimed.to_le_bytes());
+            let crc = crc32fast::hash(&b[4..]);
+            b[..4].copy_from_slice(&crc.to_le_bytes());
+            let r = decode(&b).expect("checksum re-computed");
+            assert!(r.value(1 << 20).is_err(), "size prefix {claimed} accepted");
+        }
     }
 
     #[test]
