@@ -37,7 +37,8 @@ use parking_lot::Mutex;
 use crate::db::{Db, Inner, Segment, SegmentFile};
 use crate::error::{Error, Result};
 use crate::hint::{self, HintBuilder};
-use crate::keydir::{self, Entry, Loc, ValueKind};
+use crate::keydir::{self, Loc, Slot, SlotGenerations, SlotUpdate};
+use crate::merge_live::LiveStrings;
 use crate::merge_writer::MergeWriter;
 use crate::record::{self, DecodeError, RecordKind, RecordRef};
 use crate::segment::{self, SegmentHeader};
@@ -60,10 +61,10 @@ pub const MARKER_VERSION: u32 = 1;
 const AUTO_CHECK_INTERVAL_MS: u64 = 250;
 /// Merge output is written in chunks of this size (and throttled per chunk).
 const WRITE_CHUNK_BYTES: usize = 1 << 20;
-/// Records whose liveness is looked up (and moves relocated) in one
-/// batched keydir call: about 2k per shard, dense enough in each table for
-/// the probes to walk it in order (see `KeyDir::get_batch`).
-const SCAN_WINDOW_RECORDS: usize = 1 << 17;
+/// Moves switched over in one batched keydir call (by slot or by key):
+/// about 2k per shard, dense enough for each arena and table to be walked
+/// in order (see `KeyDir::update_locs_at`).
+const RELOCATE_BATCH_RECORDS: usize = 1 << 17;
 
 /// What one merge did. Returned by [`Db::compact`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -316,6 +317,16 @@ struct Leaf<'d> {
     loc: Loc,
 }
 
+/// A live record copied by the merge.
+struct Move {
+    /// Where it was.
+    from: Loc,
+    /// Where it is now.
+    to: Loc,
+    /// A string's keydir slot, from the liveness walk.
+    slot: Option<Slot>,
+}
+
 /// One output segment being written.
 struct Output {
     id: u32,
@@ -338,8 +349,12 @@ struct Merger<'a> {
     /// at its `len - buf.len()`; aligned, and written whole when full, so
     /// output files can take `O_DIRECT`), and the writes in flight.
     out: MergeWriter,
-    /// Live records copied: (where it was, where it is now).
-    moves: Vec<(Loc, Loc)>,
+    /// Live records copied.
+    moves: Vec<Move>,
+    /// The live string entries of the inputs, from one keydir walk, sorted
+    /// by (input index, offset): the scan, which visits records in that
+    /// order, joins against it instead of probing the keydir per record.
+    live: LiveStrings,
     /// Expired live Puts dropped (or turned into tombstones): purged from
     /// the keydir after the commit, if still current.
     expired: Vec<Loc>,
@@ -351,15 +366,13 @@ struct Merger<'a> {
 }
 
 impl Merger<'_> {
-    /// Walks the records of one input segment, a window of records at a
-    /// time: the liveness of a window's string records is looked up in one
-    /// batched keydir call (see [`keydir::KeyDir::get_batch`]).
-    fn scan(&mut self, seg: &Segment, data: &[u8]) -> Result<()> {
+    /// Walks the records of input `input` (segment `seg`, bytes `data`) in
+    /// order and decides each one's fate.
+    fn scan(&mut self, input: u32, seg: &Segment, data: &[u8]) -> Result<()> {
         let path = self.inner.storage.path().join(segment::segment_file_name(seg.id));
         let size = (seg.size_bytes.load(Ordering::Relaxed) as usize).min(data.len());
         let mut off = segment::HEADER_LEN as usize;
-        let mut window: Vec<Leaf<'_>> = Vec::with_capacity(SCAN_WINDOW_RECORDS);
-        let mut live = Vec::with_capacity(SCAN_WINDOW_RECORDS);
+        let mut window: Vec<Leaf<'_>> = Vec::new();
         while off < size {
             match record::decode(&data[off..size]) {
                 Ok(rec) => {
@@ -372,11 +385,14 @@ impl Merger<'_> {
                 Err(DecodeError::Zero) => break,
                 Err(e) => return Err(record::corruption(&path, off as u64, &e)),
             }
-            if window.len() >= SCAN_WINDOW_RECORDS {
-                self.consider_window(&mut window, &mut live)?;
+            for leaf in window.drain(..) {
+                let slot = if leaf.rec.header.kind == RecordKind::Put { self.live.take(input, leaf.loc) } else { None };
+                let is_live = slot.is_some()
+                    || (leaf.rec.header.kind != RecordKind::Put && self.inner.is_live(&leaf.rec, leaf.loc));
+                self.consider(leaf.bytes, &leaf.rec, leaf.loc, is_live, slot)?;
             }
         }
-        self.consider_window(&mut window, &mut live)
+        self.live.finish_input(input)
     }
 
     /// Adds the record `rec` (`bytes`, at `loc`) to `window`: a batch as
@@ -415,27 +431,17 @@ impl Merger<'_> {
         Ok(())
     }
 
-    /// Decides the fate of every record in `window` (in order) and empties it.
-    fn consider_window(&mut self, window: &mut Vec<Leaf<'_>>, live: &mut Vec<Option<Entry>>) -> Result<()> {
-        let keys: Vec<&[u8]> =
-            window.iter().filter(|l| l.rec.header.kind == RecordKind::Put).map(|l| l.rec.key).collect();
-        self.inner.keydir.get_batch(&keys, live);
-        let mut puts = live.iter();
-        for leaf in window.drain(..) {
-            let is_live = if leaf.rec.header.kind == RecordKind::Put {
-                let e = puts.next().copied().flatten();
-                e.is_some_and(|e| e.kind == ValueKind::String && e.loc == leaf.loc)
-            } else {
-                self.inner.is_live(&leaf.rec, leaf.loc)
-            };
-            self.consider(leaf.bytes, &leaf.rec, leaf.loc, is_live)?;
-        }
-        Ok(())
-    }
-
     /// Decides the fate of one record (`bytes` is its encoding, at `loc`;
-    /// `is_live`: the index pointed at it when looked up).
-    fn consider(&mut self, bytes: &[u8], rec: &RecordRef<'_>, loc: Loc, is_live: bool) -> Result<()> {
+    /// `is_live`: the index pointed at it when looked up; `slot`: where, for
+    /// a string).
+    fn consider(
+        &mut self,
+        bytes: &[u8],
+        rec: &RecordRef<'_>,
+        loc: Loc,
+        is_live: bool,
+        slot: Option<Slot>,
+    ) -> Result<()> {
         match rec.header.kind {
             RecordKind::Batch => return Err(Error::Internal("batch record reached consider".into())),
             // A ZRem is a member-level tombstone: the same rule applies, or a
@@ -478,7 +484,7 @@ impl Merger<'_> {
             _ => {
                 if is_live {
                     let to = self.copy(bytes, rec)?;
-                    self.moves.push((loc, to));
+                    self.moves.push(Move { from: loc, to, slot });
                     self.summary.records_copied += 1;
                 } else {
                     self.summary.records_dropped += 1;
@@ -585,18 +591,44 @@ impl Merger<'_> {
     fn seal_outputs(&mut self) -> Result<()> {
         self.flush_last()?;
         self.out.wait_all()?;
-        let storage = &self.inner.storage;
-        for o in &mut self.outputs {
+        let storage = self.inner.storage.clone();
+        for i in 0..self.outputs.len() {
+            let o = &mut self.outputs[i];
             o.file.sync_data()?;
             let tail = hint::tail_crc(o.file.as_ref(), o.len)?;
             let Some(builder) = o.hint.take() else { continue };
             let bytes = builder.finish(o.len, tail);
-            let h = storage.create(&segment::hint_file_name(o.id))?;
-            h.write_all_at(&bytes, 0)?;
+            let name = segment::hint_file_name(o.id);
+            // A hint is as large as a third of a merge of small values:
+            // it goes around the page cache too (open reads it once).
+            let h = if self.inner.opts.compaction_direct_io {
+                storage.create_direct(&name)?
+            } else {
+                storage.create(&name)?
+            };
+            self.write_whole(&h, &bytes)?;
             h.sync_data()?;
         }
         storage.sync_dir()?;
         Ok(())
+    }
+
+    /// Writes `bytes` to the new file `file` from offset 0 through the
+    /// chunk writer (aligned chunks, so `O_DIRECT` applies to all but the tail).
+    fn write_whole(&mut self, file: &Arc<dyn WriteFile>, bytes: &[u8]) -> Result<()> {
+        debug_assert!(self.out.buf().is_empty());
+        let mut at = 0u64;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let n = self.out.buf().push(rest);
+            rest = &rest[n..];
+            if self.out.buf().is_full() || rest.is_empty() {
+                let len = self.out.buf().len() as u64;
+                self.out.submit(file, at)?;
+                at += len;
+            }
+        }
+        Ok(self.out.wait_all()?)
     }
 
     /// Removes everything this uncommitted merge created (best effort: open
@@ -618,9 +650,16 @@ impl Merger<'_> {
 
 /// Switches the index from each move's old location to its new one, if it
 /// still points at the old one (a write during the merge wins and the copy
-/// is dead). String records go through the keydir in batches (one lock per
-/// shard per batch); sorted-set records one by one.
-fn relocate_moves(inner: &Inner, moves: &[(Loc, Loc)], datas: &[Cow<'_, [u8]>], index: &HashMap<u32, usize>) {
+/// is dead). Strings go by the keydir slot the liveness walk found, in
+/// batches, falling back to a lookup by key where the slot proves nothing;
+/// sorted-set records one by one.
+fn relocate_moves(
+    inner: &Inner,
+    moves: &[Move],
+    generations: &SlotGenerations,
+    datas: &[Cow<'_, [u8]>],
+    index: &HashMap<u32, usize>,
+) {
     // The inputs were verified when scanned and are still mapped: only the
     // header is decoded here (no second checksum pass).
     let header_at = |loc: &Loc| -> Option<(record::Header, &[u8])> {
@@ -629,29 +668,51 @@ fn relocate_moves(inner: &Inner, moves: &[(Loc, Loc)], datas: &[Cow<'_, [u8]>], 
         let h = record::decode_header(bytes).ok()?;
         Some((h, bytes))
     };
-    let mut items: Vec<(&[u8], Loc, Loc)> = Vec::with_capacity(SCAN_WINDOW_RECORDS);
-    let mut moved = Vec::with_capacity(SCAN_WINDOW_RECORDS);
-    for chunk in moves.chunks(SCAN_WINDOW_RECORDS) {
-        items.clear();
-        for (from, to) in chunk {
-            let Some((h, bytes)) = header_at(from) else {
-                inner.add_dead(to.seg, to.len as u64);
-                continue;
-            };
-            let key = bytes.get(record::HEADER_LEN..record::HEADER_LEN + h.key_len as usize).unwrap_or_default();
-            if h.kind == RecordKind::Put {
-                items.push((key, *from, *to));
+    let key_of = |h: &record::Header, bytes: &'_ [u8]| -> Vec<u8> {
+        bytes.get(record::HEADER_LEN..record::HEADER_LEN + h.key_len as usize).unwrap_or_default().to_vec()
+    };
+    let mut at_slot: Vec<(Slot, Loc, Loc)> = Vec::with_capacity(RELOCATE_BATCH_RECORDS);
+    let mut slot_results = Vec::with_capacity(RELOCATE_BATCH_RECORDS);
+    let mut by_key: Vec<(Vec<u8>, Loc, Loc)> = Vec::new();
+    let mut moved = Vec::new();
+    for chunk in moves.chunks(RELOCATE_BATCH_RECORDS) {
+        at_slot.clear();
+        by_key.clear();
+        for mv in chunk {
+            if let Some(slot) = mv.slot {
+                at_slot.push((slot, mv.from, mv.to));
                 continue;
             }
+            let Some((h, bytes)) = header_at(&mv.from) else {
+                inner.add_dead(mv.to.seg, mv.to.len as u64);
+                continue;
+            };
+            if h.kind == RecordKind::Put {
+                by_key.push((key_of(&h, bytes), mv.from, mv.to));
+                continue;
+            }
+            let key = bytes.get(record::HEADER_LEN..record::HEADER_LEN + h.key_len as usize).unwrap_or_default();
             let rec = RecordRef {
                 header: h,
                 key,
                 stored_value: bytes.get(record::HEADER_LEN + key.len()..).unwrap_or_default(),
             };
-            if !inner.relocate(&rec, *from, *to) {
-                inner.add_dead(to.seg, to.len as u64);
+            if !inner.relocate(&rec, mv.from, mv.to) {
+                inner.add_dead(mv.to.seg, mv.to.len as u64);
             }
         }
+        inner.keydir.update_locs_at(generations, &mut at_slot, &mut slot_results);
+        for (&(_, from, to), r) in at_slot.iter().zip(&slot_results) {
+            match r {
+                SlotUpdate::Moved => {}
+                SlotUpdate::Superseded => inner.add_dead(to.seg, to.len as u64),
+                SlotUpdate::Unknown => match header_at(&from) {
+                    Some((h, bytes)) => by_key.push((key_of(&h, bytes), from, to)),
+                    None => inner.add_dead(to.seg, to.len as u64),
+                },
+            }
+        }
+        let items: Vec<(&[u8], Loc, Loc)> = by_key.iter().map(|(k, from, to)| (k.as_slice(), *from, *to)).collect();
         inner.keydir.update_locs_if(&items, &mut moved);
         for ((_, _, to), ok) in items.iter().zip(&moved) {
             if !ok {
@@ -691,6 +752,9 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
     let max_order = inputs.iter().map(|s| s.order).max().unwrap_or(0);
     let datas: Vec<Cow<'_, [u8]>> = inputs.iter().map(|s| segment_bytes(s)).collect::<Result<_>>()?;
     let index: HashMap<u32, usize> = inputs.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    let input_ids: Vec<u32> = inputs.iter().map(|s| s.id).collect();
+    let live = LiveStrings::collect(&inner.keydir, &input_ids);
+    let moves = Vec::with_capacity(live.len());
     let mut m = Merger {
         inner,
         prefix,
@@ -698,7 +762,8 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         now_ms: inner.now_ms(),
         outputs: Vec::new(),
         out: MergeWriter::new(WRITE_CHUNK_BYTES),
-        moves: Vec::new(),
+        moves,
+        live,
         expired: Vec::new(),
         written_bytes: 0,
         started,
@@ -713,8 +778,8 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
     // Phase 1, uncommitted: outputs and hints durable, the log durable, the
     // marker durable under its temporary name. A failure discards it all.
     let phase1 = (|| -> Result<(Marker, String)> {
-        for (seg, data) in inputs.iter().zip(&datas) {
-            m.scan(seg, data)?;
+        for (i, (seg, data)) in inputs.iter().zip(&datas).enumerate() {
+            m.scan(i as u32, seg, data)?;
         }
         m.seal_outputs()?;
         // Liveness was judged against writes that may still be unsynced. If
@@ -777,7 +842,7 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         let data = datas.get(*index.get(&loc.seg)?)?;
         record::decode(data.get(loc.off as usize..loc.off as usize + loc.len as usize)?).ok()
     };
-    relocate_moves(inner, &m.moves, &datas, &index);
+    relocate_moves(inner, &m.moves, &m.live.generations, &datas, &index);
     for loc in &m.expired {
         if let Some(rec) = record_at(loc) {
             inner.keydir.remove_if(rec.key, *loc);

@@ -284,6 +284,37 @@ pub struct TtlSample {
     pub at_end: bool,
 }
 
+/// Where a live entry sat in the keydir when [`KeyDir::string_locs`] saw
+/// it: its shard and arena offset. Within one shard generation an arena
+/// offset always belongs to the same key, so [`KeyDir::update_locs_at`] can
+/// switch the entry's location without hashing or probing for the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    shard: u32,
+    off: u32,
+}
+
+/// What [`KeyDir::update_locs_at`] did with one item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotUpdate {
+    /// The entry pointed at the expected location and now points at the new one.
+    Moved,
+    /// The entry has moved on (a newer write won); nothing changed.
+    Superseded,
+    /// The slot no longer proves anything (its shard was rebuilt, or the
+    /// entry moved to another slot): the caller must retry by key
+    /// ([`KeyDir::update_locs_if`]).
+    Unknown,
+}
+
+/// The shard generations a [`KeyDir::string_locs`] walk saw; its slots are
+/// valid while these are unchanged.
+pub struct SlotGenerations([u64; SHARDS]);
+
+/// Entries a [`KeyDir::string_locs`] walk looks at per acquisition of a
+/// shard's read lock, so a writer waits microseconds, not milliseconds.
+const WALK_ENTRIES_PER_LOCK: usize = 4096;
+
 /// The sharded key → [`Entry`] index. All methods take `&self`.
 pub struct KeyDir {
     shards: Box<[RwLock<Shard>]>,
@@ -540,8 +571,7 @@ impl KeyDir {
         self.update_loc_if_kind(key, ValueKind::String, expected, new)
     }
 
-    /// Most items of one batched call ([`KeyDir::get_batch`],
-    /// [`KeyDir::update_locs_if`]).
+    /// Most items of one [`KeyDir::update_locs_if`] call.
     pub const BATCH_MAX: usize = 1 << 20;
 
     /// Most items a batched call handles per acquisition of a shard lock,
@@ -581,29 +611,6 @@ impl KeyDir {
         (order, bounds)
     }
 
-    /// Looks up many keys (at most [`KeyDir::BATCH_MAX`]), in table order,
-    /// taking each shard's read lock once per
-    /// [`KeyDir::BATCH_ITEMS_PER_LOCK`] keys: consecutive probes then share
-    /// cache lines and overlap their misses instead of each waiting behind a
-    /// lock's atomic operations (compaction's liveness check). `out[i]` is
-    /// the entry of `keys[i]`.
-    pub fn get_batch(&self, keys: &[&[u8]], out: &mut Vec<Option<Entry>>) {
-        debug_assert!(keys.len() <= Self::BATCH_MAX);
-        out.clear();
-        out.resize(keys.len(), None);
-        let hashes: Vec<u64> = keys.iter().map(|k| self.hash(k)).collect();
-        let (order, bounds) = self.batch_order(&hashes);
-        for s in 0..SHARDS {
-            for part in order[bounds[s]..bounds[s + 1]].chunks(Self::BATCH_ITEMS_PER_LOCK) {
-                let shard = self.shards[s].read();
-                for &i in part {
-                    let (i, key) = (i as usize, keys[i as usize]);
-                    out[i] = shard.table.find(hashes[i], |&o| shard.arena.key(o) == key).map(|&o| shard.arena.entry(o));
-                }
-            }
-        }
-    }
-
     /// [`KeyDir::update_loc_if`] for many string keys `(key, expected,
     /// new)` (at most [`KeyDir::BATCH_MAX`]), in table order, taking each
     /// shard's write lock once per [`KeyDir::BATCH_ITEMS_PER_LOCK`] items.
@@ -633,6 +640,114 @@ impl KeyDir {
                     moved[i as usize] = true;
                 }
             }
+        }
+    }
+
+    /// Walks every shard's arena front to back and pushes the location and
+    /// slot of each live string entry whose segment `wanted` accepts
+    /// (compaction: which records of its input segments are live, without
+    /// a hash probe per record). The read lock is taken per
+    /// [`WALK_ENTRIES_PER_LOCK`] entries; a shard rebuilt meanwhile is walked
+    /// again. An entry that moves to another slot during the walk may be
+    /// reported twice; [`KeyDir::update_locs_at`] tells such slots apart.
+    pub fn string_locs(&self, wanted: &dyn Fn(u32) -> bool, out: &mut Vec<(Loc, Slot)>) -> SlotGenerations {
+        let mut generations = [0u64; SHARDS];
+        for (s, lock) in self.shards.iter().enumerate() {
+            let start = out.len();
+            let mut at: Option<ArenaCursor> = None;
+            loop {
+                let shard = lock.read();
+                let cursor = match &mut at {
+                    Some(c) if c.generation == shard.generation => c,
+                    _ => {
+                        // First step, or the arena was rebuilt: start over.
+                        out.truncate(start);
+                        at.insert(ArenaCursor { generation: shard.generation, chunk: 0, pos: 0 })
+                    }
+                };
+                let arena = &shard.arena;
+                let mut looked = 0usize;
+                let mut at_end = false;
+                while looked < WALK_ENTRIES_PER_LOCK {
+                    let ci = cursor.chunk as usize;
+                    let Some(chunk) = arena.chunks.get(ci) else {
+                        at_end = true;
+                        break;
+                    };
+                    if cursor.pos as usize >= chunk.len() {
+                        if ci + 1 < arena.chunks.len() {
+                            cursor.chunk += 1;
+                            cursor.pos = 0;
+                            continue;
+                        }
+                        at_end = true;
+                        break;
+                    }
+                    let off = (cursor.chunk << CHUNK_BITS) | cursor.pos;
+                    let (flags, key_start, key_len) = arena.header(off);
+                    looked += 1;
+                    if flags & FLAG_DEAD == 0 && ValueKind::from_bits(flags >> KIND_SHIFT) == ValueKind::String {
+                        let e = arena.entry(off);
+                        if wanted(e.loc.seg) {
+                            out.push((e.loc, Slot { shard: s as u32, off }));
+                        }
+                    }
+                    cursor.pos += (key_start + key_len) as u32;
+                }
+                if at_end {
+                    generations[s] = cursor.generation;
+                    break;
+                }
+            }
+        }
+        SlotGenerations(generations)
+    }
+
+    /// For each `(slot, expected, new)` from a [`KeyDir::string_locs`] walk
+    /// that produced `generations`: if the string entry in `slot` still
+    /// points at `expected`, points it at `new`. `result[i]` says what
+    /// happened to `items[i]`. Items are visited shard by shard in arena
+    /// order (the order is changed), with each shard's write lock taken per
+    /// [`KeyDir::BATCH_ITEMS_PER_LOCK`] items.
+    pub fn update_locs_at(
+        &self,
+        generations: &SlotGenerations,
+        items: &mut [(Slot, Loc, Loc)],
+        result: &mut Vec<SlotUpdate>,
+    ) {
+        items.sort_unstable_by_key(|(slot, _, _)| ((slot.shard as u64) << 32) | slot.off as u64);
+        result.clear();
+        result.resize(items.len(), SlotUpdate::Unknown);
+        let mut i = 0;
+        while i < items.len() {
+            let s = items[i].0.shard as usize;
+            let mut end = i;
+            while end < items.len() && items[end].0.shard as usize == s && end - i < Self::BATCH_ITEMS_PER_LOCK {
+                end += 1;
+            }
+            let Some(lock) = self.shards.get(s) else {
+                i = end;
+                continue;
+            };
+            let mut guard = lock.write();
+            if guard.generation == generations.0[s] {
+                let arena = &mut guard.arena;
+                for (k, &(slot, expected, new)) in items[i..end].iter().enumerate() {
+                    let (flags, _, _) = arena.header(slot.off);
+                    if flags & FLAG_DEAD != 0 || ValueKind::from_bits(flags >> KIND_SHIFT) != ValueKind::String {
+                        continue; // Unknown: the key may live in another slot now.
+                    }
+                    let mut e = arena.entry(slot.off);
+                    result[i + k] = if e.loc == expected {
+                        e.loc = new;
+                        arena.overwrite(slot.off, &e);
+                        SlotUpdate::Moved
+                    } else {
+                        SlotUpdate::Superseded
+                    };
+                }
+            }
+            i = end;
         }
     }
 
@@ -826,10 +941,77 @@ mod tests {
         Entry { loc: Loc { seg, off: seg * 10, len: 7 }, kind: ValueKind::String, expire_at_ms: ttl }
     }
 
-    /// The batched lookups and relocations agree with the one-key calls:
-    /// present, missing, zset-kind and stale-location keys, in one batch.
+    /// The compaction walk finds exactly the live string entries in the
+    /// wanted segments, and a slot update moves, refuses (a newer write) or
+    /// defers (the slot proves nothing) exactly as it should.
     #[test]
-    fn keydir_batched_get_and_update_match_single_key_calls() {
+    fn compact_keydir_walk_and_slot_updates() {
+        let kd = KeyDir::new();
+        let loc = |seg: u32, i: u32| Loc { seg, off: 100 + i, len: 30 };
+        let ent = |l: Loc, ttl: u64| Entry { loc: l, kind: ValueKind::String, expire_at_ms: ttl };
+        // 20k keys over segments 1..=4, every 10th a sorted set (never reported).
+        for i in 0..20_000u32 {
+            let key = format!("k{i}").into_bytes();
+            let kind = if i % 10 == 0 { ValueKind::ZSet } else { ValueKind::String };
+            kd.insert(&key, Entry { kind, ..ent(loc(1 + i % 4, i), 0) }).unwrap();
+        }
+        let mut found = Vec::new();
+        let gens = kd.string_locs(&|seg| seg == 2 || seg == 3, &mut found);
+        let want: std::collections::HashSet<Loc> =
+            (0..20_000u32).filter(|i| i % 10 != 0 && matches!(1 + i % 4, 2 | 3)).map(|i| loc(1 + i % 4, i)).collect();
+        let got: std::collections::HashSet<Loc> = found.iter().map(|(l, _)| *l).collect();
+        assert_eq!(got, want);
+        assert_eq!(found.len(), want.len(), "no duplicates without concurrent moves");
+        let slot_of: HashMap<Loc, Slot> = found.iter().map(|&(l, s)| (l, s)).collect();
+        let key_of = |l: Loc| format!("k{}", l.off - 100).into_bytes();
+        let mut locs: Vec<Loc> = want.iter().copied().collect();
+        locs.sort_by_key(|l| l.off);
+        let (a, b, c) = (locs[0], locs[1], locs[2]);
+        // a: overwritten in place (same size) -> Superseded.
+        kd.insert(&key_of(a), ent(loc(9, 0), 0)).unwrap();
+        // b: gains a TTL, same location -> moves to a new slot -> Unknown.
+        kd.insert(&key_of(b), ent(b, 5_000)).unwrap();
+        // c: removed -> its slot is dead -> Unknown (the by-key retry then finds nothing).
+        kd.remove(&key_of(c));
+        let to = |l: Loc| Loc { seg: 50, ..l };
+        let mut items: Vec<(Slot, Loc, Loc)> = locs.iter().map(|&l| (slot_of[&l], l, to(l))).collect();
+        let mut result = Vec::new();
+        kd.update_locs_at(&gens, &mut items, &mut result);
+        for (&(_, from, _), r) in items.iter().zip(&result) {
+            let expect = if from == a {
+                SlotUpdate::Superseded
+            } else if from == b || from == c {
+                SlotUpdate::Unknown
+            } else {
+                SlotUpdate::Moved
+            };
+            assert_eq!(*r, expect, "{from:?}");
+            if expect == SlotUpdate::Moved {
+                assert_eq!(kd.get(&key_of(from)).map(|e| e.loc), Some(to(from)));
+            }
+        }
+        assert_eq!(kd.get(&key_of(a)).map(|e| e.loc), Some(loc(9, 0)));
+        assert_eq!(kd.get(&key_of(b)).map(|e| (e.loc, e.expire_at_ms)), Some((b, 5_000)));
+        assert_eq!(kd.get(&key_of(c)), None);
+        // A rebuilt or cleared shard (generation changed) proves nothing:
+        // the same arena offsets now hold other keys.
+        let mut found2 = Vec::new();
+        let gens2 = kd.string_locs(&|seg| seg == 50, &mut found2);
+        assert!(!found2.is_empty());
+        kd.clear();
+        for i in (0..20_000u32).rev() {
+            kd.insert(format!("k{i}").as_bytes(), ent(loc(50, i), 0)).unwrap();
+        }
+        let mut items2: Vec<(Slot, Loc, Loc)> = found2.iter().map(|&(l, s)| (s, l, Loc { seg: 60, ..l })).collect();
+        kd.update_locs_at(&gens2, &mut items2, &mut result);
+        assert!(result.iter().all(|r| *r == SlotUpdate::Unknown));
+        assert!((0..20_000u32).all(|i| kd.get(format!("k{i}").as_bytes()).map(|e| e.loc.seg) == Some(50)));
+    }
+
+    /// The batched relocations agree with the one-key calls: present,
+    /// missing, zset-kind and stale-location keys, in one batch.
+    #[test]
+    fn keydir_batched_update_matches_single_key_calls() {
         let kd = KeyDir::new();
         let mut model: HashMap<Vec<u8>, Entry> = HashMap::new();
         for i in 0..3000u32 {
@@ -840,12 +1022,6 @@ mod tests {
         }
         // Keys 0..4000: the last 1000 are missing.
         let keys: Vec<Vec<u8>> = (0..4000u32).map(|i| format!("key-{i}").into_bytes()).collect();
-        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
-        let mut out = Vec::new();
-        kd.get_batch(&refs, &mut out);
-        for (k, got) in keys.iter().zip(&out) {
-            assert_eq!(*got, model.get(k).copied(), "{k:?}");
-        }
         // Relocate: every third key with a stale expected location.
         let items: Vec<(&[u8], Loc, Loc)> = keys
             .iter()

@@ -41,6 +41,7 @@ pub use options::{Fsync, Options, RecoveryMode};
 pub mod batch;
 pub mod compaction;
 mod hint;
+mod merge_live;
 mod merge_writer;
 pub mod stats;
 

@@ -1,0 +1,189 @@
+//! Which string records a merge reads are live, without a keydir probe per
+//! record: one walk of the keydir ([`KeyDir::string_locs`]) collects every
+//! live string entry that points into the merge's inputs; sorted by (input,
+//! offset) it is joined with the scan, which visits records in that same
+//! order. Each entry's keydir slot is kept, so that switching the index to
+//! the copy after the commit needs no probe either
+//! ([`KeyDir::update_locs_at`]).
+//!
+//! The walk is a snapshot: a write after it only makes a copy dead, which
+//! the slot update detects (the entry no longer points at the input). No
+//! write can make an input record live again (writes go to the active
+//! segment), so every record live at the switch was live at the walk.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::keydir::{KeyDir, Loc, Slot, SlotGenerations};
+
+/// Segment ids up to this are mapped to input indexes by a dense table
+/// (4 bytes per id); larger ones by a hash map.
+const DENSE_IDS_MAX: u32 = 1 << 22;
+
+/// The live string entries of a merge's inputs, joined with its scan.
+pub(crate) struct LiveStrings {
+    /// `(input index << 32 | offset, record length, slot)`, sorted.
+    items: Vec<(u64, u32, Slot)>,
+    /// First item not yet matched or passed.
+    next: usize,
+    /// Segment id of each input (for error messages).
+    input_ids: Vec<u32>,
+    /// An item the scan passed without finding its record.
+    unmatched: Option<(u64, u32)>,
+    /// The shard generations the walk saw (the slots' validity).
+    pub(crate) generations: SlotGenerations,
+}
+
+/// Maps segment ids to input indexes.
+enum InputIndex {
+    Dense(Vec<u32>),
+    Sparse(HashMap<u32, u32>),
+}
+
+impl InputIndex {
+    fn new(input_ids: &[u32]) -> InputIndex {
+        let max = input_ids.iter().copied().max().unwrap_or(0);
+        if max <= DENSE_IDS_MAX {
+            let mut t = vec![u32::MAX; max as usize + 1];
+            for (i, &id) in input_ids.iter().enumerate() {
+                t[id as usize] = i as u32;
+            }
+            InputIndex::Dense(t)
+        } else {
+            InputIndex::Sparse(input_ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect())
+        }
+    }
+
+    fn get(&self, seg: u32) -> Option<u32> {
+        match self {
+            InputIndex::Dense(t) => t.get(seg as usize).copied().filter(|&i| i != u32::MAX),
+            InputIndex::Sparse(m) => m.get(&seg).copied(),
+        }
+    }
+}
+
+impl LiveStrings {
+    /// Walks the keydir for the live string entries in segments `input_ids`
+    /// (the merge scans them in this order).
+    pub(crate) fn collect(keydir: &KeyDir, input_ids: &[u32]) -> LiveStrings {
+        let index = InputIndex::new(input_ids);
+        let mut found = Vec::new();
+        let generations = keydir.string_locs(&|seg| index.get(seg).is_some(), &mut found);
+        let mut items: Vec<(u64, u32, Slot)> = found
+            .into_iter()
+            .filter_map(|(loc, slot)| Some((((index.get(loc.seg)? as u64) << 32) | loc.off as u64, loc.len, slot)))
+            .collect();
+        items.sort_unstable_by_key(|it| it.0);
+        LiveStrings { items, next: 0, input_ids: input_ids.to_vec(), unmatched: None, generations }
+    }
+
+    /// Live string entries found (duplicates included).
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the string record at `loc`, in input `input`, is live: if so
+    /// returns the slot of its entry. Calls must come in (input, offset)
+    /// order.
+    pub(crate) fn take(&mut self, input: u32, loc: Loc) -> Option<Slot> {
+        let key = ((input as u64) << 32) | loc.off as u64;
+        while let Some(&(k, len, _)) = self.items.get(self.next) {
+            if k >= key {
+                break;
+            }
+            self.unmatched.get_or_insert((k, len));
+            self.next += 1;
+        }
+        let &(k, len, slot) = self.items.get(self.next)?;
+        if k != key {
+            return None;
+        }
+        self.next += 1;
+        // An entry that moved to another slot during the walk is listed
+        // twice; either slot serves (the update tells a stale one apart).
+        while self.items.get(self.next).is_some_and(|it| it.0 == key) {
+            self.next += 1;
+        }
+        if len != loc.len {
+            self.unmatched.get_or_insert((k, len));
+            return None;
+        }
+        Some(slot)
+    }
+
+    /// Ends the scan of input `input`: every live entry pointing into it
+    /// must have met its record, or the merge would drop live data.
+    pub(crate) fn finish_input(&mut self, input: u32) -> Result<()> {
+        let end = (input as u64 + 1) << 32;
+        while let Some(&(k, len, _)) = self.items.get(self.next) {
+            if k >= end {
+                break;
+            }
+            self.unmatched.get_or_insert((k, len));
+            self.next += 1;
+        }
+        match self.unmatched {
+            None => Ok(()),
+            Some((k, len)) => {
+                let seg = self.input_ids.get((k >> 32) as usize).copied().unwrap_or(u32::MAX);
+                Err(Error::Internal(format!(
+                    "merge: the index points at a {len}-byte record at offset {} of segment {seg}, which the scan \
+                     did not find; merge abandoned",
+                    k as u32
+                )))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keydir::{Entry, ValueKind};
+
+    fn kd_with(locs: &[(&[u8], Loc)]) -> KeyDir {
+        let kd = KeyDir::new();
+        for &(k, loc) in locs {
+            kd.insert(k, Entry { loc, kind: ValueKind::String, expire_at_ms: 0 }).unwrap();
+        }
+        kd
+    }
+
+    #[test]
+    fn compact_live_join_matches_records_in_scan_order() {
+        let a = Loc { seg: 7, off: 40, len: 30 };
+        let b = Loc { seg: 7, off: 70, len: 30 };
+        let c = Loc { seg: 3, off: 40, len: 30 };
+        let elsewhere = Loc { seg: 9, off: 40, len: 30 };
+        let kd = kd_with(&[(b"a", a), (b"b", b), (b"c", c), (b"x", elsewhere)]);
+        // Inputs scanned in the order 7, 3.
+        let mut live = LiveStrings::collect(&kd, &[7, 3]);
+        assert_eq!(live.len(), 3);
+        assert!(live.take(0, Loc { off: 10, ..a }).is_none(), "a dead record before a live one");
+        assert!(live.take(0, a).is_some());
+        assert!(live.take(0, b).is_some());
+        assert!(live.take(0, Loc { off: 100, ..a }).is_none());
+        live.finish_input(0).unwrap();
+        assert!(live.take(1, c).is_some());
+        live.finish_input(1).unwrap();
+    }
+
+    /// An index entry whose record the scan never meets stops the merge
+    /// (deleting the input would lose the key).
+    #[test]
+    fn compact_live_join_refuses_an_entry_without_its_record() {
+        let a = Loc { seg: 7, off: 40, len: 30 };
+        let kd = kd_with(&[(b"a", a)]);
+        let mut live = LiveStrings::collect(&kd, &[7]);
+        assert!(live.take(0, Loc { off: 45, ..a }).is_none());
+        let err = live.finish_input(0).unwrap_err().to_string();
+        assert!(err.contains("offset 40 of segment 7"), "{err}");
+        // A record at the right offset with another length is no match either.
+        let mut live = LiveStrings::collect(&kd, &[7]);
+        assert!(live.take(0, Loc { len: 31, ..a }).is_none());
+        assert!(live.finish_input(0).is_err());
+        // Entries never reached by the scan are caught at the input's end.
+        let mut live = LiveStrings::collect(&kd, &[7]);
+        assert!(live.finish_input(0).is_err());
+    }
+}
