@@ -935,6 +935,19 @@ kv_status kv_options_set_compaction_min_dead_bytes(kv_options *opts,
 kv_status kv_options_set_compaction_rate_limit(kv_options *opts,
                                                uint64_t compaction_rate_limit_bytes_per_sec);
 
+// Writes compaction output around the page cache (`O_DIRECT`, where the
+// file system supports it; default true): merges run near the device's
+// speed and do not evict the cached working set, but the first read of a
+// moved record after a merge comes from the device.
+//
+// Returns `KV_OK`, or `KV_INVALID_ARGUMENT` (options unchanged) when
+// `opts` is NULL or the value is out of range.
+//
+// # Safety
+//
+// `opts` must be NULL or a live `kv_options`.
+kv_status kv_options_set_compaction_direct_io(kv_options *opts, bool compaction_direct_io);
+
 // Runs the background active expiry cycle (default true).
 //
 // Returns `KV_OK`, or `KV_INVALID_ARGUMENT` (options unchanged) when

@@ -24,6 +24,13 @@ pub struct Args {
     /// Value size in bytes (random, incompressible).
     #[arg(long, default_value_t = 100)]
     value_bytes: usize,
+    /// Write merge output through the page cache
+    /// (`Options::compaction_direct_io = false`).
+    #[arg(long)]
+    buffered_merge: bool,
+    /// Merge rate limit in MB/s (`Options::compaction_rate_limit_bytes_per_sec`); 0 = none.
+    #[arg(long, default_value_t = 0)]
+    merge_rate_limit_mb_s: u64,
 }
 
 fn hist() -> Histogram<u64> {
@@ -88,10 +95,16 @@ fn puts_until(db: &Db, stop: &dyn Fn() -> bool, offset: u64, value: &[u8]) -> Re
     Ok(h)
 }
 
-fn one(n: u64, value_bytes: usize) -> Result<Run, String> {
+fn one(a: &Args) -> Result<Run, String> {
+    let (n, value_bytes) = (a.keys, a.value_bytes);
     let root = tempfile::tempdir_in(".").map_err(|e| e.to_string())?;
     let dir = root.path().join("db");
-    let db = Db::open(&dir, opts(Fsync::Always)).map_err(|e| e.to_string())?;
+    let o = kv_engine::Options {
+        compaction_direct_io: !a.buffered_merge,
+        compaction_rate_limit_bytes_per_sec: a.merge_rate_limit_mb_s * 1_000_000,
+        ..opts(Fsync::Always)
+    };
+    let db = Db::open(&dir, o).map_err(|e| e.to_string())?;
     fill_sized(&db, n, 0, value_bytes)?;
     fill_sized(&db, n, 1, value_bytes)?;
     let value = random_value(value_bytes, 99);
@@ -135,7 +148,7 @@ fn one(n: u64, value_bytes: usize) -> Result<Run, String> {
 
 /// Runs the compaction benchmark.
 pub fn run(a: &Args) -> Result<(), String> {
-    let runs: Vec<Run> = (0..a.runs.max(1)).map(|_| one(a.keys, a.value_bytes)).collect::<Result<_, _>>()?;
+    let runs: Vec<Run> = (0..a.runs.max(1)).map(|_| one(a)).collect::<Result<_, _>>()?;
     let f = |g: &dyn Fn(&Run) -> f64, prec: usize| {
         let (m, lo, hi) = summarize(runs.iter().map(g).collect());
         format!("{m:.prec$} [{lo:.prec$}–{hi:.prec$}]")
@@ -145,11 +158,14 @@ pub fn run(a: &Args) -> Result<(), String> {
          `Db::compact()`. Merge output MB/s = bytes written / merge time (input MB/s: bytes read). Disk \
          sequential write bandwidth, same run and file system, max(merge output, 1 GiB) in 1 MiB writes: \
          buffered + one fdatasync (the path libkv's writes take) and O_DIRECT (the device ceiling). Put \
-         latency: one writer, `Fsync::Always`, 2 s idle, then during the merge. Median [min–max] over {} runs.\n",
+         latency: one writer, `Fsync::Always`, 2 s idle, then during the merge. Median [min–max] over {} runs. \
+         Merge output: {}; rate limit: {}.\n",
         a.value_bytes,
         a.keys,
         a.value_bytes,
-        runs.len()
+        runs.len(),
+        if a.buffered_merge { "through the page cache" } else { "O_DIRECT (the default)" },
+        if a.merge_rate_limit_mb_s == 0 { "none".to_string() } else { format!("{} MB/s", a.merge_rate_limit_mb_s) },
     );
     println!("| metric | value |");
     println!("|---|---|");

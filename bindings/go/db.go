@@ -76,6 +76,10 @@ type Options struct {
 	CompactionMinDeadBytes uint64
 	// CompactionRateLimitBytesPerSec throttles compaction (0: unthrottled).
 	CompactionRateLimitBytesPerSec uint64
+	// BufferedCompaction writes compaction output through the page cache
+	// instead of around it (O_DIRECT, the default): slower merges, but
+	// moved records stay cached.
+	BufferedCompaction bool
 	// DisableActiveExpiry stops the background expiry cycle (expired keys
 	// are then only purged when accessed).
 	DisableActiveExpiry bool
@@ -119,6 +123,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		preallocate:                         -1,
 		auto_compaction:                     -1,
 		active_expiry:                       -1,
+		compaction_direct_io:                -1,
 	}
 	for _, f := range []struct {
 		name string
@@ -157,6 +162,9 @@ func Open(dir string, opts Options) (*DB, error) {
 	}
 	if opts.DisableActiveExpiry {
 		co.active_expiry = 0
+	}
+	if opts.BufferedCompaction {
+		co.compaction_direct_io = 0
 	}
 	if opts.CompactionMinDeadRatio < 0 || opts.CompactionMinDeadRatio > 1 {
 		return nil, invalid("Open", "Options.CompactionMinDeadRatio must be in [0, 1], got %v", opts.CompactionMinDeadRatio)

@@ -41,6 +41,8 @@ kv_status kvg_open(const char *path, const kvg_open_opts *o, kvg_out *out) {
     if (st == KV_OK && o->preallocate >= 0) st = kv_options_set_preallocate(opts, o->preallocate != 0);
     if (st == KV_OK && o->auto_compaction >= 0) st = kv_options_set_auto_compaction(opts, o->auto_compaction != 0);
     if (st == KV_OK && o->active_expiry >= 0) st = kv_options_set_active_expiry(opts, o->active_expiry != 0);
+    if (st == KV_OK && o->compaction_direct_io >= 0)
+        st = kv_options_set_compaction_direct_io(opts, o->compaction_direct_io != 0);
     if (st == KV_OK && o->compaction_min_dead_ratio != 0.0)
         st = kv_options_set_compaction_min_dead_ratio(opts, o->compaction_min_dead_ratio);
     if (st == KV_OK && o->compaction_min_dead_bytes)

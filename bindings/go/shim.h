@@ -38,6 +38,7 @@ typedef struct {
     int preallocate;     /* -1 default, 0 false, 1 true */
     int auto_compaction; /* -1 default, 0 false, 1 true */
     int active_expiry;   /* -1 default, 0 false, 1 true */
+    int compaction_direct_io; /* -1 default, 0 false, 1 true */
     double compaction_min_dead_ratio;
     uint64_t compaction_min_dead_bytes;
     uint64_t compaction_rate_limit_bytes_per_sec;

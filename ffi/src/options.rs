@@ -328,6 +328,24 @@ pub unsafe extern "C" fn kv_options_set_compaction_rate_limit(
         unsafe { update(opts, |o| { o.compaction_rate_limit_bytes_per_sec = compaction_rate_limit_bytes_per_sec; Ok(()) }) }
     }
 }
+/// Writes compaction output around the page cache (`O_DIRECT`, where the
+/// file system supports it; default true): merges run near the device's
+/// speed and do not evict the cached working set, but the first read of a
+/// moved record after a merge comes from the device.
+///
+/// Returns `KV_OK`, or `KV_INVALID_ARGUMENT` (options unchanged) when
+/// `opts` is NULL or the value is out of range.
+///
+/// # Safety
+///
+/// `opts` must be NULL or a live `kv_options`.
+#[no_mangle]
+pub unsafe extern "C" fn kv_options_set_compaction_direct_io(opts: *mut kv_options, compaction_direct_io: bool) -> kv_status {
+    crate::ffi_status! {
+        // SAFETY: forwarded contract.
+        unsafe { update(opts, |o| { o.compaction_direct_io = compaction_direct_io; Ok(()) }) }
+    }
+}
 /// Runs the background active expiry cycle (default true).
 ///
 /// Returns `KV_OK`, or `KV_INVALID_ARGUMENT` (options unchanged) when

@@ -164,3 +164,21 @@ def test_corruption_detected(path: Path) -> None:
     assert "seg" in str(e.value) or "offset" in str(e.value)
     with libkv.open(path, recovery="salvage") as d:
         assert d.stats()["recovery_salvaged_bytes_skipped"] > 0
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_compaction_output_direct_or_buffered_keeps_data(path: Path, direct: bool) -> None:
+    """Merge output goes around the page cache by default
+    (``compaction_direct_io=True``) or through it; both keep every value."""
+    opts = dict(fsync="no", max_segment_size=1 << 16, auto_compaction=False, compaction_direct_io=direct)
+    with libkv.open(path, **opts) as d:
+        for rnd in range(2):
+            for i in range(2000):
+                d[f"k{i:05}"] = f"value-{i}-{rnd}-" + "x" * 200
+        s = d.compact()
+        assert s["records_copied"] >= 2000 and s["records_dropped"] >= 2000, s
+    with libkv.open(path, **opts) as d:
+        for i in range(2000):
+            assert d[f"k{i:05}"] == (f"value-{i}-1-" + "x" * 200).encode()
+    with pytest.raises(TypeError):
+        libkv.open(path, compaction_direct_io=1)

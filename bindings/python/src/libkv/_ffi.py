@@ -250,6 +250,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "kv_options_set_compression_threshold": (c_int, [P, c_size_t]),
     "kv_options_set_preallocate": (c_int, [P, c_bool]),
     "kv_options_set_auto_compaction": (c_int, [P, c_bool]),
+    "kv_options_set_compaction_direct_io": (c_int, [P, c_bool]),
     "kv_options_set_compaction_min_dead_ratio": (c_int, [P, c_double]),
     "kv_options_set_compaction_min_dead_bytes": (c_int, [P, c_uint64]),
     "kv_options_set_compaction_rate_limit": (c_int, [P, c_uint64]),

@@ -55,6 +55,7 @@ _OPTIONS: dict[str, tuple[str, type]] = {
     "compression_threshold": ("kv_options_set_compression_threshold", int),
     "preallocate": ("kv_options_set_preallocate", bool),
     "auto_compaction": ("kv_options_set_auto_compaction", bool),
+    "compaction_direct_io": ("kv_options_set_compaction_direct_io", bool),
     "compaction_min_dead_ratio": ("kv_options_set_compaction_min_dead_ratio", float),
     "compaction_min_dead_bytes": ("kv_options_set_compaction_min_dead_bytes", int),
     "compaction_rate_limit": ("kv_options_set_compaction_rate_limit", int),
@@ -122,6 +123,7 @@ def open(path: PathT, fsync: FsyncPolicy = "always", **options: Any) -> DB:  # n
     or ``"salvage"``), ``max_segment_size``, ``max_key_size``,
     ``max_value_size``, ``max_batch_ops``, ``max_batch_size``,
     ``compression_threshold`` (bytes), ``preallocate``, ``auto_compaction``,
+    ``compaction_direct_io``,
     ``compaction_min_dead_ratio``, ``compaction_min_dead_bytes``,
     ``compaction_rate_limit`` (bytes/s), ``active_expiry``,
     ``active_expiry_interval_ms``, ``active_expiry_budget_ms``.
