@@ -48,6 +48,7 @@
 mod add;
 mod algebra;
 mod commands;
+mod huge_pages;
 
 pub(crate) use commands::stage_zset_expiry;
 mod range;

@@ -114,31 +114,6 @@ fn prefetch(node: Option<&Node>) {
     let _ = node;
 }
 
-/// Arenas smaller than this keep ordinary pages (a huge page is 2 MiB; a
-/// small set must not pin one).
-const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
-
-/// Asks for transparent huge pages behind the spare capacity of `nodes`
-/// (`MADV_HUGEPAGE`; only a hint: failure or a kernel without THP changes
-/// nothing but speed).
-fn advise_huge_pages(nodes: &Vec<Node>) {
-    let bytes = nodes.capacity() * std::mem::size_of::<Node>();
-    if bytes < HUGE_PAGE_MIN_BYTES {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let start = nodes.as_ptr() as usize;
-        let aligned = (start + PAGE - 1) & !(PAGE - 1);
-        let len = (start + bytes).saturating_sub(aligned) & !(PAGE - 1);
-        // SAFETY: the range lies inside the vector's own allocation, which
-        // stays allocated for the call; MADV_HUGEPAGE changes no contents
-        // and no mapping, only how future faults in the range are served.
-        unsafe { libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE) };
-    }
-}
-
 impl Node {
     /// A node of `height` levels holding `member`, all links null.
     fn new(height: usize, member: &[u8], score: f64, tag: u64) -> Node {
@@ -388,15 +363,13 @@ impl SkipList {
         }
     }
 
-    /// Doubles the arena's capacity (as `Vec` would), asking the kernel to
-    /// back a large arena with transparent huge pages before its memory is
-    /// first touched. A search visits ~20 random nodes of a multi-megabyte
-    /// arena; with 4 KiB pages most visits also miss the TLB, and under
-    /// virtualisation each such miss is a two-dimensional page walk.
+    /// Doubles the arena's capacity (as `Vec` would), asking for huge pages
+    /// (see the `huge_pages` module) before the new block is first touched
+    /// (`Vec`'s own growth would copy into it first).
     fn grow(&mut self) {
         let new_cap = (self.nodes.capacity() * 2).max(4);
         let mut nodes: Vec<Node> = Vec::with_capacity(new_cap);
-        advise_huge_pages(&nodes);
+        super::huge_pages::advise(nodes.as_ptr().cast(), new_cap * std::mem::size_of::<Node>());
         nodes.append(&mut self.nodes);
         self.nodes = nodes;
     }
