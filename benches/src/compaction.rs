@@ -38,6 +38,10 @@ fn hist() -> Histogram<u64> {
 }
 
 struct Run {
+    /// The merge alone (no other writes).
+    alone_mb_s: f64,
+    alone_s: f64,
+    /// The merge while one writer puts.
     merge_mb_s: f64,
     input_mb_s: f64,
     raw_mb_s: f64,
@@ -104,6 +108,15 @@ fn one(a: &Args) -> Result<Run, String> {
         compaction_rate_limit_bytes_per_sec: a.merge_rate_limit_mb_s * 1_000_000,
         ..opts(Fsync::Always)
     };
+    // The merge on its own, in a database of its own (its inputs freshly
+    // written, as in the second one).
+    let alone = {
+        let db = Db::open(root.path().join("alone"), o.clone()).map_err(|e| e.to_string())?;
+        fill_sized(&db, n, 0, value_bytes)?;
+        fill_sized(&db, n, 1, value_bytes)?;
+        db.compact().map_err(|e| e.to_string())?
+    };
+    let alone_s = (alone.duration_ms.max(1)) as f64 / 1000.0;
     let db = Db::open(&dir, o).map_err(|e| e.to_string())?;
     fill_sized(&db, n, 0, value_bytes)?;
     fill_sized(&db, n, 1, value_bytes)?;
@@ -128,11 +141,13 @@ fn one(a: &Args) -> Result<Run, String> {
     // same file system: at least 1 GiB (less would only measure copying into
     // the page cache), in 1 MiB writes. Buffered + one fdatasync is the path
     // every libkv write takes; O_DIRECT is the device's own ceiling.
-    let raw_bytes = summary.output_bytes.max(RAW_MIN_BYTES);
+    let raw_bytes = summary.output_bytes.max(alone.output_bytes).max(RAW_MIN_BYTES);
     let raw_mb_s = raw_write_mb_s(&root.path().join("raw.bin"), raw_bytes, false)?;
     let direct_mb_s = raw_write_mb_s(&root.path().join("raw-direct.bin"), raw_bytes, true).ok();
     let us = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     Ok(Run {
+        alone_mb_s: alone.output_bytes as f64 / 1e6 / alone_s,
+        alone_s,
         merge_mb_s: summary.output_bytes as f64 / 1e6 / merge_s,
         input_mb_s: summary.input_bytes as f64 / 1e6 / merge_s,
         raw_mb_s,
@@ -155,7 +170,8 @@ pub fn run(a: &Args) -> Result<(), String> {
     };
     println!(
         "## Compaction, {} B values\n\n{} live keys (16 B keys, {} B values), each written twice (half the log dead), then \
-         `Db::compact()`. Merge output MB/s = bytes written / merge time (input MB/s: bytes read). Disk \
+         `Db::compact()`: once alone, and once (in a second database filled the same way) while one writer puts. \
+         Merge output MB/s = bytes written / merge time (input MB/s: bytes read). Disk \
          sequential write bandwidth, same run and file system, max(merge output, 1 GiB) in 1 MiB writes: \
          buffered + one fdatasync (the path libkv's writes take) and O_DIRECT (the device ceiling). Put \
          latency: one writer, `Fsync::Always`, 2 s idle, then during the merge. Median [min–max] over {} runs. \
@@ -169,15 +185,19 @@ pub fn run(a: &Args) -> Result<(), String> {
     );
     println!("| metric | value |");
     println!("|---|---|");
-    println!("| merge time s | {} |", f(&|r| r.merge_s, 2));
-    println!("| merge output MB/s | {} |", f(&|r| r.merge_mb_s, 1));
-    println!("| merge input MB/s | {} |", f(&|r| r.input_mb_s, 1));
+    println!("| merge alone: time s | {} |", f(&|r| r.alone_s, 2));
+    println!("| merge alone: output MB/s | {} |", f(&|r| r.alone_mb_s, 1));
+    println!("| merge during puts: time s | {} |", f(&|r| r.merge_s, 2));
+    println!("| merge during puts: output MB/s | {} |", f(&|r| r.merge_mb_s, 1));
+    println!("| merge during puts: input MB/s | {} |", f(&|r| r.input_mb_s, 1));
     println!("| disk sequential write MB/s, buffered + fdatasync | {} |", f(&|r| r.raw_mb_s, 1));
-    println!("| merge output ÷ buffered disk write | {} |", f(&|r| r.merge_mb_s / r.raw_mb_s, 2));
+    println!("| merge alone ÷ buffered disk write | {} |", f(&|r| r.alone_mb_s / r.raw_mb_s, 2));
+    println!("| merge during puts ÷ buffered disk write | {} |", f(&|r| r.merge_mb_s / r.raw_mb_s, 2));
     if runs.iter().all(|r| r.direct_mb_s.is_some()) {
         let d = |r: &Run| r.direct_mb_s.unwrap_or(f64::NAN);
         println!("| disk sequential write MB/s, O_DIRECT | {} |", f(&d, 1));
-        println!("| merge output ÷ O_DIRECT disk write | {} |", f(&|r| r.merge_mb_s / d(r), 2));
+        println!("| merge alone ÷ O_DIRECT disk write | {} |", f(&|r| r.alone_mb_s / d(r), 2));
+        println!("| merge during puts ÷ O_DIRECT disk write | {} |", f(&|r| r.merge_mb_s / d(r), 2));
     } else {
         println!("| disk sequential write MB/s, O_DIRECT | not supported by this file system |");
     }

@@ -761,7 +761,7 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         band_base: (max_order >> BAND_BITS) << BAND_BITS,
         now_ms: inner.now_ms(),
         outputs: Vec::new(),
-        out: MergeWriter::new(WRITE_CHUNK_BYTES),
+        out: MergeWriter::new(WRITE_CHUNK_BYTES, inner.commit_syncs.clone()),
         moves,
         live,
         expired: Vec::new(),
