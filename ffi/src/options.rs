@@ -340,7 +340,10 @@ pub unsafe extern "C" fn kv_options_set_compaction_rate_limit(
 ///
 /// `opts` must be NULL or a live `kv_options`.
 #[no_mangle]
-pub unsafe extern "C" fn kv_options_set_compaction_direct_io(opts: *mut kv_options, compaction_direct_io: bool) -> kv_status {
+pub unsafe extern "C" fn kv_options_set_compaction_direct_io(
+    opts: *mut kv_options,
+    compaction_direct_io: bool,
+) -> kv_status {
     crate::ffi_status! {
         // SAFETY: forwarded contract.
         unsafe { update(opts, |o| { o.compaction_direct_io = compaction_direct_io; Ok(()) }) }
