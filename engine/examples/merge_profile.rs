@@ -2,6 +2,9 @@
 //! aid: `perf record` this example). Usage: merge_profile DIR KEYS VALUE_BYTES
 use std::time::Instant;
 
+mod common;
+
+use common::cpu_ms;
 use kv_engine::{Db, Fsync, Options};
 
 fn main() -> kv_engine::Result<()> {
@@ -48,16 +51,4 @@ fn main() -> kv_engine::Result<()> {
         s.input_bytes as f64 / 1e6 / secs
     );
     Ok(())
-}
-
-/// CPU time of this process in ms (user + system).
-fn cpu_ms() -> u64 {
-    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage writes a full rusage into the pointed-to buffer.
-    let ru = unsafe {
-        libc::getrusage(libc::RUSAGE_SELF, ru.as_mut_ptr());
-        ru.assume_init()
-    };
-    let ms = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
-    ms(ru.ru_utime) + ms(ru.ru_stime)
 }

@@ -2,6 +2,9 @@
 //! this example). Usage: open_profile DIR KEYS
 use std::time::Instant;
 
+mod common;
+
+use common::cpu_ms;
 use kv_engine::{Db, Fsync, Options};
 
 fn main() -> kv_engine::Result<()> {
@@ -53,18 +56,6 @@ fn main() -> kv_engine::Result<()> {
         println!("open: {:.3?} (hints {}, scanned {})", t.elapsed(), r.segments_from_hints, r.segments_scanned);
     }
     Ok(())
-}
-
-/// User + system CPU time of this process, in ms.
-fn cpu_ms() -> u64 {
-    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given; it is zero-initialised.
-    let ru = unsafe {
-        libc::getrusage(libc::RUSAGE_SELF, ru.as_mut_ptr());
-        ru.assume_init()
-    };
-    let ms = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
-    ms(ru.ru_utime) + ms(ru.ru_stime)
 }
 
 /// Drops the directory's (clean) files from the page cache.

@@ -228,6 +228,31 @@ impl Arena {
         })
     }
 
+    /// Walks entries from `cursor` front to back, advancing it. `visit(off,
+    /// flags, key_start, key_len)` sees each entry and returns false to stop
+    /// before it (the cursor stays on it). Returns true when the walk
+    /// reached the end of the arena.
+    fn walk_from(&self, cursor: &mut ArenaCursor, mut visit: impl FnMut(u32, u8, usize, usize) -> bool) -> bool {
+        loop {
+            let ci = cursor.chunk as usize;
+            let Some(chunk) = self.chunks.get(ci) else { return true };
+            if cursor.pos as usize >= chunk.len() {
+                if ci + 1 < self.chunks.len() {
+                    cursor.chunk += 1;
+                    cursor.pos = 0;
+                    continue;
+                }
+                return true;
+            }
+            let off = (cursor.chunk << CHUNK_BITS) | cursor.pos;
+            let (flags, key_start, key_len) = self.header(off);
+            if !visit(off, flags, key_start, key_len) {
+                return false;
+            }
+            cursor.pos += (key_start + key_len) as u32;
+        }
+    }
+
     fn capacity_bytes(&self) -> usize {
         self.chunks.iter().map(|c| c.capacity()).sum::<usize>() + self.chunks.capacity() * 24
     }
@@ -667,24 +692,10 @@ impl KeyDir {
                 };
                 let arena = &shard.arena;
                 let mut looked = 0usize;
-                let mut at_end = false;
-                while looked < WALK_ENTRIES_PER_LOCK {
-                    let ci = cursor.chunk as usize;
-                    let Some(chunk) = arena.chunks.get(ci) else {
-                        at_end = true;
-                        break;
-                    };
-                    if cursor.pos as usize >= chunk.len() {
-                        if ci + 1 < arena.chunks.len() {
-                            cursor.chunk += 1;
-                            cursor.pos = 0;
-                            continue;
-                        }
-                        at_end = true;
-                        break;
+                let at_end = arena.walk_from(cursor, |off, flags, _, _| {
+                    if looked >= WALK_ENTRIES_PER_LOCK {
+                        return false;
                     }
-                    let off = (cursor.chunk << CHUNK_BITS) | cursor.pos;
-                    let (flags, key_start, key_len) = arena.header(off);
                     looked += 1;
                     if flags & FLAG_DEAD == 0 && ValueKind::from_bits(flags >> KIND_SHIFT) == ValueKind::String {
                         let e = arena.entry(off);
@@ -692,8 +703,8 @@ impl KeyDir {
                             out.push((e.loc, Slot { shard: s as u32, off }));
                         }
                     }
-                    cursor.pos += (key_start + key_len) as u32;
-                }
+                    true
+                });
                 if at_end {
                     generations[s] = cursor.generation;
                     break;
@@ -877,26 +888,10 @@ impl KeyDir {
         }
         let arena = &shard.arena;
         let mut scanned = 0usize;
-        loop {
-            let ci = cursor.chunk as usize;
-            let Some(chunk) = arena.chunks.get(ci) else {
-                out.at_end = true;
-                break;
-            };
-            if cursor.pos as usize >= chunk.len() {
-                if ci + 1 < arena.chunks.len() {
-                    cursor.chunk += 1;
-                    cursor.pos = 0;
-                    continue;
-                }
-                out.at_end = true;
-                break;
-            }
+        out.at_end = arena.walk_from(cursor, |off, flags, key_start, key_len| {
             if out.sampled >= max_ttl_keys || scanned >= max_scan {
-                break;
+                return false;
             }
-            let off = (cursor.chunk << CHUNK_BITS) | cursor.pos;
-            let (flags, key_start, key_len) = arena.header(off);
             scanned += 1;
             if flags & FLAG_DEAD == 0 && flags & FLAG_TTL != 0 {
                 out.sampled += 1;
@@ -905,8 +900,8 @@ impl KeyDir {
                     expired_out.push(arena.slice(off)[key_start..key_start + key_len].to_vec());
                 }
             }
-            cursor.pos += (key_start + key_len) as u32;
-        }
+            true
+        });
         out
     }
 

@@ -201,9 +201,12 @@ mod tests {
     use crate::storage::ReadFile;
     use parking_lot::Mutex;
 
-    /// Records the (offset, length) of every write.
+    /// Records the (offset, length) of every write; fails them if `fail`.
     #[derive(Default)]
-    struct Recorder(Mutex<Vec<(u64, usize)>>);
+    struct Recorder {
+        writes: Mutex<Vec<(u64, usize)>>,
+        fail: bool,
+    }
 
     impl ReadFile for Recorder {
         fn read_exact_at(&self, _buf: &mut [u8], _offset: u64) -> io::Result<()> {
@@ -216,7 +219,10 @@ mod tests {
 
     impl WriteFile for Recorder {
         fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-            self.0.lock().push((offset, buf.len()));
+            if self.fail {
+                return Err(io::Error::other("injected"));
+            }
+            self.writes.lock().push((offset, buf.len()));
             Ok(())
         }
         fn sync_data(&self) -> io::Result<()> {
@@ -236,11 +242,11 @@ mod tests {
         let file = Recorder::default();
         let chunk = vec![7u8; 4 * BUSY_PIECE_BYTES + 100];
         write_chunk(&file, &chunk, 1 << 20, &mut fg).unwrap();
-        assert_eq!(*file.0.lock(), vec![(1 << 20, chunk.len())], "quiet: one write");
-        file.0.lock().clear();
+        assert_eq!(*file.writes.lock(), vec![(1 << 20, chunk.len())], "quiet: one write");
+        file.writes.lock().clear();
         syncs.fetch_add(1, Ordering::Relaxed);
         write_chunk(&file, &chunk, 1 << 20, &mut fg).unwrap();
-        let writes = file.0.lock().clone();
+        let writes = file.writes.lock().clone();
         assert_eq!(writes.len(), 5, "{writes:?}");
         let mut at = 1u64 << 20;
         for (i, &(off, len)) in writes.iter().enumerate() {
@@ -255,27 +261,7 @@ mod tests {
     /// comes back (a later `submit` must not wait forever).
     #[test]
     fn compact_merge_writer_reports_a_failed_write_and_keeps_its_buffers() {
-        struct Failing;
-        impl ReadFile for Failing {
-            fn read_exact_at(&self, _buf: &mut [u8], _offset: u64) -> io::Result<()> {
-                Err(io::ErrorKind::Unsupported.into())
-            }
-            fn len_bytes(&self) -> io::Result<u64> {
-                Ok(0)
-            }
-        }
-        impl WriteFile for Failing {
-            fn write_all_at(&self, _buf: &[u8], _offset: u64) -> io::Result<()> {
-                Err(io::Error::other("injected"))
-            }
-            fn sync_data(&self) -> io::Result<()> {
-                Ok(())
-            }
-            fn set_len(&self, _len_bytes: u64) -> io::Result<()> {
-                Ok(())
-            }
-        }
-        let file: Arc<dyn WriteFile> = Arc::new(Failing);
+        let file: Arc<dyn WriteFile> = Arc::new(Recorder { fail: true, ..Recorder::default() });
         let mut w = MergeWriter::new(8192, Arc::new(AtomicU64::new(0)));
         let mut failures = 0;
         for i in 0..10u64 {

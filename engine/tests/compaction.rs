@@ -91,8 +91,11 @@ fn compact_basic_reclaims_and_reopens_from_hints() {
     file_names_ok(&sim.file_names());
 }
 
-#[test]
-fn compact_concurrent_writes_and_deletes_match_model() {
+/// Two writer threads, each owning the keys congruent to its number mod 2,
+/// run `op(db, key_index, x, round)` (which updates the thread's exact model)
+/// while four merges run; then the database must match the model after the
+/// merges, after a quiet merge and after a reopen.
+fn concurrent_merges_match_model(seed: u32, op: fn(&Db, u32, u32, u32, &mut Model)) {
     let dir = tempfile::tempdir().unwrap();
     let opts = Options { compaction_rate_limit_bytes_per_sec: 4 << 20, ..small_opts(Fsync::No) };
     let db = Arc::new(Db::open(dir.path(), opts.clone()).unwrap());
@@ -104,22 +107,14 @@ fn compact_concurrent_writes_and_deletes_match_model() {
         .map(|t| {
             let (db, stop) = (db.clone(), stop.clone());
             std::thread::spawn(move || {
-                // Each thread owns the keys congruent to t mod 2: its model is exact.
                 let mut model = Model::new();
                 let mut round = 1u32;
-                let mut x = 0x9E37_79B9u32 ^ t;
+                let mut x = seed ^ t;
                 while !stop.load(Ordering::Relaxed) || round < 3000 {
                     x ^= x << 13;
                     x ^= x >> 17;
                     x ^= x << 5;
-                    let i = (x % 1000) * 2 + t;
-                    if x.is_multiple_of(4) {
-                        db.delete(&key(i)).unwrap();
-                        model.insert(key(i), None);
-                    } else {
-                        db.put(&key(i), &val(i, round)).unwrap();
-                        model.insert(key(i), Some(val(i, round)));
-                    }
+                    op(&db, (x % 1000) * 2 + t, x, round, &mut model);
                     round += 1;
                 }
                 model
@@ -151,6 +146,19 @@ fn compact_concurrent_writes_and_deletes_match_model() {
     assert!(db.stats().recovery.segments_from_hints >= 1);
 }
 
+#[test]
+fn compact_concurrent_writes_and_deletes_match_model() {
+    concurrent_merges_match_model(0x9E37_79B9, |db, i, x, round, model| {
+        if x.is_multiple_of(4) {
+            db.delete(&key(i)).unwrap();
+            model.insert(key(i), None);
+        } else {
+            db.put(&key(i), &val(i, round)).unwrap();
+            model.insert(key(i), Some(val(i, round)));
+        }
+    });
+}
+
 /// Writers that add and remove TTLs (which moves a key to another keydir
 /// slot) and delete keys while merges run: the merge's slot-based index
 /// switch must fall back to a lookup by key for moved slots and never
@@ -158,67 +166,22 @@ fn compact_concurrent_writes_and_deletes_match_model() {
 #[test]
 fn compact_concurrent_ttl_changes_move_keydir_slots_during_merge() {
     use kv_engine::ExpireCondition;
-    let dir = tempfile::tempdir().unwrap();
-    let opts = Options { compaction_rate_limit_bytes_per_sec: 4 << 20, ..small_opts(Fsync::No) };
-    let db = Arc::new(Db::open(dir.path(), opts.clone()).unwrap());
-    for i in 0..2000 {
-        db.put(&key(i), &val(i, 0)).unwrap();
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..2u32)
-        .map(|t| {
-            let (db, stop) = (db.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let mut model = Model::new();
-                let mut round = 1u32;
-                let mut x = 0x85EB_CA6Bu32 ^ t;
-                while !stop.load(Ordering::Relaxed) || round < 3000 {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    let i = (x % 1000) * 2 + t;
-                    match x % 8 {
-                        0 => {
-                            db.delete(&key(i)).unwrap();
-                            model.insert(key(i), None);
-                        }
-                        1 | 2 => {
-                            db.pexpire(&key(i), 3_600_000, ExpireCondition::None).unwrap();
-                        }
-                        3 | 4 => {
-                            db.persist(&key(i)).unwrap();
-                        }
-                        _ => {
-                            db.put(&key(i), &val(i, round)).unwrap();
-                            model.insert(key(i), Some(val(i, round)));
-                        }
-                    }
-                    round += 1;
-                }
-                model
-            })
-        })
-        .collect();
-    let mut merges_with_input = 0;
-    for _ in 0..4 {
-        let s = db.compact().unwrap();
-        merges_with_input += !s.input_segments.is_empty() as u32;
-    }
-    stop.store(true, Ordering::Relaxed);
-    let mut model = Model::new();
-    for i in 0..2000 {
-        model.insert(key(i), Some(val(i, 0)));
-    }
-    for w in writers {
-        model.extend(w.join().unwrap());
-    }
-    assert!(merges_with_input >= 2);
-    assert_matches(&db, &model, "after concurrent merges");
-    db.compact().unwrap();
-    assert_matches(&db, &model, "after a quiet merge");
-    drop(db);
-    let db = Db::open(dir.path(), opts).unwrap();
-    assert_matches(&db, &model, "after reopen");
+    concurrent_merges_match_model(0x85EB_CA6B, |db, i, x, round, model| match x % 8 {
+        0 => {
+            db.delete(&key(i)).unwrap();
+            model.insert(key(i), None);
+        }
+        1 | 2 => {
+            db.pexpire(&key(i), 3_600_000, ExpireCondition::None).unwrap();
+        }
+        3 | 4 => {
+            db.persist(&key(i)).unwrap();
+        }
+        _ => {
+            db.put(&key(i), &val(i, round)).unwrap();
+            model.insert(key(i), Some(val(i, round)));
+        }
+    });
 }
 
 /// Deletes of other keys during a slow merge make the keydir rebuild its
