@@ -65,6 +65,11 @@ impl SegmentHeader {
         if version != FORMAT_VERSION {
             return Err(bad(&format!("format version {version}, this build reads {FORMAT_VERSION}")));
         }
+        // docs/format.md: reserved, 0. A header that says otherwise was not
+        // written by this version, whatever its checksum says.
+        if b[24..28] != [0u8; 4] {
+            return Err(bad("reserved bytes are not zero"));
+        }
         Ok(SegmentHeader {
             id: u32::from_le_bytes(b[12..16].try_into().expect("4 bytes")),
             order: u64::from_le_bytes(b[16..24].try_into().expect("8 bytes")),
@@ -117,6 +122,19 @@ pub fn create_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing `record_decode`: a header with non-zero reserved
+    /// bytes (24..28) and a checksum computed over them was accepted, so a
+    /// decoded header did not re-encode to its bytes.
+    #[test]
+    fn segment_header_with_nonzero_reserved_bytes_is_rejected() {
+        let mut b = SegmentHeader { id: 3, order: writer_order(3) }.encode();
+        b[25] = 0x0f;
+        let crc = crc32fast::hash(&b[0..28]);
+        b[28..32].copy_from_slice(&crc.to_le_bytes());
+        let err = SegmentHeader::decode(&b, Path::new("x.seg")).unwrap_err().to_string();
+        assert!(err.contains("reserved"), "{err}");
+    }
 
     #[test]
     fn header_round_trip_and_damage() {
