@@ -668,12 +668,12 @@ fn relocate_moves(
         let h = record::decode_header(bytes).ok()?;
         Some((h, bytes))
     };
-    let key_of = |h: &record::Header, bytes: &'_ [u8]| -> Vec<u8> {
-        bytes.get(record::HEADER_LEN..record::HEADER_LEN + h.key_len as usize).unwrap_or_default().to_vec()
-    };
+    fn key_of<'b>(h: &record::Header, bytes: &'b [u8]) -> &'b [u8] {
+        bytes.get(record::HEADER_LEN..record::HEADER_LEN + h.key_len as usize).unwrap_or_default()
+    }
     let mut at_slot: Vec<(Slot, Loc, Loc)> = Vec::with_capacity(RELOCATE_BATCH_RECORDS);
     let mut slot_results = Vec::with_capacity(RELOCATE_BATCH_RECORDS);
-    let mut by_key: Vec<(Vec<u8>, Loc, Loc)> = Vec::new();
+    let mut by_key: Vec<(&[u8], Loc, Loc)> = Vec::new();
     let mut moved = Vec::new();
     for chunk in moves.chunks(RELOCATE_BATCH_RECORDS) {
         at_slot.clear();
@@ -691,7 +691,7 @@ fn relocate_moves(
                 by_key.push((key_of(&h, bytes), mv.from, mv.to));
                 continue;
             }
-            let key = bytes.get(record::HEADER_LEN..record::HEADER_LEN + h.key_len as usize).unwrap_or_default();
+            let key = key_of(&h, bytes);
             let rec = RecordRef {
                 header: h,
                 key,
@@ -712,9 +712,8 @@ fn relocate_moves(
                 },
             }
         }
-        let items: Vec<(&[u8], Loc, Loc)> = by_key.iter().map(|(k, from, to)| (k.as_slice(), *from, *to)).collect();
-        inner.keydir.update_locs_if(&items, &mut moved);
-        for ((_, _, to), ok) in items.iter().zip(&moved) {
+        inner.keydir.update_locs_if(&by_key, &mut moved);
+        for ((_, _, to), ok) in by_key.iter().zip(&moved) {
             if !ok {
                 inner.add_dead(to.seg, to.len as u64);
             }
