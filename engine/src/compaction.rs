@@ -673,6 +673,7 @@ fn relocate_moves(
     }
     let mut at_slot: Vec<(Slot, Loc, Loc)> = Vec::with_capacity(RELOCATE_BATCH_RECORDS);
     let mut slot_results = Vec::with_capacity(RELOCATE_BATCH_RECORDS);
+    let mut sort_scratch = Vec::with_capacity(RELOCATE_BATCH_RECORDS);
     let mut by_key: Vec<(&[u8], Loc, Loc)> = Vec::new();
     let mut moved = Vec::new();
     for chunk in moves.chunks(RELOCATE_BATCH_RECORDS) {
@@ -701,7 +702,7 @@ fn relocate_moves(
                 inner.add_dead(mv.to.seg, mv.to.len as u64);
             }
         }
-        inner.keydir.update_locs_at(generations, &mut at_slot, &mut slot_results);
+        inner.keydir.update_locs_at(generations, &mut at_slot, &mut sort_scratch, &mut slot_results);
         for (&(_, from, to), r) in at_slot.iter().zip(&slot_results) {
             match r {
                 SlotUpdate::Moved => {}

@@ -126,8 +126,9 @@ impl HintBuilder {
     /// The finished hint file bytes for a segment of `seg_len` bytes whose
     /// trailing bytes checksum to `tail_crc` (see [`tail_crc`]).
     pub fn finish(mut self, seg_len: u64, tail_crc: u32) -> Vec<u8> {
-        // Ties keep insertion (file) order: a key's entries replay in order.
-        self.order.sort_unstable();
+        // Ties keep insertion (file) order: a key's entries replay in order
+        // (the sort is stable and entries were added in file order).
+        crate::radix::sort_by_u64_key(&mut self.order, &mut Vec::new(), |&(k, _)| k);
         let mut out = std::mem::take(&mut self.header);
         out.reserve(self.entries_buf.len() + 4);
         out[24..32].copy_from_slice(&seg_len.to_le_bytes());

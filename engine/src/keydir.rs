@@ -719,14 +719,16 @@ impl KeyDir {
     /// points at `expected`, points it at `new`. `result[i]` says what
     /// happened to `items[i]`. Items are visited shard by shard in arena
     /// order (the order is changed), with each shard's write lock taken per
-    /// [`KeyDir::BATCH_ITEMS_PER_LOCK`] items.
+    /// [`KeyDir::BATCH_ITEMS_PER_LOCK`] items. `scratch` is working space
+    /// for the sort (reused across calls).
     pub fn update_locs_at(
         &self,
         generations: &SlotGenerations,
         items: &mut [(Slot, Loc, Loc)],
+        scratch: &mut Vec<(Slot, Loc, Loc)>,
         result: &mut Vec<SlotUpdate>,
     ) {
-        items.sort_unstable_by_key(|(slot, _, _)| ((slot.shard as u64) << 32) | slot.off as u64);
+        crate::radix::sort_by_u64_key(items, scratch, |(slot, _, _)| ((slot.shard as u64) << 32) | slot.off as u64);
         result.clear();
         result.resize(items.len(), SlotUpdate::Unknown);
         let mut i = 0;
@@ -971,7 +973,7 @@ mod tests {
         let to = |l: Loc| Loc { seg: 50, ..l };
         let mut items: Vec<(Slot, Loc, Loc)> = locs.iter().map(|&l| (slot_of[&l], l, to(l))).collect();
         let mut result = Vec::new();
-        kd.update_locs_at(&gens, &mut items, &mut result);
+        kd.update_locs_at(&gens, &mut items, &mut Vec::new(), &mut result);
         for (&(_, from, _), r) in items.iter().zip(&result) {
             let expect = if from == a {
                 SlotUpdate::Superseded
@@ -998,7 +1000,7 @@ mod tests {
             kd.insert(format!("k{i}").as_bytes(), ent(loc(50, i), 0)).unwrap();
         }
         let mut items2: Vec<(Slot, Loc, Loc)> = found2.iter().map(|&(l, s)| (s, l, Loc { seg: 60, ..l })).collect();
-        kd.update_locs_at(&gens2, &mut items2, &mut result);
+        kd.update_locs_at(&gens2, &mut items2, &mut Vec::new(), &mut result);
         assert!(result.iter().all(|r| *r == SlotUpdate::Unknown));
         assert!((0..20_000u32).all(|i| kd.get(format!("k{i}").as_bytes()).map(|e| e.loc.seg) == Some(50)));
     }

@@ -43,6 +43,7 @@ pub mod compaction;
 mod hint;
 mod merge_live;
 mod merge_writer;
+mod radix;
 pub mod stats;
 
 mod db;

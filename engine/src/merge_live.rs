@@ -73,7 +73,7 @@ impl LiveStrings {
             .into_iter()
             .filter_map(|(loc, slot)| Some((((index.get(loc.seg)? as u64) << 32) | loc.off as u64, loc.len, slot)))
             .collect();
-        items.sort_unstable_by_key(|it| it.0);
+        crate::radix::sort_by_u64_key(&mut items, &mut Vec::new(), |it| it.0);
         LiveStrings { items, next: 0, input_ids: input_ids.to_vec(), unmatched: None, generations }
     }
 
