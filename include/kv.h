@@ -935,6 +935,21 @@ kv_status kv_options_set_compaction_min_dead_bytes(kv_options *opts,
 kv_status kv_options_set_compaction_rate_limit(kv_options *opts,
                                                uint64_t compaction_rate_limit_bytes_per_sec);
 
+// Throttles compaction writes while foreground commits run (`KV_FSYNC_ALWAYS`
+// writes seen in the last 20 ms), in bytes per second; 0 = unthrottled.
+// Default 64 MB/s: every byte a merge writes between two commits is
+// flushed by the second one, so this bounds what a merge adds to commit
+// latency. With no commits running the merge goes at full speed.
+//
+// Returns `KV_OK`, or `KV_INVALID_ARGUMENT` (options unchanged) when
+// `opts` is NULL.
+//
+// # Safety
+//
+// `opts` must be NULL or a live `kv_options`.
+kv_status kv_options_set_compaction_busy_rate_limit(kv_options *opts,
+                                                    uint64_t compaction_busy_rate_limit_bytes_per_sec);
+
 // Writes compaction output around the page cache (`O_DIRECT`, where the
 // file system supports it; default true): merges run near the device's
 // speed and do not evict the cached working set, but the first read of a

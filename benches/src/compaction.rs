@@ -31,6 +31,14 @@ pub struct Args {
     /// Merge rate limit in MB/s (`Options::compaction_rate_limit_bytes_per_sec`); 0 = none.
     #[arg(long, default_value_t = 0)]
     merge_rate_limit_mb_s: u64,
+    /// Merge rate limit while foreground commits run, in MB/s
+    /// (`Options::compaction_busy_rate_limit_bytes_per_sec`); 0 = none; default: the library's.
+    #[arg(long)]
+    merge_busy_rate_limit_mb_s: Option<u64>,
+    /// Print each put slower than this during the merge (ms since the merge
+    /// started, latency), to see which merge phase the slow ones fall in; 0 = off.
+    #[arg(long, default_value_t = 0)]
+    trace_slow_puts_us: u64,
 }
 
 fn hist() -> Histogram<u64> {
@@ -87,16 +95,33 @@ fn raw_write_mb_s(path: &std::path::Path, bytes: u64, direct: bool) -> Result<f6
     Ok(bytes.div_ceil(CHUNK as u64) as f64 * CHUNK as f64 / 1e6 / secs)
 }
 
-fn puts_until(db: &Db, stop: &dyn Fn() -> bool, offset: u64, value: &[u8]) -> Result<Histogram<u64>, String> {
+/// (ms since the loop started, µs) of each put slower than the threshold.
+type SlowPuts = Vec<(f64, u64)>;
+
+/// Puts until `stop`; the latency histogram, and the puts slower than
+/// `slow_us` (0: none).
+fn puts_until(
+    db: &Db,
+    stop: &dyn Fn() -> bool,
+    offset: u64,
+    value: &[u8],
+    slow_us: u64,
+) -> Result<(Histogram<u64>, SlowPuts), String> {
     let mut h = hist();
+    let mut slow = Vec::new();
     let mut i = 0;
+    let start = Instant::now();
     while !stop() {
         let t = Instant::now();
         db.put(&key(offset + i), value).map_err(|e| e.to_string())?;
-        h.saturating_record(t.elapsed().as_nanos() as u64);
+        let ns = t.elapsed().as_nanos() as u64;
+        h.saturating_record(ns);
+        if slow_us > 0 && ns >= slow_us * 1000 {
+            slow.push(((t - start).as_secs_f64() * 1000.0, ns / 1000));
+        }
         i += 1;
     }
-    Ok(h)
+    Ok((h, slow))
 }
 
 fn one(a: &Args) -> Result<Run, String> {
@@ -106,6 +131,9 @@ fn one(a: &Args) -> Result<Run, String> {
     let o = kv_engine::Options {
         compaction_direct_io: !a.buffered_merge,
         compaction_rate_limit_bytes_per_sec: a.merge_rate_limit_mb_s * 1_000_000,
+        compaction_busy_rate_limit_bytes_per_sec: a
+            .merge_busy_rate_limit_mb_s
+            .map_or(kv_engine::Options::default().compaction_busy_rate_limit_bytes_per_sec, |m| m * 1_000_000),
         ..opts(Fsync::Always)
     };
     // The merge on its own, in a database of its own (its inputs freshly
@@ -122,7 +150,7 @@ fn one(a: &Args) -> Result<Run, String> {
     fill_sized(&db, n, 1, value_bytes)?;
     let value = random_value(value_bytes, 99);
     let idle_until = Instant::now() + Duration::from_secs(2);
-    let idle = puts_until(&db, &|| Instant::now() >= idle_until, 10 * n, &value)?;
+    let (idle, _) = puts_until(&db, &|| Instant::now() >= idle_until, 10 * n, &value, 0)?;
     let done = AtomicBool::new(false);
     let (summary, during) = std::thread::scope(|s| {
         let merger = s.spawn(|| {
@@ -130,11 +158,16 @@ fn one(a: &Args) -> Result<Run, String> {
             done.store(true, Ordering::SeqCst);
             r
         });
-        let during = puts_until(&db, &|| done.load(Ordering::SeqCst), 20 * n, &value);
+        let during = puts_until(&db, &|| done.load(Ordering::SeqCst), 20 * n, &value, a.trace_slow_puts_us);
         (merger.join().map_err(|_| "merge thread panicked".to_string()), during)
     });
     let summary = summary?.map_err(|e| e.to_string())?;
-    let during = during?;
+    let (during, slow) = during?;
+    if a.trace_slow_puts_us > 0 {
+        println!("slow puts during a {} ms merge (ms since its start: µs):", summary.duration_ms);
+        let cells: Vec<String> = slow.iter().map(|(at, us)| format!("{at:.1}:{us}")).collect();
+        println!("{}", cells.join(" "));
+    }
     let merge_s = (summary.duration_ms.max(1)) as f64 / 1000.0;
     drop(db);
     // The disk's sequential write bandwidth, measured beside the merge on the
@@ -175,13 +208,21 @@ pub fn run(a: &Args) -> Result<(), String> {
          sequential write bandwidth, same run and file system, max(merge output, 1 GiB) in 1 MiB writes: \
          buffered + one fdatasync (the path libkv's writes take) and O_DIRECT (the device ceiling). Put \
          latency: one writer, `Fsync::Always`, 2 s idle, then during the merge. Median [min–max] over {} runs. \
-         Merge output: {}; rate limit: {}.\n",
+         Merge output: {}; rate limit: {}; while foreground commits run: {}.\n",
         a.value_bytes,
         a.keys,
         a.value_bytes,
         runs.len(),
         if a.buffered_merge { "through the page cache" } else { "O_DIRECT (the default)" },
         if a.merge_rate_limit_mb_s == 0 { "none".to_string() } else { format!("{} MB/s", a.merge_rate_limit_mb_s) },
+        match a.merge_busy_rate_limit_mb_s {
+            None => format!(
+                "{} MB/s (the default)",
+                kv_engine::Options::default().compaction_busy_rate_limit_bytes_per_sec / 1_000_000
+            ),
+            Some(0) => "none".to_string(),
+            Some(m) => format!("{m} MB/s"),
+        },
     );
     println!("| metric | value |");
     println!("|---|---|");
@@ -205,6 +246,7 @@ pub fn run(a: &Args) -> Result<(), String> {
     println!("| put p50 µs during merge | {} |", f(&|r| r.during_p50_us, 0));
     println!("| put p99 µs idle | {} |", f(&|r| r.idle_p99_us, 0));
     println!("| put p99 µs during merge | {} |", f(&|r| r.during_p99_us, 0));
+    println!("| put p99 during merge ÷ idle (per run) | {} |", f(&|r| r.during_p99_us / r.idle_p99_us, 2));
     println!("| put max µs during merge | {} |", f(&|r| r.during_max_us, 0));
     println!();
     Ok(())

@@ -76,6 +76,11 @@ type Options struct {
 	CompactionMinDeadBytes uint64
 	// CompactionRateLimitBytesPerSec throttles compaction (0: unthrottled).
 	CompactionRateLimitBytesPerSec uint64
+	// CompactionBusyRateLimitBytesPerSec throttles compaction while
+	// FsyncAlways commits run (0: the default, 64 MB/s;
+	// math.MaxUint64: unthrottled). It bounds what a merge adds to commit
+	// latency; with no commits running the merge goes at full speed.
+	CompactionBusyRateLimitBytesPerSec uint64
 	// BufferedCompaction writes compaction output through the page cache
 	// instead of around it (O_DIRECT, the default): slower merges, but
 	// moved records stay cached.
@@ -114,16 +119,17 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil, invalid("Open", "dir contains a NUL byte")
 	}
 	co := C.kvg_open_opts{
-		fsync:                               C.int(opts.Fsync),
-		recovery:                            C.int(opts.Recovery),
-		max_segment_size_bytes:              C.uint64_t(opts.MaxSegmentSizeBytes),
-		compaction_min_dead_ratio:           C.double(opts.CompactionMinDeadRatio),
-		compaction_min_dead_bytes:           C.uint64_t(opts.CompactionMinDeadBytes),
-		compaction_rate_limit_bytes_per_sec: C.uint64_t(opts.CompactionRateLimitBytesPerSec),
-		preallocate:                         -1,
-		auto_compaction:                     -1,
-		active_expiry:                       -1,
-		compaction_direct_io:                -1,
+		fsync:                                    C.int(opts.Fsync),
+		recovery:                                 C.int(opts.Recovery),
+		max_segment_size_bytes:                   C.uint64_t(opts.MaxSegmentSizeBytes),
+		compaction_min_dead_ratio:                C.double(opts.CompactionMinDeadRatio),
+		compaction_min_dead_bytes:                C.uint64_t(opts.CompactionMinDeadBytes),
+		compaction_rate_limit_bytes_per_sec:      C.uint64_t(opts.CompactionRateLimitBytesPerSec),
+		compaction_busy_rate_limit_bytes_per_sec: C.uint64_t(opts.CompactionBusyRateLimitBytesPerSec),
+		preallocate:                              -1,
+		auto_compaction:                          -1,
+		active_expiry:                            -1,
+		compaction_direct_io:                     -1,
 	}
 	for _, f := range []struct {
 		name string

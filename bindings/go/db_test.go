@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -447,4 +448,62 @@ func TestCompactDirectAndBufferedOutputKeepData(t *testing.T) {
 		}
 		ok(t, db2.Close())
 	}
+}
+
+// With CompactionBusyRateLimitBytesPerSec set, a merge running beside
+// FsyncAlways writers is paced to it and keeps every value; MaxUint64
+// (unthrottled) is accepted too.
+func TestCompactBusyRateLimitPacesMergeDuringAlwaysCommits(t *testing.T) {
+	const rate = 2_000_000
+	opts := Options{Fsync: FsyncAlways, MaxSegmentSizeBytes: 1 << 20, DisableAutoCompaction: true,
+		CompactionBusyRateLimitBytesPerSec: rate}
+	db, dir := openTest(t, opts)
+	val := func(i, round int) []byte { return []byte(fmt.Sprintf("value-%d-%d-%0500d", i, round, 0)) }
+	for round := 0; round < 2; round++ {
+		for start := 0; start < 2000; start += 500 {
+			ok(t, db.Batch(func(b *Batch) error {
+				for i := start; i < start+500; i++ {
+					b.Put([]byte(fmt.Sprintf("k%05d", i)), val(i, round))
+				}
+				return nil
+			}))
+		}
+	}
+	stop := make(chan struct{})
+	writing := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			if i == 1 {
+				close(writing) // the merge starts once commits are running
+			}
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if err := db.Put([]byte(fmt.Sprintf("fg%d", i)), []byte("during the merge")); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	<-writing
+	sum, err := db.Compact()
+	close(stop)
+	ok(t, <-done)
+	ok(t, err)
+	floor := time.Duration(sum.OutputBytes*1000/rate/2) * time.Millisecond
+	if sum.OutputBytes < 500_000 || sum.Duration < floor {
+		t.Fatalf("merge not paced: %+v (floor %v)", sum, floor)
+	}
+	ok(t, db.Close())
+	db2 := must(Open(dir, Options{Fsync: FsyncNo, CompactionBusyRateLimitBytesPerSec: math.MaxUint64}))
+	for i := 0; i < 2000; i++ {
+		if got := must(db2.Get([]byte(fmt.Sprintf("k%05d", i)))); !bytes.Equal(got, val(i, 1)) {
+			t.Fatalf("key %d = %q", i, got)
+		}
+	}
+	ok(t, db2.Close())
 }

@@ -761,7 +761,11 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         band_base: (max_order >> BAND_BITS) << BAND_BITS,
         now_ms: inner.now_ms(),
         outputs: Vec::new(),
-        out: MergeWriter::new(WRITE_CHUNK_BYTES, inner.commit_syncs.clone()),
+        out: MergeWriter::new(
+            WRITE_CHUNK_BYTES,
+            inner.commit_activity.clone(),
+            inner.opts.compaction_busy_rate_limit_bytes_per_sec,
+        ),
         moves,
         live,
         expired: Vec::new(),

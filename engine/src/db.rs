@@ -93,9 +93,9 @@ pub(crate) struct Inner {
     pub synced_pos_hint: AtomicU64,
     /// A group-commit leader is inside fdatasync.
     pub leader_active: AtomicBool,
-    /// Group-commit fsyncs started so far: the merge writes in smaller
-    /// pieces while this moves (see `merge_writer`).
-    pub commit_syncs: Arc<AtomicU64>,
+    /// When a group-commit fsync last started: merges write in small, paced
+    /// pieces while commits run (see `merge_writer`).
+    pub(crate) commit_activity: Arc<crate::merge_writer::CommitActivity>,
     pub recovery: Mutex<RecoveryStats>,
     shutdown: Mutex<bool>,
     shutdown_cv: Condvar,
@@ -362,7 +362,7 @@ impl Db {
             appended_total: AtomicU64::new(0),
             synced_pos_hint: AtomicU64::new(0),
             leader_active: AtomicBool::new(false),
-            commit_syncs: Arc::new(AtomicU64::new(0)),
+            commit_activity: Arc::default(),
             recovery: Mutex::new(RecoveryStats {
                 duration_ms: started.elapsed().as_millis() as u64,
                 ..recovered.stats

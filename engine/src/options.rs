@@ -95,6 +95,14 @@ pub struct Options {
     /// Throttle for the merge's writes in bytes per second; 0 = unthrottled.
     /// Default 0.
     pub compaction_rate_limit_bytes_per_sec: u64,
+    /// Throttle for the merge's writes while foreground commits are
+    /// running (group-commit fsyncs, i.e. `Fsync::Always` writes, seen in
+    /// the last 20 ms), in bytes per second; 0 = unthrottled. Every byte a
+    /// merge writes between two foreground fsyncs is flushed by the second
+    /// one, so this bounds what a merge adds to commit latency; with no
+    /// commits the merge runs at full speed. Default 64 MB/s (see
+    /// `benches/README.md` for the measured trade-off).
+    pub compaction_busy_rate_limit_bytes_per_sec: u64,
     /// Write merge output around the page cache (`O_DIRECT`, where the file
     /// system supports it). Merges then run near the device's speed instead
     /// of the kernel's page-copy speed, and do not evict the cached working
@@ -129,6 +137,7 @@ impl Default for Options {
             compaction_min_dead_ratio: 0.5,
             compaction_min_dead_bytes: 64 * 1024 * 1024,
             compaction_rate_limit_bytes_per_sec: 0,
+            compaction_busy_rate_limit_bytes_per_sec: 64_000_000,
             compaction_direct_io: true,
             active_expiry: true,
             active_expiry_interval_ms: 100,
@@ -154,6 +163,7 @@ impl std::fmt::Debug for Options {
             .field("compaction_min_dead_ratio", &self.compaction_min_dead_ratio)
             .field("compaction_min_dead_bytes", &self.compaction_min_dead_bytes)
             .field("compaction_rate_limit_bytes_per_sec", &self.compaction_rate_limit_bytes_per_sec)
+            .field("compaction_busy_rate_limit_bytes_per_sec", &self.compaction_busy_rate_limit_bytes_per_sec)
             .field("compaction_direct_io", &self.compaction_direct_io)
             .field("active_expiry", &self.active_expiry)
             .finish_non_exhaustive()

@@ -381,7 +381,7 @@ impl Inner {
             }
             st.leader = true;
             self.leader_active.store(true, Ordering::Release);
-            self.commit_syncs.fetch_add(1, Ordering::Relaxed);
+            self.commit_activity.mark();
             // Group commit gathers everyone: the writers released by the
             // previous fsync need a few µs to append again; without waiting
             // for them, groups alternate between two halves of the writers

@@ -328,6 +328,33 @@ pub unsafe extern "C" fn kv_options_set_compaction_rate_limit(
         unsafe { update(opts, |o| { o.compaction_rate_limit_bytes_per_sec = compaction_rate_limit_bytes_per_sec; Ok(()) }) }
     }
 }
+/// Throttles compaction writes while foreground commits run (`KV_FSYNC_ALWAYS`
+/// writes seen in the last 20 ms), in bytes per second; 0 = unthrottled.
+/// Default 64 MB/s: every byte a merge writes between two commits is
+/// flushed by the second one, so this bounds what a merge adds to commit
+/// latency. With no commits running the merge goes at full speed.
+///
+/// Returns `KV_OK`, or `KV_INVALID_ARGUMENT` (options unchanged) when
+/// `opts` is NULL.
+///
+/// # Safety
+///
+/// `opts` must be NULL or a live `kv_options`.
+#[no_mangle]
+pub unsafe extern "C" fn kv_options_set_compaction_busy_rate_limit(
+    opts: *mut kv_options,
+    compaction_busy_rate_limit_bytes_per_sec: u64,
+) -> kv_status {
+    crate::ffi_status! {
+        // SAFETY: forwarded contract.
+        unsafe {
+            update(opts, |o| {
+                o.compaction_busy_rate_limit_bytes_per_sec = compaction_busy_rate_limit_bytes_per_sec;
+                Ok(())
+            })
+        }
+    }
+}
 /// Writes compaction output around the page cache (`O_DIRECT`, where the
 /// file system supports it; default true): merges run near the device's
 /// speed and do not evict the cached working set, but the first read of a

@@ -90,6 +90,8 @@ static void test_options(void) {
     CHECK_STATUS(kv_options_set_compaction_min_dead_ratio(o, 0.0 / 0.0), KV_INVALID_ARGUMENT);
     CHECK_OK(kv_options_set_compaction_min_dead_bytes(o, 1024));
     CHECK_OK(kv_options_set_compaction_rate_limit(o, 0));
+    CHECK_OK(kv_options_set_compaction_busy_rate_limit(o, 0));
+    CHECK_OK(kv_options_set_compaction_busy_rate_limit(o, 64000000));
     CHECK_OK(kv_options_set_compaction_direct_io(o, false));
     CHECK_OK(kv_options_set_compaction_direct_io(o, true));
     CHECK_OK(kv_options_set_active_expiry(o, false));
@@ -101,6 +103,7 @@ static void test_options(void) {
     CHECK_STATUS(kv_options_set_max_key_size(NULL, 10), KV_INVALID_ARGUMENT);
     CHECK_STATUS(kv_options_set_auto_compaction(NULL, true), KV_INVALID_ARGUMENT);
     CHECK_STATUS(kv_options_set_compaction_direct_io(NULL, true), KV_INVALID_ARGUMENT);
+    CHECK_STATUS(kv_options_set_compaction_busy_rate_limit(NULL, 1), KV_INVALID_ARGUMENT);
 
     /* The limits set above are in force in the opened database, and the
      * options may be freed right after open. */

@@ -182,3 +182,43 @@ def test_compaction_output_direct_or_buffered_keeps_data(path: Path, direct: boo
             assert d[f"k{i:05}"] == (f"value-{i}-1-" + "x" * 200).encode()
     with pytest.raises(TypeError):
         libkv.open(path, compaction_direct_io=1)
+
+
+def test_compaction_busy_rate_limit_paces_merge_during_always_commits(path: Path) -> None:
+    """With ``compaction_busy_rate_limit`` set, a merge running beside
+    ``fsync="always"`` writers is paced to it (about 1 MB at 2 MB/s takes at
+    least a quarter second) and keeps every value."""
+    import threading
+
+    rate = 2_000_000
+    opts = dict(fsync="always", max_segment_size=1 << 20, auto_compaction=False, compaction_busy_rate_limit=rate)
+    with libkv.open(path, **opts) as d:
+        for rnd in range(2):
+            for start in range(0, 2000, 500):
+                with d.batch() as b:
+                    for i in range(start, start + 500):
+                        b[f"k{i:05}"] = f"value-{i}-{rnd}-" + "x" * 500
+        stop, writing = threading.Event(), threading.Event()
+
+        def writer() -> None:
+            i = 0
+            while not stop.is_set():
+                d[f"fg{i}"] = "during the merge"
+                writing.set()
+                i += 1
+
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            assert writing.wait(10)
+            s = d.compact()
+        finally:
+            stop.set()
+            t.join()
+        assert s["output_bytes"] > 500_000, s
+        assert s["duration_ms"] >= s["output_bytes"] * 1000 // rate // 2, s
+    with libkv.open(path, **opts) as d:
+        for i in range(2000):
+            assert d[f"k{i:05}"] == (f"value-{i}-1-" + "x" * 500).encode()
+    with pytest.raises(TypeError):
+        libkv.open(path, compaction_busy_rate_limit="fast")
