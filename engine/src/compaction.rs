@@ -592,12 +592,10 @@ impl Merger<'_> {
         self.flush_last()?;
         self.out.wait_all()?;
         let storage = self.inner.storage.clone();
-        for i in 0..self.outputs.len() {
-            let o = &mut self.outputs[i];
+        for o in &mut self.outputs {
             o.file.sync_data()?;
             let tail = hint::tail_crc(o.file.as_ref(), o.len)?;
             let Some(builder) = o.hint.take() else { continue };
-            let bytes = builder.finish(o.len, tail);
             let name = segment::hint_file_name(o.id);
             // A hint is as large as a third of a merge of small values:
             // it goes around the page cache too (open reads it once).
@@ -606,29 +604,29 @@ impl Merger<'_> {
             } else {
                 storage.create(&name)?
             };
-            self.write_whole(&h, &bytes)?;
+            // Streamed through the chunk writer (aligned chunks, so
+            // `O_DIRECT` applies to all but the tail), never whole in memory.
+            let out = &mut self.out;
+            debug_assert!(out.buf().is_empty());
+            let mut at = 0u64;
+            builder.write(o.len, tail, &mut |mut rest: &[u8]| -> std::io::Result<()> {
+                while !rest.is_empty() {
+                    let n = out.buf().push(rest);
+                    rest = &rest[n..];
+                    if out.buf().is_full() {
+                        let len = out.buf().len() as u64;
+                        out.submit(&h, at)?;
+                        at += len;
+                    }
+                }
+                Ok(())
+            })?;
+            out.submit(&h, at)?;
+            out.wait_all()?;
             h.sync_data()?;
         }
         storage.sync_dir()?;
         Ok(())
-    }
-
-    /// Writes `bytes` to the new file `file` from offset 0 through the
-    /// chunk writer (aligned chunks, so `O_DIRECT` applies to all but the tail).
-    fn write_whole(&mut self, file: &Arc<dyn WriteFile>, bytes: &[u8]) -> Result<()> {
-        debug_assert!(self.out.buf().is_empty());
-        let mut at = 0u64;
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let n = self.out.buf().push(rest);
-            rest = &rest[n..];
-            if self.out.buf().is_full() || rest.is_empty() {
-                let len = self.out.buf().len() as u64;
-                self.out.submit(file, at)?;
-                at += len;
-            }
-        }
-        Ok(self.out.wait_all()?)
     }
 
     /// Removes everything this uncommitted merge created (best effort: open
