@@ -1,5 +1,5 @@
 //! Times one merge of a log where every key was written twice (a profiling
-//! aid: `perf record` this example). Usage: merge_profile DIR KEYS VALUE_BYTES
+//! aid: `perf record` this example). Usage: merge_profile DIR KEYS VALUE_BYTES [SCAN_THREADS]
 use std::time::Instant;
 
 mod common;
@@ -12,7 +12,14 @@ fn main() -> kv_engine::Result<()> {
     let dir = args.next().unwrap_or_else(|| "merge-profile-db".into());
     let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let value_bytes: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100);
-    let opts = Options { fsync: Fsync::No, auto_compaction: false, active_expiry: false, ..Options::default() };
+    let threads: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(Options::default().compaction_threads);
+    let opts = Options {
+        fsync: Fsync::No,
+        auto_compaction: false,
+        active_expiry: false,
+        compaction_threads: threads,
+        ..Options::default()
+    };
     let _ = std::fs::remove_dir_all(&dir);
     let db = Db::open(&dir, opts)?;
     // Incompressible values (xorshift), so the merge copies what a real
@@ -43,9 +50,13 @@ fn main() -> kv_engine::Result<()> {
     })?;
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "merged {} MB of input into {} MB in {secs:.3} s ({} ms CPU): {:.0} MB/s written, {:.0} MB/s read",
+        "merged {} MB of input ({} segments, {} scan threads) into {} MB in {secs:.3} s (merge {} ms, {} ms CPU): \
+         {:.0} MB/s written, {:.0} MB/s read",
         s.input_bytes / 1_000_000,
+        s.input_segments.len(),
+        s.scan_threads,
         s.output_bytes / 1_000_000,
+        s.duration_ms,
         cpu_ms() - cpu0,
         s.output_bytes as f64 / 1e6 / secs,
         s.input_bytes as f64 / 1e6 / secs

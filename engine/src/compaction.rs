@@ -27,7 +27,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -85,6 +85,8 @@ pub struct CompactionSummary {
     pub tombstones_kept: u64,
     /// Wall time of the merge in milliseconds.
     pub duration_ms: u64,
+    /// Threads that scanned the inputs (see `Options::compaction_threads`).
+    pub scan_threads: u32,
 }
 
 impl CompactionSummary {
@@ -363,6 +365,15 @@ struct Merger<'a> {
     summary: CompactionSummary,
     /// Marker written under its temporary name (to clean up on failure).
     marker_tmp: Option<String>,
+    /// The `k` (order `band_base + k`) of this merger's first output, and
+    /// the largest it may use: mergers running side by side take disjoint
+    /// ranges, the earlier inputs' merger the lower one.
+    first_k: u64,
+    last_k: u64,
+    /// Mergers sharing the rate limits.
+    rate_share: u64,
+    /// Set when a merger running beside this one failed: stop early.
+    abandoned: &'a AtomicBool,
 }
 
 impl Merger<'_> {
@@ -533,8 +544,8 @@ impl Merger<'_> {
 
     fn open_output(&mut self) -> Result<()> {
         self.flush_last()?;
-        let k = self.outputs.len() as u64 + 1;
-        if k > MAX_OUTPUTS_PER_MERGE {
+        let k = self.first_k + self.outputs.len() as u64;
+        if k > self.last_k {
             return Err(Error::Internal("merge would write more output segments than its band holds".into()));
         }
         let id = self.inner.allocate_segment_id()?;
@@ -576,7 +587,10 @@ impl Merger<'_> {
         self.written_bytes += pending as u64;
         // A close (or a failed write elsewhere) stops the merge.
         self.inner.check_writable()?;
-        let rate = self.inner.opts.compaction_rate_limit_bytes_per_sec;
+        if self.abandoned.load(Ordering::Relaxed) {
+            return Err(Error::Internal("merge abandoned: the merge of its other inputs failed".into()));
+        }
+        let rate = self.inner.opts.compaction_rate_limit_bytes_per_sec / self.rate_share;
         if rate > 0 {
             let due = Duration::from_secs_f64(self.written_bytes as f64 / rate as f64);
             let elapsed = self.started.elapsed();
@@ -738,6 +752,36 @@ impl Inner {
     }
 }
 
+/// Inputs below this many bytes in all (or two segments' worth, if less)
+/// are merged by one thread.
+const PARALLEL_MIN_INPUT_BYTES: u64 = 16 << 20;
+
+/// Where to split `inputs` (in replay order) between two merging threads:
+/// the index of the second part's first input, balancing bytes; `None`
+/// for one thread (one allowed, too little input, or one input holding
+/// nine tenths of it). `segment_bytes` is the segment size limit.
+fn split_point(inputs: &[Arc<Segment>], threads: usize, segment_bytes: u64) -> Option<usize> {
+    if threads < 2 || inputs.len() < 2 {
+        return None;
+    }
+    let sizes: Vec<u64> = inputs.iter().map(|s| s.size_bytes.load(Ordering::Relaxed)).collect();
+    let total: u64 = sizes.iter().sum();
+    if total < PARALLEL_MIN_INPUT_BYTES.min(segment_bytes.saturating_mul(2)) {
+        return None;
+    }
+    let mut best: Option<(usize, u64)> = None;
+    let mut before = 0u64;
+    for at in 1..sizes.len() {
+        before += sizes[at - 1];
+        let larger = before.max(total - before);
+        if best.is_none_or(|(_, l)| larger < l) {
+            best = Some((at, larger));
+        }
+    }
+    let (at, larger) = best?;
+    (larger.saturating_mul(10) < total.saturating_mul(9)).then_some(at)
+}
+
 /// Runs a merge (the caller holds `compaction.running`).
 fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
     let started = Instant::now();
@@ -751,9 +795,15 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
     let datas: Vec<Cow<'_, [u8]>> = inputs.iter().map(|s| segment_bytes(s)).collect::<Result<_>>()?;
     let index: HashMap<u32, usize> = inputs.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
     let input_ids: Vec<u32> = inputs.iter().map(|s| s.id).collect();
-    let live = LiveStrings::collect(&inner.keydir, &input_ids);
-    let moves = Vec::with_capacity(live.len());
-    let mut m = Merger {
+    let mut live = LiveStrings::collect(&inner.keydir, &input_ids);
+    // Two mergers scan the two halves of the inputs side by side, when
+    // there is enough to split. The first half's outputs replay first (lower
+    // `k`), so records keep their relative replay order across the halves
+    // just as within one: a kept tombstone still replays before a newer put.
+    let split = split_point(&inputs, inner.opts.compaction_threads, inner.opts.max_segment_size_bytes);
+    let rate_share = if split.is_some() { 2 } else { 1 };
+    let abandoned = AtomicBool::new(false);
+    let new_merger = |live: LiveStrings, first_k: u64, last_k: u64| Merger {
         inner,
         prefix,
         band_base: (max_order >> BAND_BITS) << BAND_BITS,
@@ -762,28 +812,84 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         out: MergeWriter::new(
             WRITE_CHUNK_BYTES,
             inner.commit_activity.clone(),
-            inner.opts.compaction_busy_rate_limit_bytes_per_sec,
+            inner.opts.compaction_busy_rate_limit_bytes_per_sec / rate_share,
         ),
-        moves,
+        moves: Vec::with_capacity(live.len()),
         live,
         expired: Vec::new(),
         written_bytes: 0,
         started,
-        summary: CompactionSummary {
-            input_segments: inputs.iter().map(|s| s.id).collect(),
-            input_bytes: inputs.iter().map(|s| s.size_bytes.load(Ordering::Relaxed)).sum(),
-            ..CompactionSummary::default()
-        },
+        summary: CompactionSummary::default(),
         marker_tmp: None,
+        first_k,
+        last_k,
+        rate_share,
+        abandoned: &abandoned,
+    };
+    let half_k = MAX_OUTPUTS_PER_MERGE / 2;
+    let mut second = split.map(|at| new_merger(live.split_off(at as u32), half_k + 1, MAX_OUTPUTS_PER_MERGE));
+    let mut m = new_merger(live, 1, if split.is_some() { half_k } else { MAX_OUTPUTS_PER_MERGE });
+    m.summary.input_segments = inputs.iter().map(|s| s.id).collect();
+    m.summary.input_bytes = inputs.iter().map(|s| s.size_bytes.load(Ordering::Relaxed)).sum();
+    m.summary.scan_threads = rate_share as u32;
+    // Scans inputs `first..first + part.len()` into `merger` and seals its outputs.
+    let scan_part = |merger: &mut Merger<'_>, first: usize, part: &[Arc<Segment>]| -> Result<()> {
+        let r = (|| {
+            for (j, seg) in part.iter().enumerate() {
+                let data = datas.get(first + j).ok_or_else(|| Error::Internal("merge input without data".into()))?;
+                merger.scan((first + j) as u32, seg, data)?;
+            }
+            merger.seal_outputs()
+        })();
+        if r.is_err() {
+            abandoned.store(true, Ordering::Relaxed);
+        }
+        r
     };
 
     // Phase 1, uncommitted: outputs and hints durable, the log durable, the
     // marker durable under its temporary name. A failure discards it all.
     let phase1 = (|| -> Result<(Marker, String)> {
-        for (i, (seg, data)) in inputs.iter().zip(&datas).enumerate() {
-            m.scan(i as u32, seg, data)?;
+        let at = split.unwrap_or(inputs.len());
+        let (first_part, second_part) = inputs.split_at(at);
+        let scanned = std::thread::scope(|s| {
+            let other = match second.as_mut() {
+                None => None,
+                Some(b) => {
+                    let spawned = std::thread::Builder::new()
+                        .name("kv-merge-2".into())
+                        .spawn_scoped(s, || scan_part(b, at, second_part));
+                    match spawned {
+                        Ok(h) => Some(h),
+                        Err(e) => {
+                            abandoned.store(true, Ordering::Relaxed);
+                            return Err(Error::Io(e));
+                        }
+                    }
+                }
+            };
+            let mine = scan_part(&mut m, 0, first_part);
+            let theirs = match other {
+                None => Ok(()),
+                Some(h) => h.join().unwrap_or_else(|_| Err(Error::Internal("merge thread panicked".into()))),
+            };
+            mine.and(theirs)
+        });
+        if let Err(e) = scanned {
+            if let Some(b) = second.as_mut() {
+                b.discard();
+            }
+            return Err(e);
         }
-        m.seal_outputs()?;
+        if let Some(mut b) = second.take() {
+            m.outputs.append(&mut b.outputs);
+            m.moves.append(&mut b.moves);
+            m.expired.append(&mut b.expired);
+            m.written_bytes += b.written_bytes;
+            m.summary.records_copied += b.summary.records_copied;
+            m.summary.records_dropped += b.summary.records_dropped;
+            m.summary.tombstones_kept += b.summary.tombstones_kept;
+        }
         // Liveness was judged against writes that may still be unsynced. If
         // a power cut kept the merge but lost such a write, a key could end
         // up in a state that never existed (neither old nor new value), so

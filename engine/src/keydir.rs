@@ -334,6 +334,7 @@ pub enum SlotUpdate {
 
 /// The shard generations a [`KeyDir::string_locs`] walk saw; its slots are
 /// valid while these are unchanged.
+#[derive(Clone)]
 pub struct SlotGenerations([u64; SHARDS]);
 
 /// Entries a [`KeyDir::string_locs`] walk looks at per acquisition of a

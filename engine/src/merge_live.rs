@@ -77,6 +77,19 @@ impl LiveStrings {
         LiveStrings { items, next: 0, input_ids: input_ids.to_vec(), unmatched: None, generations }
     }
 
+    /// Splits off the entries of inputs `input..` (the scan of those inputs
+    /// then runs on the returned list, the rest on this one).
+    pub(crate) fn split_off(&mut self, input: u32) -> LiveStrings {
+        let first = self.items.partition_point(|it| it.0 < (input as u64) << 32);
+        LiveStrings {
+            items: self.items.split_off(first.max(self.next)),
+            next: 0,
+            input_ids: self.input_ids.clone(),
+            unmatched: None,
+            generations: self.generations.clone(),
+        }
+    }
+
     /// Live string entries found (duplicates included).
     pub(crate) fn len(&self) -> usize {
         self.items.len()

@@ -319,6 +319,71 @@ fn compact_tombstone_not_resurrected_after_partial_merge() {
     assert_eq!(db.get(b"k").unwrap(), None);
 }
 
+/// A partial merge scanned by two threads: the first half of its inputs
+/// deletes some keys and rewrites others, the second half puts the deleted
+/// ones back and deletes the rewritten ones, and an older segment outside
+/// the merge holds the original values. The halves' outputs must replay
+/// in the inputs' order, or kept tombstones and re-puts swap places and
+/// values come back (or vanish) after a reopen.
+#[test]
+fn compact_two_thread_partial_merge_keeps_replay_order_across_halves() {
+    let sim = SimStorage::new();
+    let opts = small_opts(Fsync::No);
+    let k = |i: u32| format!("order-{i:03}").into_bytes();
+    let mut model = Model::new();
+    {
+        let db = open_sim(&sim, opts.clone()).unwrap();
+        for i in 0..100 {
+            db.put(&k(i), b"original").unwrap();
+        }
+        let outside = rotate(&db, "outside");
+        let mut merged = Vec::new();
+        for i in 0..100 {
+            if i < 50 {
+                assert!(db.delete(&k(i)).unwrap());
+            } else {
+                db.put(&k(i), b"first half").unwrap();
+            }
+        }
+        for t in 0..3 {
+            merged.push(rotate(&db, &format!("first-{t}")));
+        }
+        for i in 0..100 {
+            if i < 50 {
+                db.put(&k(i), b"second half").unwrap();
+                model.insert(k(i), Some(b"second half".to_vec()));
+            } else {
+                assert!(db.delete(&k(i)).unwrap());
+                model.insert(k(i), None);
+            }
+        }
+        for t in 0..3 {
+            merged.push(rotate(&db, &format!("second-{t}")));
+        }
+        assert!(!merged.contains(&outside));
+        let s = db.compact_segments(&merged).unwrap();
+        assert_eq!(s.scan_threads, 2, "{s:?}");
+        assert!(s.tombstones_kept >= 100, "{s:?}");
+        for (key, v) in &model {
+            assert_eq!(db.get(key).unwrap(), *v);
+        }
+    }
+    let check = |db: &Db, what: &str| {
+        for (key, v) in &model {
+            assert_eq!(db.get(key).unwrap(), *v, "{what}: {}", String::from_utf8_lossy(key));
+        }
+    };
+    let db = open_sim(&sim, opts.clone()).unwrap();
+    check(&db, "after reopen");
+    // A full merge (two threads again) drops the tombstones and the originals.
+    let s = db.compact().unwrap();
+    assert_eq!(s.scan_threads, 2, "{s:?}");
+    check(&db, "after a full merge");
+    drop(db);
+    let db = open_sim(&sim, opts).unwrap();
+    check(&db, "after a full merge and reopen");
+}
+
 /// nutsdb#465 across a partial merge: an expired value in the merged
 /// segment must leave an expiry tombstone, or the older value outside the
 /// merge comes back.
@@ -471,17 +536,16 @@ fn compact_bitcask174_iterator_during_merge_sees_each_key_once() {
 
 /// Builds the same database deterministically: overwrites, deletes, a batch,
 /// several rotations. Returns the handle and the model of acknowledged data.
-fn build_for_crash(sim: &SimStorage) -> (Db, Model) {
-    let opts = Options { max_segment_size_bytes: 4096, ..small_opts(Fsync::Always) };
-    let db = open_sim(sim, opts).unwrap();
+fn build_for_crash(sim: &SimStorage, keys: u32) -> (Db, Model) {
+    let db = open_sim(sim, crash_opts()).unwrap();
     let mut model = Model::new();
     for round in 0..2 {
-        for i in 0..40 {
+        for i in 0..keys {
             db.put(&key(i), &val(i, round)).unwrap();
             model.insert(key(i), Some(val(i, round)));
         }
     }
-    for i in (0..40).step_by(5) {
+    for i in (0..keys).step_by(5) {
         db.delete(&key(i)).unwrap();
         model.insert(key(i), None);
     }
@@ -498,24 +562,25 @@ fn crash_opts() -> Options {
     Options { max_segment_size_bytes: 4096, ..small_opts(Fsync::Always) }
 }
 
-/// Power is cut before every single storage operation of a merge (and of a
-/// write after it); each time, reopening yields exactly the acknowledged
-/// data, without duplicates or resurrections, and a second open finds no
-/// leftover merge files.
-#[test]
-fn compact_power_cut_at_every_step_keeps_exactly_acknowledged_data() {
+/// Power is cut before every single storage operation of a merge of the
+/// database `build_for_crash(_, keys)` builds (and of a write after it);
+/// each time, reopening yields exactly the acknowledged data, without
+/// duplicates or resurrections, and a second open finds no leftover merge
+/// files. `scan_threads`: the threads the merge must use.
+fn power_cut_at_every_step(keys: u32, scan_threads: u32) {
     let probe = SimStorage::new();
-    let (db, _) = build_for_crash(&probe);
+    let (db, _) = build_for_crash(&probe, keys);
     let base = probe.op_count();
     let s = db.compact().unwrap();
     assert!(s.input_segments.len() >= 2 && !s.output_segments.is_empty(), "{s:?}");
+    assert_eq!(s.scan_threads, scan_threads, "{s:?}");
     db.put(b"after", b"1").unwrap();
     let total = probe.op_count() - base;
     drop(db);
 
     for n in 0..=total {
         let sim = SimStorage::new();
-        let (db, mut model) = build_for_crash(&sim);
+        let (db, mut model) = build_for_crash(&sim, keys);
         assert_eq!(sim.op_count(), base);
         sim.set_fault(Some(Fault::CrashAt { op: base + n }));
         let merged = db.compact();
@@ -540,6 +605,59 @@ fn compact_power_cut_at_every_step_keeps_exactly_acknowledged_data() {
     }
 }
 
+#[test]
+fn compact_power_cut_at_every_step_keeps_exactly_acknowledged_data() {
+    power_cut_at_every_step(40, 1);
+}
+
+/// The same with a merge whose inputs are scanned by two threads: their
+/// storage operations interleave differently from run to run, and a cut
+/// may stop one half mid-write while the other has sealed its outputs.
+#[test]
+fn compact_power_cut_at_every_step_of_a_two_thread_merge() {
+    power_cut_at_every_step(160, 2);
+}
+
+/// One storage operation of a two-thread merge fails (ENOSPC), at every
+/// operation in turn: the merge reports the error (the other half stops
+/// early) and loses nothing; a merge that failed before its commit point
+/// leaves no files behind and can simply run again; in every case a reopen
+/// holds exactly the data.
+#[test]
+fn compact_two_thread_merge_fails_cleanly_at_every_operation() {
+    let probe = SimStorage::new();
+    let (db, _) = build_for_crash(&probe, 160);
+    let base = probe.op_count();
+    let s = db.compact().unwrap();
+    assert_eq!(s.scan_threads, 2, "{s:?}");
+    let total = probe.op_count() - base;
+    drop(db);
+    let mut failures = 0;
+    for n in 0..total {
+        let sim = SimStorage::new();
+        let (db, model) = build_for_crash(&sim, 160);
+        sim.set_fault(Some(Fault::FailAt { op: base + n, errno: libc::ENOSPC }));
+        let what = format!("ENOSPC at op {n} of {total}");
+        if db.compact().is_err() {
+            failures += 1;
+            sim.set_fault(None);
+            if !db.stats().poisoned {
+                // Failed before its commit point: nothing of it remains,
+                // and the next merge does the work.
+                assert!(!sim.file_names().iter().any(|f| f.ends_with(".tmp") || f.starts_with("MERGE-")), "{what}");
+                db.compact().unwrap_or_else(|e| panic!("{what}: merge again: {e}"));
+            }
+        }
+        assert_matches(&db, &model, &what);
+        drop(db);
+        sim.set_fault(None);
+        let db = open_sim(&sim, crash_opts()).unwrap_or_else(|e| panic!("{what}: reopen: {e}"));
+        assert_matches(&db, &model, &format!("{what}, reopened"));
+        file_names_ok(&sim.file_names());
+    }
+    assert!(failures > 0);
+}
+
 /// A crash while open is finishing a committed merge is survived by opening
 /// again (sled#851 applied to the merge).
 #[test]
@@ -547,7 +665,7 @@ fn compact_power_cut_during_open_that_finishes_a_merge() {
     // Find the op index at which the merge's commit point has passed: the
     // marker exists after the cut.
     let probe = SimStorage::new();
-    let (db, _) = build_for_crash(&probe);
+    let (db, _) = build_for_crash(&probe, 40);
     let base = probe.op_count();
     db.compact().unwrap();
     let total = probe.op_count() - base;
@@ -555,7 +673,7 @@ fn compact_power_cut_during_open_that_finishes_a_merge() {
     let mut tested = 0;
     for n in 0..total {
         let sim = SimStorage::new();
-        let (db, model) = build_for_crash(&sim);
+        let (db, model) = build_for_crash(&sim, 40);
         sim.set_fault(Some(Fault::CrashAt { op: base + n }));
         let _ = db.compact();
         drop(db);
