@@ -950,6 +950,17 @@ kv_status kv_options_set_compaction_rate_limit(kv_options *opts,
 kv_status kv_options_set_compaction_busy_rate_limit(kv_options *opts,
                                                     uint64_t compaction_busy_rate_limit_bytes_per_sec);
 
+// Threads that scan a large merge's inputs, 1 or 2 (default 2: the two
+// halves of the inputs side by side when they total at least 16 MiB).
+//
+// Returns `KV_OK`, or `KV_INVALID_ARGUMENT` (options unchanged) when
+// `opts` is NULL or the value is not 1 or 2.
+//
+// # Safety
+//
+// `opts` must be NULL or a live `kv_options`.
+kv_status kv_options_set_compaction_threads(kv_options *opts, uint32_t compaction_threads);
+
 // Writes compaction output around the page cache (`O_DIRECT`, where the
 // file system supports it; default true): merges run near the device's
 // speed and do not evict the cached working set, but the first read of a

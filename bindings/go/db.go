@@ -81,6 +81,9 @@ type Options struct {
 	// math.MaxUint64: unthrottled). It bounds what a merge adds to commit
 	// latency; with no commits running the merge goes at full speed.
 	CompactionBusyRateLimitBytesPerSec uint64
+	// CompactionThreads is the threads that scan a large merge's inputs,
+	// 1 or 2 (0: the default, 2).
+	CompactionThreads uint32
 	// BufferedCompaction writes compaction output through the page cache
 	// instead of around it (O_DIRECT, the default): slower merges, but
 	// moved records stay cached.
@@ -126,6 +129,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		compaction_min_dead_bytes:                C.uint64_t(opts.CompactionMinDeadBytes),
 		compaction_rate_limit_bytes_per_sec:      C.uint64_t(opts.CompactionRateLimitBytesPerSec),
 		compaction_busy_rate_limit_bytes_per_sec: C.uint64_t(opts.CompactionBusyRateLimitBytesPerSec),
+		compaction_threads:                       C.uint32_t(opts.CompactionThreads),
 		preallocate:                              -1,
 		auto_compaction:                          -1,
 		active_expiry:                            -1,

@@ -422,11 +422,16 @@ func TestCodesAreDistinctErrors(t *testing.T) {
 func wrap(err error) error { return fmt.Errorf("ctx: %w", err) }
 
 // Compaction output goes around the page cache by default and through it
-// with BufferedCompaction; both merge to the same data, readable after a
-// reopen.
+// with BufferedCompaction, scanned by two threads or one; both merge to the
+// same data, readable after a reopen. An out-of-range thread count is refused.
 func TestCompactDirectAndBufferedOutputKeepData(t *testing.T) {
 	for _, buffered := range []bool{false, true} {
-		opts := Options{Fsync: FsyncNo, MaxSegmentSizeBytes: 1 << 16, DisableAutoCompaction: true, BufferedCompaction: buffered}
+		threads := uint32(2)
+		if buffered {
+			threads = 1
+		}
+		opts := Options{Fsync: FsyncNo, MaxSegmentSizeBytes: 1 << 16, DisableAutoCompaction: true,
+			BufferedCompaction: buffered, CompactionThreads: threads}
 		db, dir := openTest(t, opts)
 		val := func(i, round int) []byte { return []byte(fmt.Sprintf("value-%d-%d-%0200d", i, round, 0)) }
 		for round := 0; round < 2; round++ {
@@ -447,6 +452,9 @@ func TestCompactDirectAndBufferedOutputKeepData(t *testing.T) {
 			}
 		}
 		ok(t, db2.Close())
+	}
+	if _, err := Open(t.TempDir(), Options{CompactionThreads: 3}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("CompactionThreads 3: %v", err)
 	}
 }
 

@@ -52,6 +52,8 @@ kv_status kvg_open(const char *path, const kvg_open_opts *o, kvg_out *out) {
     if (st == KV_OK && o->compaction_busy_rate_limit_bytes_per_sec)
         st = kv_options_set_compaction_busy_rate_limit(
             opts, o->compaction_busy_rate_limit_bytes_per_sec == UINT64_MAX ? 0 : o->compaction_busy_rate_limit_bytes_per_sec);
+    if (st == KV_OK && o->compaction_threads)
+        st = kv_options_set_compaction_threads(opts, o->compaction_threads);
     if (st == KV_OK && o->active_expiry_interval_ms)
         st = kv_options_set_active_expiry_interval_ms(opts, o->active_expiry_interval_ms);
     if (st == KV_OK && o->active_expiry_budget_ms)

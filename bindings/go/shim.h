@@ -43,6 +43,7 @@ typedef struct {
     uint64_t compaction_min_dead_bytes;
     uint64_t compaction_rate_limit_bytes_per_sec;
     uint64_t compaction_busy_rate_limit_bytes_per_sec; /* 0 default, UINT64_MAX unthrottled */
+    uint32_t compaction_threads; /* 0 default */
     uint64_t active_expiry_interval_ms;
     uint64_t active_expiry_budget_ms;
 } kvg_open_opts;

@@ -355,6 +355,30 @@ pub unsafe extern "C" fn kv_options_set_compaction_busy_rate_limit(
         }
     }
 }
+/// Threads that scan a large merge's inputs, 1 or 2 (default 2: the two
+/// halves of the inputs side by side when they total at least 16 MiB).
+///
+/// Returns `KV_OK`, or `KV_INVALID_ARGUMENT` (options unchanged) when
+/// `opts` is NULL or the value is not 1 or 2.
+///
+/// # Safety
+///
+/// `opts` must be NULL or a live `kv_options`.
+#[no_mangle]
+pub unsafe extern "C" fn kv_options_set_compaction_threads(
+    opts: *mut kv_options,
+    compaction_threads: u32,
+) -> kv_status {
+    crate::ffi_status! {
+        // SAFETY: forwarded contract.
+        unsafe {
+            update(opts, |o| {
+                o.compaction_threads = compaction_threads as usize;
+                Ok(())
+            })
+        }
+    }
+}
 /// Writes compaction output around the page cache (`O_DIRECT`, where the
 /// file system supports it; default true): merges run near the device's
 /// speed and do not evict the cached working set, but the first read of a

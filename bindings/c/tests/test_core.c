@@ -90,6 +90,10 @@ static void test_options(void) {
     CHECK_STATUS(kv_options_set_compaction_min_dead_ratio(o, 0.0 / 0.0), KV_INVALID_ARGUMENT);
     CHECK_OK(kv_options_set_compaction_min_dead_bytes(o, 1024));
     CHECK_OK(kv_options_set_compaction_rate_limit(o, 0));
+    CHECK_OK(kv_options_set_compaction_threads(o, 1));
+    CHECK_OK(kv_options_set_compaction_threads(o, 2));
+    CHECK_STATUS(kv_options_set_compaction_threads(o, 0), KV_INVALID_ARGUMENT);
+    CHECK_STATUS(kv_options_set_compaction_threads(o, 3), KV_INVALID_ARGUMENT);
     CHECK_OK(kv_options_set_compaction_busy_rate_limit(o, 0));
     CHECK_OK(kv_options_set_compaction_busy_rate_limit(o, 64000000));
     CHECK_OK(kv_options_set_compaction_direct_io(o, false));

@@ -166,11 +166,18 @@ def test_corruption_detected(path: Path) -> None:
         assert d.stats()["recovery_salvaged_bytes_skipped"] > 0
 
 
-@pytest.mark.parametrize("direct", [True, False])
-def test_compaction_output_direct_or_buffered_keeps_data(path: Path, direct: bool) -> None:
+@pytest.mark.parametrize("direct,threads", [(True, 2), (False, 2), (True, 1)])
+def test_compaction_output_direct_or_buffered_keeps_data(path: Path, direct: bool, threads: int) -> None:
     """Merge output goes around the page cache by default
-    (``compaction_direct_io=True``) or through it; both keep every value."""
-    opts = dict(fsync="no", max_segment_size=1 << 16, auto_compaction=False, compaction_direct_io=direct)
+    (``compaction_direct_io=True``) or through it, scanned by one or two
+    threads; every way keeps every value."""
+    opts = dict(
+        fsync="no",
+        max_segment_size=1 << 16,
+        auto_compaction=False,
+        compaction_direct_io=direct,
+        compaction_threads=threads,
+    )
     with libkv.open(path, **opts) as d:
         for rnd in range(2):
             for i in range(2000):
@@ -182,6 +189,8 @@ def test_compaction_output_direct_or_buffered_keeps_data(path: Path, direct: boo
             assert d[f"k{i:05}"] == (f"value-{i}-1-" + "x" * 200).encode()
     with pytest.raises(TypeError):
         libkv.open(path, compaction_direct_io=1)
+    with pytest.raises(libkv.InvalidArgumentError):
+        libkv.open(path, compaction_threads=3)
 
 
 def test_compaction_busy_rate_limit_paces_merge_during_always_commits(path: Path) -> None:

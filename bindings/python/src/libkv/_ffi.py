@@ -255,6 +255,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "kv_options_set_compaction_min_dead_bytes": (c_int, [P, c_uint64]),
     "kv_options_set_compaction_rate_limit": (c_int, [P, c_uint64]),
     "kv_options_set_compaction_busy_rate_limit": (c_int, [P, c_uint64]),
+    "kv_options_set_compaction_threads": (c_int, [P, c_uint32]),
     "kv_options_set_active_expiry": (c_int, [P, c_bool]),
     "kv_options_set_active_expiry_interval_ms": (c_int, [P, c_uint64]),
     "kv_options_set_active_expiry_budget_ms": (c_int, [P, c_uint64]),

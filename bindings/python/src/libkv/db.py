@@ -60,6 +60,7 @@ _OPTIONS: dict[str, tuple[str, type]] = {
     "compaction_min_dead_bytes": ("kv_options_set_compaction_min_dead_bytes", int),
     "compaction_rate_limit": ("kv_options_set_compaction_rate_limit", int),
     "compaction_busy_rate_limit": ("kv_options_set_compaction_busy_rate_limit", int),
+    "compaction_threads": ("kv_options_set_compaction_threads", int),
     "active_expiry": ("kv_options_set_active_expiry", bool),
     "active_expiry_interval_ms": ("kv_options_set_active_expiry_interval_ms", int),
     "active_expiry_budget_ms": ("kv_options_set_active_expiry_budget_ms", int),
@@ -128,7 +129,7 @@ def open(path: PathT, fsync: FsyncPolicy = "always", **options: Any) -> DB:  # n
     ``compaction_min_dead_ratio``, ``compaction_min_dead_bytes``,
     ``compaction_rate_limit`` (bytes/s), ``compaction_busy_rate_limit``
     (bytes/s while ``fsync="always"`` commits run; default 64 MB/s, 0 =
-    unthrottled), ``active_expiry``,
+    unthrottled), ``compaction_threads`` (1 or 2), ``active_expiry``,
     ``active_expiry_interval_ms``, ``active_expiry_budget_ms``.
 
     Raises :class:`LockedError` if another handle has the directory open,
