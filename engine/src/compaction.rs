@@ -379,10 +379,10 @@ struct Merger<'a> {
 impl Merger<'_> {
     /// Walks the records of input `input` (segment `seg`, bytes `data`) in
     /// order and decides each one's fate.
-    fn scan(&mut self, input: u32, seg: &Segment, data: &[u8]) -> Result<()> {
+    fn scan(&mut self, input: u32, seg: &Segment, data: &[u8], range: std::ops::Range<usize>) -> Result<()> {
         let path = self.inner.storage.path().join(segment::segment_file_name(seg.id));
-        let size = (seg.size_bytes.load(Ordering::Relaxed) as usize).min(data.len());
-        let mut off = segment::HEADER_LEN as usize;
+        let size = range.end.min(data.len());
+        let mut off = range.start;
         let mut window: Vec<Leaf<'_>> = Vec::new();
         while off < size {
             match record::decode(&data[off..size]) {
@@ -756,30 +756,99 @@ impl Inner {
 /// are merged by one thread.
 const PARALLEL_MIN_INPUT_BYTES: u64 = 16 << 20;
 
-/// Where to split `inputs` (in replay order) between two merging threads:
-/// the index of the second part's first input, balancing bytes; `None`
-/// for one thread (one allowed, too little input, or one input holding
-/// nine tenths of it). `segment_bytes` is the segment size limit.
-fn split_point(inputs: &[Arc<Segment>], threads: usize, segment_bytes: u64) -> Option<usize> {
-    if threads < 2 || inputs.len() < 2 {
-        return None;
-    }
-    let sizes: Vec<u64> = inputs.iter().map(|s| s.size_bytes.load(Ordering::Relaxed)).collect();
-    let total: u64 = sizes.iter().sum();
-    if total < PARALLEL_MIN_INPUT_BYTES.min(segment_bytes.saturating_mul(2)) {
-        return None;
-    }
-    let mut best: Option<(usize, u64)> = None;
-    let mut before = 0u64;
-    for at in 1..sizes.len() {
-        before += sizes[at - 1];
-        let larger = before.max(total - before);
-        if best.is_none_or(|(_, l)| larger < l) {
-            best = Some((at, larger));
+/// What a live byte costs the merge against a scanned one, for balancing
+/// the halves: a dead record is decoded and skipped, a live one is also
+/// copied, hinted and switched in the index (1M x 100 B: ~0.25 ms per input
+/// MB against ~1.3 ms per live MB).
+const LIVE_BYTE_COST: u64 = 4;
+
+/// Bytes `start..end` of input `input`, scanned by one merger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Part {
+    input: usize,
+    start: usize,
+    end: usize,
+}
+
+/// The scanned length of each input.
+fn input_lens(inputs: &[Arc<Segment>], datas: &[Cow<'_, [u8]>]) -> Vec<usize> {
+    inputs.iter().zip(datas).map(|(s, d)| (s.size_bytes.load(Ordering::Relaxed) as usize).min(d.len())).collect()
+}
+
+/// The first offset at or after `target` where a record of `data` (a
+/// segment's bytes) starts, following the records' lengths from the first
+/// (a batch is one record, so this never lands inside one); `None` on a
+/// header that does not decode (the scan will report it).
+fn record_start_at_or_after(data: &[u8], target: usize) -> Option<usize> {
+    let mut off = segment::HEADER_LEN as usize;
+    while off < target {
+        let h = record::decode_header(data.get(off..)?).ok()?;
+        let len = usize::try_from(h.record_len()).ok()?;
+        if len < record::HEADER_LEN {
+            return None;
         }
+        off = off.checked_add(len)?;
     }
-    let (at, larger) = best?;
-    (larger.saturating_mul(10) < total.saturating_mul(9)).then_some(at)
+    (off <= data.len()).then_some(off)
+}
+
+/// Splits the merge between two threads: the parts each scans, in replay
+/// order (the first thread's all precede the second's), balancing the
+/// estimated work (scanned bytes, plus [`LIVE_BYTE_COST`] per live string
+/// byte), at a record boundary inside an input if need be. `None` for one
+/// thread: one allowed, too little input, or no usable split.
+fn split_parts(
+    inputs: &[Arc<Segment>],
+    datas: &[Cow<'_, [u8]>],
+    live: &LiveStrings,
+    threads: usize,
+    segment_bytes: u64,
+) -> Option<(Vec<Part>, Vec<Part>)> {
+    let lens = input_lens(inputs, datas);
+    let total_bytes: u64 = lens.iter().map(|&l| l as u64).sum();
+    if threads < 2 || total_bytes < PARALLEL_MIN_INPUT_BYTES.min(segment_bytes.saturating_mul(2)) {
+        return None;
+    }
+    let live_bytes = live.bytes_by_input(inputs.len());
+    let cost = |i: usize| lens[i] as u64 + LIVE_BYTE_COST * live_bytes[i];
+    let mut remaining = (0..inputs.len()).map(cost).sum::<u64>() / 2;
+    let i = (0..inputs.len()).find(|&i| {
+        let c = cost(i);
+        let here = remaining < c;
+        if !here {
+            remaining -= c;
+        }
+        here
+    })?;
+    // The halfway point lies in input `i`: find the offset where its
+    // cumulative cost reaches `remaining`.
+    let header = segment::HEADER_LEN as usize;
+    let mut live_before = 0u64;
+    let mut target = None;
+    for (off, len) in live.entries_of(i as u32) {
+        let at = off as usize;
+        if (at.saturating_sub(header) as u64) + LIVE_BYTE_COST * live_before >= remaining {
+            target = Some(at);
+            break;
+        }
+        live_before += len as u64;
+    }
+    let target = target.unwrap_or_else(|| {
+        let scanned = remaining.saturating_sub(LIVE_BYTE_COST * live_before);
+        header.saturating_add(scanned as usize).min(lens[i])
+    });
+    let at = record_start_at_or_after(datas.get(i)?.get(..lens[i])?, target)?;
+    let whole = |j: usize| Part { input: j, start: header, end: lens[j] };
+    let mut first: Vec<Part> = (0..i).map(whole).collect();
+    let mut second = Vec::new();
+    if at > header {
+        first.push(Part { input: i, start: header, end: at });
+    }
+    if at < lens[i] {
+        second.push(Part { input: i, start: at, end: lens[i] });
+    }
+    second.extend((i + 1..inputs.len()).map(whole));
+    (!first.is_empty() && !second.is_empty()).then_some((first, second))
 }
 
 /// Runs a merge (the caller holds `compaction.running`).
@@ -795,12 +864,12 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
     let datas: Vec<Cow<'_, [u8]>> = inputs.iter().map(|s| segment_bytes(s)).collect::<Result<_>>()?;
     let index: HashMap<u32, usize> = inputs.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
     let input_ids: Vec<u32> = inputs.iter().map(|s| s.id).collect();
-    let mut live = LiveStrings::collect(&inner.keydir, &input_ids);
+    let mut live = LiveStrings::collect(&inner.keydir, &input_ids, inner.opts.compaction_threads);
     // Two mergers scan the two halves of the inputs side by side, when
     // there is enough to split. The first half's outputs replay first (lower
     // `k`), so records keep their relative replay order across the halves
     // just as within one: a kept tombstone still replays before a newer put.
-    let split = split_point(&inputs, inner.opts.compaction_threads, inner.opts.max_segment_size_bytes);
+    let split = split_parts(&inputs, &datas, &live, inner.opts.compaction_threads, inner.opts.max_segment_size_bytes);
     let rate_share = if split.is_some() { 2 } else { 1 };
     let abandoned = AtomicBool::new(false);
     let new_merger = |live: LiveStrings, first_k: u64, last_k: u64| Merger {
@@ -827,17 +896,22 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         abandoned: &abandoned,
     };
     let half_k = MAX_OUTPUTS_PER_MERGE / 2;
-    let mut second = split.map(|at| new_merger(live.split_off(at as u32), half_k + 1, MAX_OUTPUTS_PER_MERGE));
+    let mut second = split.as_ref().map(|(_, second_parts)| {
+        let from = second_parts[0];
+        new_merger(live.split_off(from.input as u32, from.start as u32), half_k + 1, MAX_OUTPUTS_PER_MERGE)
+    });
     let mut m = new_merger(live, 1, if split.is_some() { half_k } else { MAX_OUTPUTS_PER_MERGE });
     m.summary.input_segments = inputs.iter().map(|s| s.id).collect();
     m.summary.input_bytes = inputs.iter().map(|s| s.size_bytes.load(Ordering::Relaxed)).sum();
     m.summary.scan_threads = rate_share as u32;
-    // Scans inputs `first..first + part.len()` into `merger` and seals its outputs.
-    let scan_part = |merger: &mut Merger<'_>, first: usize, part: &[Arc<Segment>]| -> Result<()> {
+    // Scans `parts` into `merger` and seals its outputs.
+    let scan_parts = |merger: &mut Merger<'_>, parts: &[Part]| -> Result<()> {
         let r = (|| {
-            for (j, seg) in part.iter().enumerate() {
-                let data = datas.get(first + j).ok_or_else(|| Error::Internal("merge input without data".into()))?;
-                merger.scan((first + j) as u32, seg, data)?;
+            for p in parts {
+                let (Some(seg), Some(data)) = (inputs.get(p.input), datas.get(p.input)) else {
+                    return Err(Error::Internal("merge part without its input".into()));
+                };
+                merger.scan(p.input as u32, seg, data, p.start..p.end)?;
             }
             merger.seal_outputs()
         })();
@@ -850,15 +924,23 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
     // Phase 1, uncommitted: outputs and hints durable, the log durable, the
     // marker durable under its temporary name. A failure discards it all.
     let phase1 = (|| -> Result<(Marker, String)> {
-        let at = split.unwrap_or(inputs.len());
-        let (first_part, second_part) = inputs.split_at(at);
+        let lens = input_lens(&inputs, &datas);
+        let (first_parts, second_parts) = match &split {
+            Some((a, b)) => (a.clone(), b.clone()),
+            None => (
+                (0..inputs.len())
+                    .map(|i| Part { input: i, start: segment::HEADER_LEN as usize, end: lens[i] })
+                    .collect(),
+                Vec::new(),
+            ),
+        };
         let scanned = std::thread::scope(|s| {
             let other = match second.as_mut() {
                 None => None,
                 Some(b) => {
                     let spawned = std::thread::Builder::new()
                         .name("kv-merge-2".into())
-                        .spawn_scoped(s, || scan_part(b, at, second_part));
+                        .spawn_scoped(s, || scan_parts(b, &second_parts));
                     match spawned {
                         Ok(h) => Some(h),
                         Err(e) => {
@@ -868,7 +950,7 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
                     }
                 }
             };
-            let mine = scan_part(&mut m, 0, first_part);
+            let mine = scan_parts(&mut m, &first_parts);
             let theirs = match other {
                 None => Ok(()),
                 Some(h) => h.join().unwrap_or_else(|_| Err(Error::Internal("merge thread panicked".into()))),

@@ -334,8 +334,19 @@ pub enum SlotUpdate {
 
 /// The shard generations a [`KeyDir::string_locs`] walk saw; its slots are
 /// valid while these are unchanged.
-#[derive(Clone)]
-pub struct SlotGenerations([u64; SHARDS]);
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotGenerations(pub(crate) [u64; SHARDS]);
+
+impl SlotGenerations {
+    /// These generations, with those of shards `shards` taken from `other`
+    /// (the walk of those shards).
+    pub fn combine(mut self, other: &SlotGenerations, shards: std::ops::Range<usize>) -> SlotGenerations {
+        for s in shards.start..shards.end.min(SHARDS) {
+            self.0[s] = other.0[s];
+        }
+        self
+    }
+}
 
 /// Entries a [`KeyDir::string_locs`] walk looks at per acquisition of a
 /// shard's read lock, so a writer waits microseconds, not milliseconds.
@@ -677,8 +688,20 @@ impl KeyDir {
     /// again. An entry that moves to another slot during the walk may be
     /// reported twice; [`KeyDir::update_locs_at`] tells such slots apart.
     pub fn string_locs(&self, wanted: &dyn Fn(u32) -> bool, out: &mut Vec<(Loc, Slot)>) -> SlotGenerations {
+        self.string_locs_in(0..SHARDS, wanted, out)
+    }
+
+    /// [`KeyDir::string_locs`] over the shards `shards` only (two threads
+    /// walk two halves); the other shards' generations are left 0 (see
+    /// [`SlotGenerations::combine`]).
+    pub fn string_locs_in(
+        &self,
+        shards: std::ops::Range<usize>,
+        wanted: &dyn Fn(u32) -> bool,
+        out: &mut Vec<(Loc, Slot)>,
+    ) -> SlotGenerations {
         let mut generations = [0u64; SHARDS];
-        for (s, lock) in self.shards.iter().enumerate() {
+        for (s, lock) in self.shards.iter().enumerate().take(shards.end).skip(shards.start) {
             let start = out.len();
             let mut at: Option<ArenaCursor> = None;
             loop {

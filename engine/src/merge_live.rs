@@ -14,16 +14,40 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::keydir::{KeyDir, Loc, Slot, SlotGenerations};
+use crate::keydir::{self, KeyDir, Loc, Slot, SlotGenerations};
 
 /// Segment ids up to this are mapped to input indexes by a dense table
 /// (4 bytes per id); larger ones by a hash map.
 const DENSE_IDS_MAX: u32 = 1 << 22;
 
+/// Keydir entries from which [`LiveStrings::collect`] walks with two threads.
+const PARALLEL_MIN_KEYS: usize = 1 << 18;
+
+/// `(input index << 32 | offset, record length, slot)`.
+type Item = (u64, u32, Slot);
+
+/// The items of two lists sorted by key, in one sorted list.
+fn merge_sorted(a: Vec<Item>, b: Vec<Item>) -> Vec<Item> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if b[j].0 < a[i].0 {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push(a[i]);
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
 /// The live string entries of a merge's inputs, joined with its scan.
 pub(crate) struct LiveStrings {
-    /// `(input index << 32 | offset, record length, slot)`, sorted.
-    items: Vec<(u64, u32, Slot)>,
+    /// Sorted by key.
+    items: Vec<Item>,
     /// First item not yet matched or passed.
     next: usize,
     /// Segment id of each input (for error messages).
@@ -64,23 +88,50 @@ impl InputIndex {
 
 impl LiveStrings {
     /// Walks the keydir for the live string entries in segments `input_ids`
-    /// (the merge scans them in this order).
-    pub(crate) fn collect(keydir: &KeyDir, input_ids: &[u32]) -> LiveStrings {
+    /// (the merge scans them in this order); with `threads` 2 and a large
+    /// keydir, two threads walk and sort half of the shards each.
+    pub(crate) fn collect(keydir: &KeyDir, input_ids: &[u32], threads: usize) -> LiveStrings {
+        Self::collect_with(keydir, input_ids, threads, PARALLEL_MIN_KEYS)
+    }
+
+    /// [`LiveStrings::collect`], walking with two threads from `parallel_min_keys` keys.
+    fn collect_with(keydir: &KeyDir, input_ids: &[u32], threads: usize, parallel_min_keys: usize) -> LiveStrings {
         let index = InputIndex::new(input_ids);
-        let mut found = Vec::new();
-        let generations = keydir.string_locs(&|seg| index.get(seg).is_some(), &mut found);
-        let mut items: Vec<(u64, u32, Slot)> = found
-            .into_iter()
-            .filter_map(|(loc, slot)| Some((((index.get(loc.seg)? as u64) << 32) | loc.off as u64, loc.len, slot)))
-            .collect();
-        crate::radix::sort_by_u64_key(&mut items, &mut Vec::new(), |it| it.0);
+        let wanted = |seg: u32| index.get(seg).is_some();
+        let walk = |shards: std::ops::Range<usize>| -> (Vec<Item>, SlotGenerations) {
+            let mut found = Vec::new();
+            let generations = keydir.string_locs_in(shards, &wanted, &mut found);
+            let mut items: Vec<Item> = found
+                .into_iter()
+                .filter_map(|(loc, slot)| Some((((index.get(loc.seg)? as u64) << 32) | loc.off as u64, loc.len, slot)))
+                .collect();
+            crate::radix::sort_by_u64_key(&mut items, &mut Vec::new(), |it| it.0);
+            (items, generations)
+        };
+        let (items, generations) = if threads >= 2 && keydir.len() >= parallel_min_keys {
+            let half = keydir::SHARDS / 2;
+            let (mine, theirs) = std::thread::scope(|s| {
+                let other = std::thread::Builder::new()
+                    .name("kv-merge-walk".into())
+                    .spawn_scoped(s, || walk(half..keydir::SHARDS));
+                let mine = walk(0..half);
+                (mine, other.ok().and_then(|h| h.join().ok()))
+            });
+            // A thread that could not start (or failed) is walked here.
+            let theirs = theirs.unwrap_or_else(|| walk(half..keydir::SHARDS));
+            (merge_sorted(mine.0, theirs.0), mine.1.combine(&theirs.1, half..keydir::SHARDS))
+        } else {
+            walk(0..keydir::SHARDS)
+        };
         LiveStrings { items, next: 0, input_ids: input_ids.to_vec(), unmatched: None, generations }
     }
 
-    /// Splits off the entries of inputs `input..` (the scan of those inputs
-    /// then runs on the returned list, the rest on this one).
-    pub(crate) fn split_off(&mut self, input: u32) -> LiveStrings {
-        let first = self.items.partition_point(|it| it.0 < (input as u64) << 32);
+    /// Splits off the entries from offset `off` of input `input` on (the
+    /// scan of those records then runs on the returned list, the rest on
+    /// this one).
+    pub(crate) fn split_off(&mut self, input: u32, off: u32) -> LiveStrings {
+        let key = ((input as u64) << 32) | off as u64;
+        let first = self.items.partition_point(|it| it.0 < key);
         LiveStrings {
             items: self.items.split_off(first.max(self.next)),
             next: 0,
@@ -88,6 +139,24 @@ impl LiveStrings {
             unmatched: None,
             generations: self.generations.clone(),
         }
+    }
+
+    /// Bytes of live string records in each of the first `inputs` inputs.
+    pub(crate) fn bytes_by_input(&self, inputs: usize) -> Vec<u64> {
+        let mut bytes = vec![0u64; inputs];
+        for &(k, len, _) in &self.items {
+            if let Some(b) = bytes.get_mut((k >> 32) as usize) {
+                *b += len as u64;
+            }
+        }
+        bytes
+    }
+
+    /// (offset, length) of the live string records of input `input`, in
+    /// offset order.
+    pub(crate) fn entries_of(&self, input: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let from = self.items.partition_point(|it| it.0 < (input as u64) << 32);
+        self.items[from..].iter().take_while(move |it| (it.0 >> 32) as u32 == input).map(|&(k, len, _)| (k as u32, len))
     }
 
     /// Live string entries found (duplicates included).
@@ -170,7 +239,7 @@ mod tests {
         let elsewhere = Loc { seg: 9, off: 40, len: 30 };
         let kd = kd_with(&[(b"a", a), (b"b", b), (b"c", c), (b"x", elsewhere)]);
         // Inputs scanned in the order 7, 3.
-        let mut live = LiveStrings::collect(&kd, &[7, 3]);
+        let mut live = LiveStrings::collect(&kd, &[7, 3], 1);
         assert_eq!(live.len(), 3);
         assert!(live.take(0, Loc { off: 10, ..a }).is_none(), "a dead record before a live one");
         assert!(live.take(0, a).is_some());
@@ -181,22 +250,48 @@ mod tests {
         live.finish_input(1).unwrap();
     }
 
+    /// Two threads walking half of the shards each find exactly the
+    /// entries, in the same order, and the same generations, as one.
+    #[test]
+    fn compact_live_collect_with_two_threads_matches_one() {
+        let kd = KeyDir::new();
+        // Enough deletes (64 KiB dead per shard) that every arena is rebuilt.
+        for i in 0..200_000u32 {
+            let loc = Loc { seg: 1 + i % 5, off: 32 + (i / 5) * 40, len: 40 };
+            let kind = if i % 11 == 0 { ValueKind::ZSet } else { ValueKind::String };
+            kd.insert(format!("a-longer-key-name-{i}").as_bytes(), Entry { loc, kind, expire_at_ms: 0 }).unwrap();
+        }
+        // Deleting most keys rebuilds shard arenas: generations move on.
+        for i in (0..200_000u32).filter(|i| i % 4 != 0) {
+            kd.remove(format!("a-longer-key-name-{i}").as_bytes());
+        }
+        let one = LiveStrings::collect_with(&kd, &[4, 2, 1], 1, 0);
+        let two = LiveStrings::collect_with(&kd, &[4, 2, 1], 2, 0);
+        assert!(one.len() > 20_000);
+        let half = keydir::SHARDS / 2;
+        assert!(one.generations.0[half..].iter().any(|&g| g != 0), "no rebuilt shard in the second half");
+        let keys = |l: &LiveStrings| l.items.iter().map(|&(k, len, slot)| (k, len, slot)).collect::<Vec<_>>();
+        assert_eq!(keys(&one), keys(&two));
+        assert!(one.items.windows(2).all(|w| w[0].0 <= w[1].0));
+        assert_eq!(one.generations, two.generations);
+    }
+
     /// An index entry whose record the scan never meets stops the merge
     /// (deleting the input would lose the key).
     #[test]
     fn compact_live_join_refuses_an_entry_without_its_record() {
         let a = Loc { seg: 7, off: 40, len: 30 };
         let kd = kd_with(&[(b"a", a)]);
-        let mut live = LiveStrings::collect(&kd, &[7]);
+        let mut live = LiveStrings::collect(&kd, &[7], 1);
         assert!(live.take(0, Loc { off: 45, ..a }).is_none());
         let err = live.finish_input(0).unwrap_err().to_string();
         assert!(err.contains("offset 40 of segment 7"), "{err}");
         // A record at the right offset with another length is no match either.
-        let mut live = LiveStrings::collect(&kd, &[7]);
+        let mut live = LiveStrings::collect(&kd, &[7], 1);
         assert!(live.take(0, Loc { len: 31, ..a }).is_none());
         assert!(live.finish_input(0).is_err());
         // Entries never reached by the scan are caught at the input's end.
-        let mut live = LiveStrings::collect(&kd, &[7]);
+        let mut live = LiveStrings::collect(&kd, &[7], 1);
         assert!(live.finish_input(0).is_err());
     }
 }
