@@ -1146,6 +1146,37 @@ mod tests {
         assert_eq!(Marker::decode(&empty.encode()), Some(empty));
     }
 
+    /// A two-thread split lands on a record start, never inside a batch
+    /// (whose inner records look like records too), and gives up on a
+    /// header that does not decode.
+    #[test]
+    fn compact_split_lands_on_a_record_start_never_inside_a_batch() {
+        let mut data = vec![0u8; segment::HEADER_LEN as usize];
+        let put = |data: &mut Vec<u8>, k: &[u8]| {
+            let at = data.len();
+            record::encode(data, RecordKind::Put, 1, 0, k, b"value", usize::MAX);
+            at
+        };
+        let first = put(&mut data, b"a");
+        let mut inner = Vec::new();
+        for k in [b"b", b"c", b"d"] {
+            record::encode(&mut inner, RecordKind::Put, 2, 0, k, b"value", usize::MAX);
+        }
+        let batch = data.len();
+        record::encode_batch(&mut data, 2, &inner);
+        let after = put(&mut data, b"e");
+        let end = data.len();
+        assert_eq!(record_start_at_or_after(&data, 0), Some(first));
+        assert_eq!(record_start_at_or_after(&data, first + 1), Some(batch));
+        for target in batch + 1..=after {
+            assert_eq!(record_start_at_or_after(&data, target), Some(after), "target {target}");
+        }
+        assert_eq!(record_start_at_or_after(&data, after + 1), Some(end));
+        let mut broken = data.clone();
+        broken[batch + 4] = 0xEE; // an unknown record kind
+        assert_eq!(record_start_at_or_after(&broken, after), None);
+    }
+
     #[test]
     fn leftover_names_are_recognised() {
         assert_eq!(tmp_segment_name(7), "0000000007.seg.tmp");
