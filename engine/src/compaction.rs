@@ -921,6 +921,9 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         r
     };
 
+    // The second merger's moves, once it is done.
+    let mut second_moves: Vec<Move> = Vec::new();
+
     // Phase 1, uncommitted: outputs and hints durable, the log durable, the
     // marker durable under its temporary name. A failure discards it all.
     let phase1 = (|| -> Result<(Marker, String)> {
@@ -965,7 +968,9 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         }
         if let Some(mut b) = second.take() {
             m.outputs.append(&mut b.outputs);
-            m.moves.append(&mut b.moves);
+            // Not appended: copying millions of moves took longer than
+            // switching them, which the second half's list does on its own.
+            second_moves = std::mem::take(&mut b.moves);
             m.expired.append(&mut b.expired);
             m.written_bytes += b.written_bytes;
             m.summary.records_copied += b.summary.records_copied;
@@ -1032,7 +1037,25 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         let data = datas.get(*index.get(&loc.seg)?)?;
         record::decode(data.get(loc.off as usize..loc.off as usize + loc.len as usize)?).ok()
     };
-    relocate_moves(inner, &m.moves, &m.live.generations, &datas, &index);
+    let generations = &m.live.generations;
+    let (input_datas, input_index) = (&datas, &index);
+    std::thread::scope(|s| {
+        // The halves' moves are switched side by side (different keys).
+        let other = match second_moves.is_empty() {
+            true => None,
+            false => std::thread::Builder::new()
+                .name("kv-merge-index".into())
+                .spawn_scoped(s, || relocate_moves(inner, &second_moves, generations, input_datas, input_index))
+                .ok(),
+        };
+        relocate_moves(inner, &m.moves, generations, input_datas, input_index);
+        // Switching is idempotent (an entry moves only if it still points
+        // at the old copy), so a thread that could not start or did not
+        // finish is redone here: committed moves must all be switched.
+        if !second_moves.is_empty() && other.is_none_or(|h| h.join().is_err()) {
+            relocate_moves(inner, &second_moves, generations, input_datas, input_index);
+        }
+    });
     for loc in &m.expired {
         if let Some(rec) = record_at(loc) {
             inner.keydir.remove_if(rec.key, *loc);
