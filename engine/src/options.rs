@@ -103,9 +103,10 @@ pub struct Options {
     /// commits the merge runs at full speed. Default 64 MB/s (see
     /// `benches/README.md` for the measured trade-off).
     pub compaction_busy_rate_limit_bytes_per_sec: u64,
-    /// Threads that scan a large merge's inputs (two halves of the inputs
-    /// side by side, when the inputs total at least 16 MiB and no single
-    /// input holds nine tenths of them): 1 or 2. Default 2.
+    /// Threads that merge a large merge's inputs (two halves of about equal
+    /// work side by side, when the inputs total at least 16 MiB or two
+    /// segments' worth; the liveness walk and the index switch are split
+    /// the same way): 1 or 2. Default 2.
     pub compaction_threads: usize,
     /// Write merge output around the page cache (`O_DIRECT`, where the file
     /// system supports it). Merges then run near the device's speed instead
