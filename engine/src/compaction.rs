@@ -864,12 +864,16 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
     let datas: Vec<Cow<'_, [u8]>> = inputs.iter().map(|s| segment_bytes(s)).collect::<Result<_>>()?;
     let index: HashMap<u32, usize> = inputs.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
     let input_ids: Vec<u32> = inputs.iter().map(|s| s.id).collect();
-    let mut live = LiveStrings::collect(&inner.keydir, &input_ids, inner.opts.compaction_threads);
+    // While foreground commits run, the merge's writes are paced (see
+    // `merge_writer`), which one thread keeps up with: a second would only
+    // take CPU from the committing threads.
+    let threads = if inner.commit_activity.busy() { 1 } else { inner.opts.compaction_threads };
+    let mut live = LiveStrings::collect(&inner.keydir, &input_ids, threads);
     // Two mergers scan the two halves of the inputs side by side, when
     // there is enough to split. The first half's outputs replay first (lower
     // `k`), so records keep their relative replay order across the halves
     // just as within one: a kept tombstone still replays before a newer put.
-    let split = split_parts(&inputs, &datas, &live, inner.opts.compaction_threads, inner.opts.max_segment_size_bytes);
+    let split = split_parts(&inputs, &datas, &live, threads, inner.opts.max_segment_size_bytes);
     let rate_share = if split.is_some() { 2 } else { 1 };
     let abandoned = AtomicBool::new(false);
     let new_merger = |live: LiveStrings, first_k: u64, last_k: u64| Merger {

@@ -93,8 +93,9 @@ pub(crate) struct Inner {
     pub synced_pos_hint: AtomicU64,
     /// A group-commit leader is inside fdatasync.
     pub leader_active: AtomicBool,
-    /// When a group-commit fsync last started: merges write in small, paced
-    /// pieces while commits run (see `merge_writer`).
+    /// When an `Fsync::Always` write last committed: merges write in small,
+    /// paced pieces, with one thread, while such commits run (see
+    /// `merge_writer`).
     pub(crate) commit_activity: Arc<crate::merge_writer::CommitActivity>,
     pub recovery: Mutex<RecoveryStats>,
     shutdown: Mutex<bool>,

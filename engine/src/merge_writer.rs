@@ -3,8 +3,8 @@
 //! the device's writing overlap (with `O_DIRECT` output a write waits for
 //! the device, which would otherwise stall the copying).
 //!
-//! While foreground writers are committing (a group-commit fsync started
-//! in the last [`BUSY_HOLD`]), each chunk goes to the device in pieces of
+//! While foreground writers are committing (an `Fsync::Always` write
+//! committed in the last [`BUSY_HOLD`]), each chunk goes to the device in pieces of
 //! [`BUSY_PIECE_BYTES`], so a foreground fsync queues behind at most one
 //! small merge write instead of a whole chunk: the merge yields the device
 //! to foreground commits, and takes it whole when there are none. Measured
@@ -40,8 +40,9 @@ pub(crate) const BUSY_PIECE_BYTES: usize = 32 * 1024;
 /// small pieces.
 const BUSY_HOLD: Duration = Duration::from_millis(20);
 
-/// When a foreground group commit last started an fsync, shared by the
-/// database's writers (which mark it) and merge writers (which read it).
+/// When a foreground write last committed under `Fsync::Always` (and so
+/// waits for an fsync), shared by the database's writers (which mark it)
+/// and merge writers (which read it).
 #[derive(Debug, Default)]
 pub(crate) struct CommitActivity {
     /// Microseconds since [`CommitActivity::base`] at the last mark, plus
@@ -60,12 +61,17 @@ impl CommitActivity {
         at.saturating_duration_since(Self::base()).as_micros() as u64 + 1
     }
 
-    /// Records that a group-commit fsync is starting now.
+    /// Records that a durable commit is waiting for its fsync now.
     pub(crate) fn mark(&self) {
         self.last_us.store(Self::micros(Instant::now()), Ordering::Relaxed);
     }
 
-    /// Whether a commit fsync started within [`BUSY_HOLD`] before `now`.
+    /// Whether a durable commit was marked within the last [`BUSY_HOLD`].
+    pub(crate) fn busy(&self) -> bool {
+        self.busy_at(Instant::now())
+    }
+
+    /// Whether a durable commit was marked within [`BUSY_HOLD`] before `now`.
     fn busy_at(&self, now: Instant) -> bool {
         let last = self.last_us.load(Ordering::Relaxed);
         last != 0 && Self::micros(now).saturating_sub(last) < BUSY_HOLD.as_micros() as u64

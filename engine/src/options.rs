@@ -96,8 +96,8 @@ pub struct Options {
     /// Default 0.
     pub compaction_rate_limit_bytes_per_sec: u64,
     /// Throttle for the merge's writes while foreground commits are
-    /// running (group-commit fsyncs, i.e. `Fsync::Always` writes, seen in
-    /// the last 20 ms), in bytes per second; 0 = unthrottled. Every byte a
+    /// running (`Fsync::Always` writes committed in the last 20 ms), in
+    /// bytes per second; 0 = unthrottled. Every byte a
     /// merge writes between two foreground fsyncs is flushed by the second
     /// one, so this bounds what a merge adds to commit latency; with no
     /// commits the merge runs at full speed. Default 64 MB/s (see

@@ -249,6 +249,9 @@ impl Inner {
         let out = f(&mut txn)?;
         let pos = txn.commit()?;
         if let (Some(pos), Fsync::Always) = (pos, self.opts.fsync) {
+            // Marked here, not by the fsync leader: a merge's own sync (or
+            // `Db::sync`) is no foreground commit to yield to.
+            self.commit_activity.mark();
             self.wait_durable(pos)?;
         }
         Ok(out)
@@ -381,7 +384,6 @@ impl Inner {
             }
             st.leader = true;
             self.leader_active.store(true, Ordering::Release);
-            self.commit_activity.mark();
             // Group commit gathers everyone: the writers released by the
             // previous fsync need a few µs to append again; without waiting
             // for them, groups alternate between two halves of the writers
