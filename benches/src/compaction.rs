@@ -46,6 +46,9 @@ fn hist() -> Histogram<u64> {
 }
 
 struct Run {
+    /// Scan threads of the merge alone, and of the merge during puts.
+    alone_threads: u32,
+    during_threads: u32,
     /// The merge alone (no other writes).
     alone_mb_s: f64,
     alone_s: f64,
@@ -179,6 +182,8 @@ fn one(a: &Args) -> Result<Run, String> {
     let direct_mb_s = raw_write_mb_s(&root.path().join("raw-direct.bin"), raw_bytes, true).ok();
     let us = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     Ok(Run {
+        alone_threads: alone.scan_threads,
+        during_threads: summary.scan_threads,
         alone_mb_s: alone.output_bytes as f64 / 1e6 / alone_s,
         alone_s,
         merge_mb_s: summary.output_bytes as f64 / 1e6 / merge_s,
@@ -228,6 +233,11 @@ pub fn run(a: &Args) -> Result<(), String> {
     println!("|---|---|");
     println!("| merge alone: time s | {} |", f(&|r| r.alone_s, 2));
     println!("| merge alone: output MB/s | {} |", f(&|r| r.alone_mb_s, 1));
+    println!(
+        "| merge alone / during puts: scan threads | {} / {} |",
+        f(&|r| r.alone_threads as f64, 0),
+        f(&|r| r.during_threads as f64, 0)
+    );
     println!("| merge during puts: time s | {} |", f(&|r| r.merge_s, 2));
     println!("| merge during puts: output MB/s | {} |", f(&|r| r.merge_mb_s, 1));
     println!("| merge during puts: input MB/s | {} |", f(&|r| r.input_mb_s, 1));
