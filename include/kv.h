@@ -950,7 +950,7 @@ kv_status kv_options_set_compaction_rate_limit(kv_options *opts,
 kv_status kv_options_set_compaction_busy_rate_limit(kv_options *opts,
                                                     uint64_t compaction_busy_rate_limit_bytes_per_sec);
 
-// Threads that scan a large merge's inputs, 1 or 2 (default 2: the two
+// Threads that scan a large merge's inputs, 1 or 2 (default 2, 1 on a one-CPU machine: the two
 // halves of the inputs side by side when they total at least 16 MiB).
 //
 // Returns `KV_OK`, or `KV_INVALID_ARGUMENT` (options unchanged) when

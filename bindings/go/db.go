@@ -82,7 +82,7 @@ type Options struct {
 	// latency; with no commits running the merge goes at full speed.
 	CompactionBusyRateLimitBytesPerSec uint64
 	// CompactionThreads is the threads that scan a large merge's inputs,
-	// 1 or 2 (0: the default, 2).
+	// 1 or 2 (0: the default, 2, or 1 on a one-CPU machine).
 	CompactionThreads uint32
 	// BufferedCompaction writes compaction output through the page cache
 	// instead of around it (O_DIRECT, the default): slower merges, but

@@ -106,7 +106,7 @@ pub struct Options {
     /// Threads that merge a large merge's inputs (two halves of about equal
     /// work side by side, when the inputs total at least 16 MiB or two
     /// segments' worth; the liveness walk and the index switch are split
-    /// the same way): 1 or 2. Default 2.
+    /// the same way): 1 or 2. Default 2 (1 on a one-CPU machine).
     pub compaction_threads: usize,
     /// Write merge output around the page cache (`O_DIRECT`, where the file
     /// system supports it). Merges then run near the device's speed instead
@@ -144,7 +144,8 @@ impl Default for Options {
             compaction_rate_limit_bytes_per_sec: 0,
             compaction_busy_rate_limit_bytes_per_sec: 64_000_000,
             compaction_direct_io: true,
-            compaction_threads: 2,
+            // A second thread only helps with a second CPU.
+            compaction_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
             active_expiry: true,
             active_expiry_interval_ms: 100,
             active_expiry_budget_ms: 25,
