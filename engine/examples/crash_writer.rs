@@ -7,7 +7,9 @@
 //! ```
 //!
 //! The writer runs `THREADS` threads under `Fsync::Always`, and compaction
-//! in a loop beside them. Thread `t` only
+//! in a loop beside them; every other merge pauses the writers first (a
+//! merge that starts while commits run uses one thread, a quiet one two),
+//! so kills land in both kinds. Thread `t` only
 //! touches its own string keys `t{t}-k{i}` and sorted-set keys `t{t}-z{i}`,
 //! so each key's history is ordered by that thread's log. Before each operation the thread appends `I <n> <ops>` to
 //! `ack-<t>.log`, and after it is acknowledged `A <n>` (each line one
@@ -147,6 +149,8 @@ impl Rng {
 fn write(dir: &Path, log_dir: &Path, cycle: u64) -> Result<(), String> {
     let db = Db::open(dir, options()).map_err(|e| format!("open: {e}"))?;
     let clock = SystemClock;
+    // Writers hold it shared per operation; a quiet merge holds it alone.
+    let gate = std::sync::RwLock::new(());
     std::thread::scope(|s| {
         // Compaction runs beside the writers, so kills also land mid-merge
         // (and the directory stays small over thousands of cycles). A failed
@@ -155,7 +159,15 @@ fn write(dir: &Path, log_dir: &Path, cycle: u64) -> Result<(), String> {
             let mut rng = Rng(cycle.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
             loop {
                 std::thread::sleep(std::time::Duration::from_millis(20 + rng.below(80)));
-                if let Err(e) = db.compact() {
+                // Quiet: no commit for longer than the merge's 20 ms window.
+                let quiet = (rng.below(2) == 0).then(|| {
+                    let g = gate.write().unwrap_or_else(|e| e.into_inner());
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                    g
+                });
+                let merged = db.compact();
+                drop(quiet);
+                if let Err(e) = merged {
                     eprintln!("crash_writer: compaction failed: {e}");
                     std::process::exit(2);
                 }
@@ -163,7 +175,7 @@ fn write(dir: &Path, log_dir: &Path, cycle: u64) -> Result<(), String> {
         });
         let handles: Vec<_> = (0..THREADS)
             .map(|t| {
-                let db = &db;
+                let (db, gate) = (&db, &gate);
                 s.spawn(move || -> Result<(), String> {
                     let path = log_dir.join(format!("ack-{t}.log"));
                     let mut log = std::fs::OpenOptions::new()
@@ -206,6 +218,7 @@ fn write(dir: &Path, log_dir: &Path, cycle: u64) -> Result<(), String> {
                             .map_err(|e| format!("log: {e}"))?;
                         let name = |k: &u32| key_name(t, *k).into_bytes();
                         let mut reply = String::new();
+                        let open_gate = gate.read().unwrap_or_else(|e| e.into_inner());
                         let result = match ops.as_slice() {
                             [Op::Put { key, vid, expire_at_ms: 0 }] => db.put(&name(key), &value_for(t, *key, *vid)),
                             [Op::Put { key, vid, expire_at_ms }] => {
@@ -243,6 +256,7 @@ fn write(dir: &Path, log_dir: &Path, cycle: u64) -> Result<(), String> {
                                 db.write_batch(&b)
                             }
                         };
+                        drop(open_gate);
                         result.map_err(|e| format!("thread {t} op {n}: {e}"))?;
                         log.write_all(format!("A {n}{reply}\n").as_bytes()).map_err(|e| format!("log: {e}"))?;
                     }
