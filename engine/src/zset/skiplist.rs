@@ -9,38 +9,54 @@
 //!
 //! Every forward link carries a `span`: the number of level-0 steps it skips.
 //! The 1-based rank of a node is the sum of the spans followed from the
-//! header to reach it. Spans are stored as `u32` (an arena index is a `u32`,
-//! so no list can hold more than `u32::MAX - 1` nodes); every rank
-//! computation is done in `u64` (compare redis#9249, where rank arithmetic in
-//! a narrower type overflowed). A null forward link's span is the number of
-//! nodes after its owner, as in Redis.
+//! header to reach it. Spans are stored as `u32` (a node id is a `u32`, so
+//! no list can hold more than `u32::MAX - 1` nodes); every rank computation
+//! is done in `u64` (compare redis#9249, where rank arithmetic in a narrower
+//! type overflowed). A null forward link's span is the number of nodes
+//! after its owner, as in Redis. A level-0 link skips exactly one node, so
+//! its span is not stored: it is 1, or 0 for a null link (no node after it).
 //!
 //! # Node ownership
 //!
-//! Nodes live in `nodes: Vec<Node>` and are referred to by `u32` indices.
-//! Index 0 is the header: it holds no element, has [`MAX_LEVEL`] levels, and
-//! is never freed, so index 0 doubles as the null link (no forward link and
-//! no backward link ever points at the header). A freed index is pushed on a
-//! free list (threaded through the `backward` field of the freed nodes), its
-//! data is dropped, and no link refers to it until [`SkipList::insert`]
-//! hands it out again. The owner of a skiplist (the `ZSet` index) may hold
-//! indices of live nodes only; [`SkipList::update_score`] keeps a node's
-//! index stable, so such references stay valid across score updates.
+//! A node is a `u32` id, an index into the parallel arrays `hot` and
+//! `cold`. Id 0 is the header: it holds no element, has [`MAX_LEVEL`]
+//! levels, and is never freed, so id 0 doubles as the null level-0 link (no
+//! link ever points at the header). A freed id is pushed on a free list
+//! (threaded through its `hot.next`), its member is dropped, and no link
+//! refers to it until [`SkipList::insert`] hands it out again. The owner of
+//! a skiplist (the `ZSet` index) may hold ids of live nodes only;
+//! [`SkipList::update_score`] keeps a node's id stable, so such references
+//! stay valid across score updates.
 //!
-//! # Node layout
+//! # Layout: hot, links, cold
 //!
-//! The arena grows by doubling and, once it is a few megabytes, asks for
+//! At 1M members a search visits ~30 nodes, most of them in the lowest
+//! levels, at random places; what decides its speed is how many of those
+//! visits leave the CPU caches. So a node is split by who reads it
+//! (structure of arrays), keeping what a search reads small enough to stay
+//! in the last-level cache:
+//!
+//! - `hot[id]` (16 bytes): the score and the level-0 links (forward and
+//!   backward). A level-0 step reads only this.
+//! - `links`: the levels above 0 of the nodes that have them (a quarter of
+//!   them with p = 1/4), as one contiguous block per node in one arena of
+//!   16-byte units: a block header (the node's id and height) then one
+//!   [`Link`] per level `1..height`. A link holds the forward node's
+//!   *block* (not its id), the span, and a copy of the forward node's
+//!   score: a step at level >= 1 compares against the copy and moves to the
+//!   next block without reading `hot` or `cold` at all, so one visited node
+//!   is one cache line of a ~9 B/member array. The copy is written wherever
+//!   a link is set and rewritten when a tall node's score changes in place.
+//!   Freed blocks go on a free list per height and are reused whole.
+//! - `cold[id]` (32 bytes): tag, block index, height and the member (inline
+//!   up to [`INLINE_MEMBER`] bytes, else an index into `long`). A search
+//!   reads a member only when scores are equal.
+//!
+//! The header's block is block 0, so block 0 doubles as the null link at
+//! levels >= 1. Arrays grow by doubling and, once a few megabytes, ask for
 //! transparent huge pages (the `huge_pages` module): searches touch random
-//! nodes, so they also miss the TLB. Indices stay stable when it grows.
-//!
-//! A node is one 64-byte, 64-byte-aligned slot of the arena, so each step
-//! of a search touches one cache line. The two lowest levels (forward index
-//! and span, `u32` each) live inline: 94% of nodes have at most two levels
-//! (p = 1/4). A node of at most two levels whose member has at most
-//! [`INLINE_MEMBER`] bytes keeps the member inline too, so a lookup that
-//! compares members reads no other memory. Any other node keeps its higher
-//! levels and its member in one boxed byte slice: `height - 2` levels of 8
-//! bytes each (little-endian `u32` forward, span), then the member.
+//! places, so they also miss the TLB. Ids and blocks stay stable when they
+//! grow.
 
 use super::range::{LexRange, ScoreRange};
 use super::Removed;
@@ -48,164 +64,132 @@ use super::Removed;
 /// Maximum number of levels of a node (Redis `ZSKIPLIST_MAXLEVEL`).
 pub(crate) const MAX_LEVEL: usize = 32;
 
-/// Index of the header node, also the null link.
+/// Id of the header node, also the null level-0 link.
 const NIL: u32 = 0;
 
-/// Bytes taken by one level (forward `u32` + span `u32`) in a node's boxed part.
-const LEVEL_BYTES: usize = 8;
+/// Block of the header, also the null link at levels >= 1.
+const HEADER_BLOCK: u32 = 0;
 
-/// Levels stored inline in [`Node`].
-const INLINE_LEVELS: usize = 2;
+/// Longest member stored inline in `cold`.
+pub(crate) const INLINE_MEMBER: usize = 18;
 
-/// Longest member stored inline in a node (of at most `INLINE_LEVELS` levels).
-pub(crate) const INLINE_MEMBER: usize = 22;
+/// `Cold::len` of a member kept in `long`.
+const LONG: u8 = u8::MAX;
 
-/// Bytes of a node's boxed part taken by the levels of a node of `height` levels.
-#[inline]
-fn heap_level_bytes(height: usize) -> usize {
-    height.saturating_sub(INLINE_LEVELS) * LEVEL_BYTES
-}
-
-/// Where a node keeps its member (and, for a tall node, its higher levels).
-#[derive(Debug)]
-enum Payload {
-    /// The member bytes `bytes[..len]`; the node has at most `INLINE_LEVELS` levels.
-    Inline { len: u8, bytes: [u8; INLINE_MEMBER] },
-    /// Levels from `INLINE_LEVELS` up (`LEVEL_BYTES` each), then the member bytes.
-    Boxed(Box<[u8]>),
-}
-
-/// One skiplist node (or the header, or a freed slot): one cache line.
-#[derive(Debug)]
-#[repr(align(64))]
-struct Node {
-    /// Forward index and span of levels 0 and 1: `[fwd0, span0, fwd1, span1]`.
-    inline: [u32; 2 * INLINE_LEVELS],
+/// What a level-0 step reads: one node's score and level-0 links.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(16))]
+struct Hot {
     /// The element's score (never NaN).
     score: f64,
+    /// Next node at level 0, `NIL` for the last. For a freed id: the next
+    /// free id (`NIL` ends the free list).
+    next: u32,
+    /// Previous node at level 0, `NIL` for the first.
+    prev: u32,
+}
+
+/// One forward link at a level >= 1, or (first unit of a block) the
+/// block's header.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(16))]
+struct Link {
+    /// Link: the forward node's block, `HEADER_BLOCK` for none. Header
+    /// unit: the node's id; for a freed block, the next free block of its
+    /// height (`HEADER_BLOCK` ends the list).
+    to: u32,
+    /// Link: the span. Header unit: the node's height.
+    span: u32,
+    /// Link: the forward node's score (a copy of its `hot` score; 0 when
+    /// null). Header unit: unused.
+    score: f64,
+}
+
+/// What only writes, ranges, ties and replies read.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
+struct Cold {
     /// Caller-supplied tag (the engine stores the member record's location).
     tag: u64,
-    /// Previous node at level 0, `NIL` for the first node. For a freed slot:
-    /// the next free slot (`NIL` ends the free list).
-    backward: u32,
-    /// Number of levels, `1..=MAX_LEVEL`; 0 for a freed slot.
+    /// The node's block in `links`; `HEADER_BLOCK` for a node of height 1.
+    block: u32,
+    /// Number of levels, `1..=MAX_LEVEL`; 0 for a freed id.
     height: u8,
-    /// The member, and the levels above `INLINE_LEVELS`.
-    payload: Payload,
+    /// Member length if inline (`<= INLINE_MEMBER`), else `LONG`.
+    len: u8,
+    /// Inline member bytes, or for `LONG` the `long` slot (`u32` LE).
+    bytes: [u8; INLINE_MEMBER],
 }
 
-#[inline]
-fn read_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+impl Cold {
+    const VACANT: Cold = Cold { tag: 0, block: HEADER_BLOCK, height: 0, len: 0, bytes: [0; INLINE_MEMBER] };
 }
 
-#[inline]
-fn write_u32(b: &mut [u8], at: usize, v: u32) {
-    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
-}
-
-/// Hints the CPU to load `node`'s cache line (no effect on results).
+/// Hints the CPU to load the cache line at `p` (no effect on results).
 #[inline(always)]
-fn prefetch(node: Option<&Node>) {
+fn prefetch<T>(p: Option<&T>) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(n) = node {
+    if let Some(p) = p {
         // SAFETY: SSE is part of the x86_64 baseline, so the instruction
         // exists; a prefetch never faults and reads nothing observable, and
-        // the address is that of a live arena slot anyway.
-        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((n as *const Node).cast()) };
+        // the address is that of a live array element anyway.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((p as *const T).cast()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = node;
+    let _ = p;
 }
 
-impl Node {
-    /// A node of `height` levels holding `member`, all links null.
-    fn new(height: usize, member: &[u8], score: f64, tag: u64) -> Node {
-        let payload = if height <= INLINE_LEVELS && member.len() <= INLINE_MEMBER {
-            let mut bytes = [0u8; INLINE_MEMBER];
-            bytes[..member.len()].copy_from_slice(member);
-            Payload::Inline { len: member.len() as u8, bytes }
+/// Pushes `item`, growing `v` by doubling and asking for huge pages (see
+/// the `huge_pages` module) before the new block is first touched (`Vec`'s
+/// own growth would copy into it first).
+fn push_huge<T>(v: &mut Vec<T>, item: T) {
+    if v.len() == v.capacity() {
+        let new_cap = (v.capacity() * 2).max(4);
+        let mut grown: Vec<T> = Vec::with_capacity(new_cap);
+        super::huge_pages::advise(grown.as_ptr().cast(), new_cap * std::mem::size_of::<T>());
+        grown.append(v);
+        *v = grown;
+    }
+    v.push(item);
+}
+
+/// An element met by a search: its score is at hand, its member is read
+/// only if asked for (ties), so score-only searches never touch `cold`.
+#[derive(Clone, Copy)]
+pub(crate) struct Cand<'a> {
+    list: &'a SkipList,
+    /// The element's score.
+    pub(crate) score: f64,
+    /// Its block if met through a link at level >= 1, else `HEADER_BLOCK`.
+    block: u32,
+    /// Its id if met at level 0.
+    id: u32,
+}
+
+impl<'a> Cand<'a> {
+    /// The element's node id.
+    #[inline]
+    fn id(&self) -> u32 {
+        if self.block != HEADER_BLOCK {
+            self.list.block_node(self.block)
         } else {
-            let mut data = vec![0u8; heap_level_bytes(height) + member.len()].into_boxed_slice();
-            data[heap_level_bytes(height)..].copy_from_slice(member);
-            Payload::Boxed(data)
-        };
-        Node { inline: [0; 2 * INLINE_LEVELS], score, tag, backward: NIL, height: height as u8, payload }
-    }
-
-    /// A freed slot whose free-list successor is `next_free`.
-    fn vacant(next_free: u32) -> Node {
-        let payload = Payload::Inline { len: 0, bytes: [0; INLINE_MEMBER] };
-        Node { inline: [0; 2 * INLINE_LEVELS], score: 0.0, tag: 0, backward: next_free, height: 0, payload }
-    }
-
-    /// Heap bytes owned by the node beyond its arena slot.
-    #[inline]
-    fn boxed_bytes(&self) -> usize {
-        match &self.payload {
-            Payload::Inline { .. } => 0,
-            Payload::Boxed(b) => b.len(),
+            self.id
         }
     }
 
-    /// The boxed part; only nodes taller than `INLINE_LEVELS` read levels from it.
+    /// The element's member.
     #[inline]
-    fn boxed(&self) -> &[u8] {
-        match &self.payload {
-            Payload::Boxed(b) => b,
-            Payload::Inline { .. } => &[],
-        }
+    pub(crate) fn member(&self) -> &'a [u8] {
+        self.list.member(self.id())
     }
+}
 
-    #[inline]
-    fn boxed_mut(&mut self) -> &mut [u8] {
-        match &mut self.payload {
-            Payload::Boxed(b) => b,
-            Payload::Inline { .. } => &mut [],
-        }
-    }
-
-    #[inline]
-    fn forward(&self, level: usize) -> u32 {
-        if level < INLINE_LEVELS {
-            return self.inline[2 * level];
-        }
-        read_u32(self.boxed(), (level - INLINE_LEVELS) * LEVEL_BYTES)
-    }
-
-    #[inline]
-    fn span(&self, level: usize) -> u32 {
-        if level < INLINE_LEVELS {
-            return self.inline[2 * level + 1];
-        }
-        read_u32(self.boxed(), (level - INLINE_LEVELS) * LEVEL_BYTES + 4)
-    }
-
-    #[inline]
-    fn set_forward(&mut self, level: usize, to: u32) {
-        if level < INLINE_LEVELS {
-            self.inline[2 * level] = to;
-            return;
-        }
-        write_u32(self.boxed_mut(), (level - INLINE_LEVELS) * LEVEL_BYTES, to);
-    }
-
-    #[inline]
-    fn set_span(&mut self, level: usize, span: u32) {
-        if level < INLINE_LEVELS {
-            self.inline[2 * level + 1] = span;
-            return;
-        }
-        write_u32(self.boxed_mut(), (level - INLINE_LEVELS) * LEVEL_BYTES + 4, span);
-    }
-
-    #[inline]
-    fn member(&self) -> &[u8] {
-        match &self.payload {
-            Payload::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            Payload::Boxed(b) => &b[heap_level_bytes(self.height as usize)..],
-        }
-    }
+/// Where a search stopped on each level below the list's level: the last
+/// position it reached (a block at levels >= 1, `HEADER_BLOCK` for the
+/// header; a node id at level 0) and that position's rank.
+struct Path {
+    update: [u32; MAX_LEVEL],
+    rank: [u64; MAX_LEVEL],
 }
 
 /// A skiplist of `(score, member, tag)` ordered by `(score, member)`.
@@ -213,18 +197,25 @@ impl Node {
 /// Members must be unique; the caller (the `ZSet`) guarantees it.
 #[derive(Debug)]
 pub(crate) struct SkipList {
-    nodes: Vec<Node>,
-    /// Head of the free list of slots, `NIL` when empty.
+    hot: Vec<Hot>,
+    cold: Vec<Cold>,
+    links: Vec<Link>,
+    /// Members longer than `INLINE_MEMBER`; a freed slot is empty.
+    long: Vec<Box<[u8]>>,
+    /// Free slots of `long`.
+    long_free: Vec<u32>,
+    /// Bytes held by the members in `long`.
+    long_bytes: usize,
+    /// Head of the free list of ids, `NIL` when empty.
     free: u32,
+    /// Per height, head of the free list of blocks, `HEADER_BLOCK` when empty.
+    free_blocks: [u32; MAX_LEVEL + 1],
     /// Last node, `NIL` when empty.
     tail: u32,
     /// Number of elements.
     len: u32,
     /// Number of levels in use (at least 1).
     level: usize,
-    /// Bytes of the boxed parts of live nodes and the header (for memory
-    /// accounting).
-    boxed_bytes: usize,
     rng: fastrand::Rng,
 }
 
@@ -242,9 +233,22 @@ impl SkipList {
 
     /// An empty skiplist drawing node levels from `rng` (for deterministic tests).
     pub(crate) fn with_rng(rng: fastrand::Rng) -> SkipList {
-        let header = Node::new(MAX_LEVEL, &[], 0.0, 0);
-        let boxed_bytes = header.boxed_bytes();
-        SkipList { nodes: vec![header], free: NIL, tail: NIL, len: 0, level: 1, boxed_bytes, rng }
+        let mut links = vec![Link::default(); MAX_LEVEL];
+        links[0] = Link { to: NIL, span: MAX_LEVEL as u32, score: 0.0 };
+        SkipList {
+            hot: vec![Hot { score: 0.0, next: NIL, prev: NIL }],
+            cold: vec![Cold { block: HEADER_BLOCK, height: MAX_LEVEL as u8, ..Cold::VACANT }],
+            links,
+            long: Vec::new(),
+            long_free: Vec::new(),
+            long_bytes: 0,
+            free: NIL,
+            free_blocks: [HEADER_BLOCK; MAX_LEVEL + 1],
+            tail: NIL,
+            len: 0,
+            level: 1,
+            rng,
+        }
     }
 
     /// Number of elements.
@@ -255,47 +259,70 @@ impl SkipList {
 
     /// Approximate heap bytes owned by the list.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Node>() + self.boxed_bytes
+        self.hot.capacity() * std::mem::size_of::<Hot>()
+            + self.cold.capacity() * std::mem::size_of::<Cold>()
+            + self.links.capacity() * std::mem::size_of::<Link>()
+            + self.long.capacity() * std::mem::size_of::<Box<[u8]>>()
+            + self.long_free.capacity() * 4
+            + self.long_bytes
+    }
+
+    /// The node whose block is `b`.
+    #[inline]
+    fn block_node(&self, b: u32) -> u32 {
+        self.links[b as usize].to
+    }
+
+    /// Level-`i` link (`i >= 1`) of block `b`.
+    #[inline]
+    fn link(&self, b: u32, i: usize) -> Link {
+        self.links[b as usize + i]
     }
 
     #[inline]
-    fn node(&self, idx: u32) -> &Node {
-        &self.nodes[idx as usize]
+    fn link_mut(&mut self, b: u32, i: usize) -> &mut Link {
+        &mut self.links[b as usize + i]
     }
 
     #[inline]
-    fn node_mut(&mut self, idx: u32) -> &mut Node {
-        &mut self.nodes[idx as usize]
+    fn height(&self, idx: u32) -> usize {
+        usize::from(self.cold[idx as usize].height)
     }
 
     /// Member bytes of live node `idx`.
     #[inline]
     pub(crate) fn member(&self, idx: u32) -> &[u8] {
-        self.node(idx).member()
+        let c = &self.cold[idx as usize];
+        if c.len == LONG {
+            let slot = u32::from_le_bytes([c.bytes[0], c.bytes[1], c.bytes[2], c.bytes[3]]);
+            &self.long[slot as usize]
+        } else {
+            &c.bytes[..usize::from(c.len)]
+        }
     }
 
     /// Score of live node `idx`.
     #[inline]
     pub(crate) fn score(&self, idx: u32) -> f64 {
-        self.node(idx).score
+        self.hot[idx as usize].score
     }
 
     /// Tag of live node `idx`.
     #[inline]
     pub(crate) fn tag(&self, idx: u32) -> u64 {
-        self.node(idx).tag
+        self.cold[idx as usize].tag
     }
 
     /// Replaces the tag of live node `idx`.
     #[inline]
     pub(crate) fn set_tag(&mut self, idx: u32, tag: u64) {
-        self.node_mut(idx).tag = tag;
+        self.cold[idx as usize].tag = tag;
     }
 
     /// First node, if any.
     #[inline]
     pub(crate) fn first(&self) -> Option<u32> {
-        Some(self.node(NIL).forward(0)).filter(|&i| i != NIL)
+        self.next(NIL)
     }
 
     /// Last node, if any.
@@ -307,36 +334,25 @@ impl SkipList {
     /// The node after `idx`, if any.
     #[inline]
     pub(crate) fn next(&self, idx: u32) -> Option<u32> {
-        Some(self.node(idx).forward(0)).filter(|&i| i != NIL)
+        Some(self.hot[idx as usize].next).filter(|&i| i != NIL)
     }
 
     /// The node before `idx`, if any.
     #[inline]
     pub(crate) fn prev(&self, idx: u32) -> Option<u32> {
-        Some(self.node(idx).backward).filter(|&i| i != NIL)
+        Some(self.hot[idx as usize].prev).filter(|&i| i != NIL)
     }
 
-    /// `x`'s forward link at level `i`, after asking the CPU to fetch the
-    /// node where the search continues if it stops at `x` on this level
-    /// (`x`'s link one level down). Both candidates then load in parallel,
-    /// instead of the level below starting a second cache miss only once
-    /// this level's comparison has failed. For searches that compare node
-    /// contents; walks by rank decide from spans held in `x` and skip it
-    /// (measured: it only slowed `ZREVRANGE 0 9`, whose path is cached).
-    #[inline(always)]
-    fn step(&self, x: u32, i: usize) -> u32 {
-        let n = self.node(x);
-        if i > 0 {
-            prefetch(self.nodes.get(n.forward(i - 1) as usize));
-        }
-        n.forward(i)
-    }
-
-    /// Whether node `a` orders strictly before node `b`.
+    /// Whether `(score, member)` orders strictly before `(c.score, c.member)`.
     #[inline]
-    fn before(&self, a: u32, b: u32) -> bool {
-        let (na, nb) = (self.node(a), self.node(b));
-        na.score < nb.score || (na.score == nb.score && na.member() < nb.member())
+    fn key_before(score: f64, member: &[u8], c: &Cand<'_>) -> bool {
+        score < c.score || (score == c.score && member < c.member())
+    }
+
+    /// Whether `c` orders strictly before `(score, member)`.
+    #[inline]
+    fn cand_before(c: &Cand<'_>, score: f64, member: &[u8]) -> bool {
+        c.score < score || (c.score == score && c.member() < member)
     }
 
     /// Redis `zslRandomLevel`: 1 + a geometric variable with p = 1/4.
@@ -348,348 +364,386 @@ impl SkipList {
         level
     }
 
-    /// Takes a slot for a new node, reusing a freed one when possible.
+    /// Takes a block of `height` units for node `idx` (`height >= 2`),
+    /// reusing a freed one of that height when possible; its links are null.
+    fn alloc_block(&mut self, height: usize, idx: u32) -> u32 {
+        let header = Link { to: idx, span: height as u32, score: 0.0 };
+        let b = self.free_blocks[height];
+        if b != HEADER_BLOCK {
+            self.free_blocks[height] = self.links[b as usize].to;
+            self.links[b as usize] = header;
+            for i in 1..height {
+                *self.link_mut(b, i) = Link::default();
+            }
+            return b;
+        }
+        let b = u32::try_from(self.links.len()).ok().filter(|b| b.checked_add(height as u32).is_some());
+        let b = b.expect("sorted set too large");
+        push_huge(&mut self.links, header);
+        for _ in 1..height {
+            push_huge(&mut self.links, Link::default());
+        }
+        b
+    }
+
+    /// Takes an id for a new node, reusing a freed one when possible.
     fn alloc(&mut self, height: usize, member: &[u8], score: f64, tag: u64) -> u32 {
-        let node = Node::new(height, member, score, tag);
-        self.boxed_bytes += node.boxed_bytes();
-        if self.free != NIL {
+        let hot = Hot { score, next: NIL, prev: NIL };
+        let mut cold = Cold { tag, block: HEADER_BLOCK, height: height as u8, ..Cold::VACANT };
+        if member.len() <= INLINE_MEMBER {
+            cold.len = member.len() as u8;
+            cold.bytes[..member.len()].copy_from_slice(member);
+        } else {
+            let boxed: Box<[u8]> = member.into();
+            self.long_bytes += boxed.len();
+            let slot = match self.long_free.pop() {
+                Some(s) => {
+                    self.long[s as usize] = boxed;
+                    s
+                }
+                None => {
+                    self.long.push(boxed);
+                    (self.long.len() - 1) as u32
+                }
+            };
+            cold.len = LONG;
+            cold.bytes[..4].copy_from_slice(&slot.to_le_bytes());
+        }
+        let idx = if self.free != NIL {
             let idx = self.free;
-            self.free = self.node(idx).backward;
-            *self.node_mut(idx) = node;
+            self.free = self.hot[idx as usize].next;
+            self.hot[idx as usize] = hot;
+            self.cold[idx as usize] = cold;
             idx
         } else {
-            let idx = u32::try_from(self.nodes.len()).ok().filter(|&i| i != u32::MAX).expect("sorted set too large");
-            if self.nodes.len() == self.nodes.capacity() {
-                self.grow();
-            }
-            self.nodes.push(node);
+            let idx = u32::try_from(self.hot.len()).ok().filter(|&i| i != u32::MAX).expect("sorted set too large");
+            push_huge(&mut self.hot, hot);
+            push_huge(&mut self.cold, cold);
             idx
+        };
+        if height > 1 {
+            let b = self.alloc_block(height, idx);
+            self.cold[idx as usize].block = b;
         }
+        idx
     }
 
-    /// Doubles the arena's capacity (as `Vec` would), asking for huge pages
-    /// (see the `huge_pages` module) before the new block is first touched
-    /// (`Vec`'s own growth would copy into it first).
-    fn grow(&mut self) {
-        let new_cap = (self.nodes.capacity() * 2).max(4);
-        let mut nodes: Vec<Node> = Vec::with_capacity(new_cap);
-        super::huge_pages::advise(nodes.as_ptr().cast(), new_cap * std::mem::size_of::<Node>());
-        nodes.append(&mut self.nodes);
-        self.nodes = nodes;
-    }
-
-    /// Returns an unlinked slot to the free list, handing back its contents.
+    /// Returns an unlinked node's id (and block) to the free lists, handing
+    /// back its contents.
     fn release(&mut self, idx: u32) -> Removed {
-        let free = self.free;
-        let node = std::mem::replace(self.node_mut(idx), Node::vacant(free));
+        let c = std::mem::replace(&mut self.cold[idx as usize], Cold::VACANT);
+        let member = if c.len == LONG {
+            let slot = u32::from_le_bytes([c.bytes[0], c.bytes[1], c.bytes[2], c.bytes[3]]);
+            let m = std::mem::take(&mut self.long[slot as usize]);
+            self.long_bytes -= m.len();
+            self.long_free.push(slot);
+            m.into_vec()
+        } else {
+            c.bytes[..usize::from(c.len)].to_vec()
+        };
+        let h = usize::from(c.height);
+        if h > 1 {
+            self.links[c.block as usize] = Link { to: self.free_blocks[h], span: 0, score: 0.0 };
+            self.free_blocks[h] = c.block;
+        }
+        let score = self.hot[idx as usize].score;
+        self.hot[idx as usize] = Hot { score: 0.0, next: self.free, prev: NIL };
         self.free = idx;
-        self.boxed_bytes -= node.boxed_bytes();
-        Removed { member: node.member().to_vec(), score: node.score, tag: node.tag }
+        Removed { member, score, tag: c.tag }
     }
 
-    /// Inserts an element that is not yet present; returns its node index.
+    /// Walks from the header down to level `to_level` (0 or 1), moving
+    /// forward on each level while `go_on(next element, its rank)` holds
+    /// (it must hold on a prefix of the list). Records where the walk
+    /// stopped on each level it walked.
+    #[inline(always)]
+    fn descend(&self, to_level: usize, mut go_on: impl FnMut(&Cand<'_>, u64) -> bool) -> Path {
+        let mut path = Path { update: [HEADER_BLOCK; MAX_LEVEL], rank: [0; MAX_LEVEL] };
+        let mut b = HEADER_BLOCK;
+        let mut rank = 0u64;
+        for i in (1..self.level).rev() {
+            loop {
+                let l = self.link(b, i);
+                let c = Cand { list: self, score: l.score, block: l.to, id: NIL };
+                if l.to != HEADER_BLOCK && go_on(&c, rank + u64::from(l.span)) {
+                    rank += u64::from(l.span);
+                    b = l.to;
+                } else {
+                    break;
+                }
+            }
+            path.update[i] = b;
+            path.rank[i] = rank;
+        }
+        if to_level == 0 {
+            let mut x = self.block_node(b);
+            loop {
+                let f = self.hot[x as usize].next;
+                if f == NIL {
+                    break;
+                }
+                let c = Cand { list: self, score: self.hot[f as usize].score, block: HEADER_BLOCK, id: f };
+                if go_on(&c, rank + 1) {
+                    rank += 1;
+                    x = f;
+                } else {
+                    break;
+                }
+            }
+            path.update[0] = x;
+            path.rank[0] = rank;
+        }
+        path
+    }
+
+    /// Inserts an element that is not yet present; returns its node id.
     ///
     /// # Panics
     ///
     /// If `score` is NaN, or if the list already holds `u32::MAX - 1` nodes.
     pub(crate) fn insert(&mut self, score: f64, member: &[u8], tag: u64) -> u32 {
         assert!(!score.is_nan(), "NaN score in a sorted set");
+        let path = self.descend(0, |c, _| Self::cand_before(c, score, member));
         let height = self.random_level();
         let idx = self.alloc(height, member, score, tag);
-        self.link(idx);
+        self.splice(idx, path);
         idx
     }
 
-    /// Links allocated node `idx` at its ordered position (`zslInsert`).
-    fn link(&mut self, idx: u32) {
-        let mut update = [NIL; MAX_LEVEL];
-        let mut rank = [0u64; MAX_LEVEL];
-        let mut x = NIL;
-        for i in (0..self.level).rev() {
-            rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
-            loop {
-                let f = self.step(x, i);
-                if f != NIL && self.before(f, idx) {
-                    rank[i] += u64::from(self.node(x).span(i));
-                    x = f;
-                } else {
-                    break;
-                }
-            }
-            update[i] = x;
-        }
-        self.splice(idx, update, rank);
-    }
-
-    /// Links allocated node `idx` after `update[i]` at each level, given
-    /// those predecessors (at the list's levels) and their ranks.
-    fn splice(&mut self, idx: u32, mut update: [u32; MAX_LEVEL], mut rank: [u64; MAX_LEVEL]) {
-        let height = self.node(idx).height as usize;
+    /// Links allocated node `idx` after `path.update[i]` at each level,
+    /// given those predecessors (at the list's levels) and their ranks.
+    fn splice(&mut self, idx: u32, mut path: Path) {
+        let height = self.height(idx);
+        let score = self.hot[idx as usize].score;
         if height > self.level {
             let len = self.len;
             for i in self.level..height {
-                rank[i] = 0;
-                update[i] = NIL;
-                self.node_mut(NIL).set_span(i, len);
+                path.rank[i] = 0;
+                path.update[i] = HEADER_BLOCK;
+                *self.link_mut(HEADER_BLOCK, i) = Link { to: HEADER_BLOCK, span: len, score: 0.0 };
             }
             self.level = height;
         }
-        for i in 0..height {
-            let u = update[i];
-            let (u_fwd, u_span) = (self.node(u).forward(i), u64::from(self.node(u).span(i)));
-            let skipped = rank[0] - rank[i];
-            let n = self.node_mut(idx);
-            n.set_forward(i, u_fwd);
-            n.set_span(i, (u_span - skipped) as u32);
-            let un = self.node_mut(u);
-            un.set_forward(i, idx);
-            un.set_span(i, (skipped + 1) as u32);
+        let nb = self.cold[idx as usize].block;
+        for i in 1..height {
+            let u = path.update[i];
+            let ul = self.link(u, i);
+            let skipped = path.rank[0] - path.rank[i];
+            *self.link_mut(nb, i) = Link { to: ul.to, span: (u64::from(ul.span) - skipped) as u32, score: ul.score };
+            *self.link_mut(u, i) = Link { to: nb, span: (skipped + 1) as u32, score };
         }
-        for (i, &u) in update.iter().enumerate().take(self.level).skip(height) {
-            let s = self.node(u).span(i);
-            self.node_mut(u).set_span(i, s + 1);
+        for i in height.max(1)..self.level {
+            self.link_mut(path.update[i], i).span += 1;
         }
-        self.node_mut(idx).backward = update[0];
-        let f0 = self.node(idx).forward(0);
+        let u0 = path.update[0];
+        let f0 = self.hot[u0 as usize].next;
+        self.hot[idx as usize].next = f0;
+        self.hot[idx as usize].prev = u0;
+        self.hot[u0 as usize].next = idx;
         if f0 != NIL {
-            self.node_mut(f0).backward = idx;
+            self.hot[f0 as usize].prev = idx;
         } else {
             self.tail = idx;
         }
         self.len += 1;
     }
 
-    /// For live node `idx`, the last node before it at every level.
-    fn find_update(&self, idx: u32) -> [u32; MAX_LEVEL] {
-        let mut update = [NIL; MAX_LEVEL];
-        let mut x = NIL;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.step(x, i);
-                if f != NIL && self.before(f, idx) {
-                    x = f;
-                } else {
-                    break;
-                }
-            }
-            update[i] = x;
-        }
-        debug_assert_eq!(self.node(x).forward(0), idx, "node not found at its ordered position");
-        update
+    /// For live node `idx`, the last block before it on every level >= 1.
+    fn find_update(&self, idx: u32) -> Path {
+        let (score, member) = (self.score(idx), self.member(idx));
+        self.descend(1, |c, _| Self::cand_before(c, score, member))
     }
 
-    /// Unlinks node `idx` given its predecessors (`zslDeleteNode`).
+    /// Unlinks node `idx` given its predecessors on levels >= 1
+    /// (`zslDeleteNode`); its level-0 neighbours come from its own links.
     fn unlink(&mut self, idx: u32, update: &[u32; MAX_LEVEL]) {
-        for (i, &u) in update.iter().enumerate().take(self.level) {
-            let (u_fwd, u_span) = (self.node(u).forward(i), self.node(u).span(i));
-            if u_fwd == idx {
-                let (x_fwd, x_span) = (self.node(idx).forward(i), self.node(idx).span(i));
-                let un = self.node_mut(u);
-                un.set_span(i, u_span + x_span - 1);
-                un.set_forward(i, x_fwd);
+        let (height, nb) = (self.height(idx), self.cold[idx as usize].block);
+        for (i, &u) in update.iter().enumerate().take(self.level).skip(1) {
+            if i < height {
+                debug_assert_eq!(self.link(u, i).to, nb, "predecessor at level {i} does not link to the node");
+                let x = self.link(nb, i);
+                let ul = self.link_mut(u, i);
+                *ul = Link { to: x.to, span: ul.span + x.span - 1, score: x.score };
             } else {
-                self.node_mut(u).set_span(i, u_span - 1);
+                self.link_mut(u, i).span -= 1;
             }
         }
-        let (f0, back) = (self.node(idx).forward(0), self.node(idx).backward);
-        if f0 != NIL {
-            self.node_mut(f0).backward = back;
+        let Hot { next, prev, .. } = self.hot[idx as usize];
+        self.hot[prev as usize].next = next;
+        if next != NIL {
+            self.hot[next as usize].prev = prev;
         } else {
-            self.tail = back;
+            self.tail = prev;
         }
-        while self.level > 1 && self.node(NIL).forward(self.level - 1) == NIL {
+        while self.level > 1 && self.link(HEADER_BLOCK, self.level - 1).to == HEADER_BLOCK {
             self.level -= 1;
         }
         self.len -= 1;
     }
 
-    /// Deletes live node `idx` and frees its slot.
+    /// Deletes live node `idx` and frees its id.
     pub(crate) fn delete(&mut self, idx: u32) -> Removed {
-        let update = self.find_update(idx);
-        self.unlink(idx, &update);
+        let path = self.find_update(idx);
+        self.unlink(idx, &path.update);
         self.release(idx)
     }
 
     /// Changes the score of live node `idx` (`zslUpdateScore`). The node keeps
-    /// its index; it is only moved when its position would change.
+    /// its id; it is only moved when its position would change.
     pub(crate) fn update_score(&mut self, idx: u32, score: f64) {
         assert!(!score.is_nan(), "NaN score in a sorted set");
-        let (back, f0) = (self.node(idx).backward, self.node(idx).forward(0));
-        if (back == NIL || self.score(back) < score) && (f0 == NIL || self.score(f0) > score) {
-            self.node_mut(idx).score = score;
+        let Hot { next, prev, .. } = self.hot[idx as usize];
+        if (prev == NIL || self.score(prev) < score) && (next == NIL || self.score(next) > score) {
+            let height = self.height(idx);
+            if height > 1 {
+                // The links into a tall node hold copies of its score.
+                let path = self.find_update(idx);
+                for i in 1..height {
+                    self.link_mut(path.update[i], i).score = score;
+                }
+            }
+            self.hot[idx as usize].score = score;
             return;
         }
-        let (old_update, new_update, new_rank) = self.find_move(idx, score);
+        let (old_update, new_path) = self.find_move(idx, score);
         self.unlink(idx, &old_update);
-        self.node_mut(idx).score = score;
-        self.splice(idx, new_update, new_rank);
+        self.hot[idx as usize].score = score;
+        self.splice(idx, new_path);
     }
 
-    /// For moving live node `idx` to `score`: its predecessors at every
-    /// level, and the predecessors and ranks where it is to be linked, as
-    /// they will be once it is unlinked.
+    /// For moving live node `idx` to `score`: its predecessors on every
+    /// level >= 1, and the path where it is to be linked, as it will be
+    /// once it is unlinked.
     ///
     /// Both searches run in one loop, a step of each per turn: each step is
     /// a likely cache miss that depends only on its own search's previous
     /// step, so the CPU overlaps the two chains instead of waiting for two
-    /// descents in a row (measured in the `zset` bench). The second search
-    /// runs on the list that still holds `idx`: it looks through `idx`
-    /// (a link to `idx` counts as a link to `idx`'s successor), and its
-    /// ranks, which count `idx` when it lies before, are corrected at the
-    /// end.
-    fn find_move(&self, idx: u32, score: f64) -> ([u32; MAX_LEVEL], [u32; MAX_LEVEL], [u64; MAX_LEVEL]) {
-        let member = self.member(idx);
-        let goes_before = |f: u32| {
-            let n = self.node(f);
-            n.score < score || (n.score == score && n.member() < member)
-        };
-        let mut old_update = [NIL; MAX_LEVEL];
-        let (mut new_update, mut new_rank) = ([NIL; MAX_LEVEL], [0u64; MAX_LEVEL]);
-        let (mut xa, mut ia, mut a_done) = (NIL, self.level - 1, false);
-        let (mut xb, mut ib, mut b_done, mut rank_b) = (NIL, self.level - 1, false, 0u64);
+    /// descents in a row. The second search runs on the list that still
+    /// holds `idx`: it looks through `idx` (a link to `idx` counts as a
+    /// link to `idx`'s successor), and its ranks, which count `idx` once it
+    /// has passed it, are corrected as it goes.
+    fn find_move(&self, idx: u32, score: f64) -> ([u32; MAX_LEVEL], Path) {
+        let (old_score, member) = (self.score(idx), self.member(idx));
+        let nb = self.cold[idx as usize].block;
+        let mut old_update = [HEADER_BLOCK; MAX_LEVEL];
+        let mut path = Path { update: [HEADER_BLOCK; MAX_LEVEL], rank: [0; MAX_LEVEL] };
+        // Search A (levels >= 1 only): the predecessors of `idx`.
+        let (mut xa, mut ia, mut a_done) = (HEADER_BLOCK, self.level - 1, self.level == 1);
+        // Search B: at block `xb` on level `ib >= 1`, then at node `x0` on
+        // level 0; `passed` once its position lies after `idx`.
+        let (mut xb, mut ib, mut x0, mut rank, mut passed) = (HEADER_BLOCK, self.level - 1, NIL, 0u64, false);
+        let mut b_done = false;
+        if self.level == 1 {
+            ib = 0;
+            x0 = NIL;
+        }
         while !(a_done && b_done) {
             if !a_done {
-                let f = self.step(xa, ia);
-                if f != NIL && self.before(f, idx) {
-                    xa = f;
+                let l = self.link(xa, ia);
+                let c = Cand { list: self, score: l.score, block: l.to, id: NIL };
+                if l.to != HEADER_BLOCK && l.to != nb && Self::cand_before(&c, old_score, member) {
+                    xa = l.to;
                 } else {
                     old_update[ia] = xa;
-                    a_done = ia == 0;
-                    ia = ia.saturating_sub(1);
+                    a_done = ia == 1;
+                    ia -= 1;
                 }
             }
             if !b_done {
-                let mut f = self.step(xb, ib);
-                let mut span = u64::from(self.node(xb).span(ib));
-                if f == idx {
-                    span += u64::from(self.node(idx).span(ib));
-                    f = self.node(idx).forward(ib);
-                }
-                if f != NIL && goes_before(f) {
-                    rank_b += span;
-                    xb = f;
+                if ib >= 1 {
+                    let mut l = self.link(xb, ib);
+                    if l.to == nb && nb != HEADER_BLOCK {
+                        let through = self.link(nb, ib);
+                        l = Link { to: through.to, span: l.span + through.span, score: through.score };
+                    }
+                    let c = Cand { list: self, score: l.score, block: l.to, id: NIL };
+                    if l.to != HEADER_BLOCK && Self::cand_before(&c, score, member) {
+                        rank += u64::from(l.span);
+                        passed = passed || Self::key_before(old_score, member, &c);
+                        xb = l.to;
+                    } else {
+                        path.update[ib] = xb;
+                        path.rank[ib] = rank - u64::from(passed);
+                        ib -= 1;
+                        if ib == 0 {
+                            x0 = self.block_node(xb);
+                        }
+                    }
                 } else {
-                    new_update[ib] = xb;
-                    new_rank[ib] = rank_b;
-                    b_done = ib == 0;
-                    ib = ib.saturating_sub(1);
+                    let (mut f, mut span) = (self.hot[x0 as usize].next, 1);
+                    if f == idx {
+                        (f, span) = (self.hot[idx as usize].next, 2);
+                    }
+                    let c = Cand { list: self, score: self.score(f), block: HEADER_BLOCK, id: f };
+                    if f != NIL && Self::cand_before(&c, score, member) {
+                        rank += span;
+                        passed = passed || Self::key_before(old_score, member, &c);
+                        x0 = f;
+                    } else {
+                        path.update[0] = x0;
+                        path.rank[0] = rank - u64::from(passed);
+                        b_done = true;
+                    }
                 }
             }
         }
-        debug_assert_eq!(self.node(old_update[0]).forward(0), idx, "node not found at its ordered position");
-        for i in 0..self.level {
-            if new_update[i] != NIL && self.before(idx, new_update[i]) {
-                new_rank[i] -= 1;
-            }
-        }
-        (old_update, new_update, new_rank)
+        (old_update, path)
     }
 
-    /// 1-based rank of live node `idx` (`zslGetRank`): see
-    /// `SkipList::rank_meeting_at`. The many nodes of the lowest levels
-    /// are the ones that miss the cache; meeting at a third of the levels
-    /// splits those misses between the two walks (at 1M members, meeting
-    /// levels 2 to 5 measured alike within noise).
-    pub(crate) fn rank(&self, idx: u32) -> u64 {
-        self.rank_meeting_at(idx, self.level / 3)
-    }
-
-    /// 1-based rank of live node `idx`, from two independent walks that
-    /// meet on level `k` (clamped to the list's top level) at `s`, the
-    /// first node from `idx` on (`idx` included) taller than `k`, or the
-    /// end of the list:
-    ///
-    /// - from the header down to level `k`, comparing `(score, member)`, to
-    ///   `p`, the last node before `idx` at level `k`, whose level-`k` link
-    ///   leads to `s`;
-    /// - from `idx` forward, always along the current node's top link, to
-    ///   `s`. A top link never skips a node as tall as its owner, so this
-    ///   walk reaches `s` without comparing anything.
-    ///
-    /// Then `rank(idx) = rank(p) + span(p, k) - (rank(s) - rank(idx))`,
-    /// where the end of the list has rank `len` (a null link's span counts
-    /// the nodes after its owner). The walks are interleaved step by step:
-    /// each step is a likely cache miss that depends only on its own
-    /// walk's previous one, so the CPU overlaps the two chains instead of
-    /// waiting for one descent of every level (measured in the `zset`
-    /// bench). Comparing both score and member tells equal scores apart
+    /// 1-based rank of live node `idx` (`zslGetRank`): a walk from the
+    /// header comparing `(score, member)`, which stops as soon as a link
+    /// leads to `idx`; on level 0 it only follows links until it meets
+    /// `idx`. Comparing both score and member tells equal scores apart
     /// (redis#3081).
-    fn rank_meeting_at(&self, idx: u32, k: usize) -> u64 {
-        let k = k.min(self.level - 1);
-        // Top-down walk: at `x` on level `i`.
-        let (mut x, mut i, mut rank_x) = (NIL, self.level - 1, 0u64);
-        let mut top_done = false;
-        // Bottom-up walk: at `y`, `dist` = rank(y) - rank(idx).
-        let (mut y, mut dist) = (idx, 0u64);
-        let mut bottom_done = self.node(idx).height as usize > k;
-        while !(top_done && bottom_done) {
-            if !top_done {
-                let f = self.step(x, i);
-                if f != NIL && self.before(f, idx) {
-                    rank_x += u64::from(self.node(x).span(i));
-                    x = f;
-                } else if i == k {
-                    top_done = true;
-                } else {
-                    i -= 1;
-                }
-            }
-            if !bottom_done {
-                let n = self.node(y);
-                let top = n.height as usize - 1;
-                dist += u64::from(n.span(top));
-                y = n.forward(top);
-                bottom_done = y == NIL || self.node(y).height as usize > k;
-            }
-        }
-        debug_assert_eq!(self.node(x).forward(k), y, "walks met at different nodes");
-        let rank_s = rank_x + u64::from(self.node(x).span(k));
-        debug_assert!(rank_s > dist, "rank of a node that is not in the list");
-        rank_s - dist
-    }
-
-    /// The node at 1-based `rank` (`zslGetElementByRank`), if any.
-    pub(crate) fn by_rank(&self, rank: u64) -> Option<u32> {
-        let mut traversed = 0u64;
-        let mut x = NIL;
-        for i in (0..self.level).rev() {
+    pub(crate) fn rank(&self, idx: u32) -> u64 {
+        let (score, member, nb) = (self.score(idx), self.member(idx), self.cold[idx as usize].block);
+        let mut b = HEADER_BLOCK;
+        let mut rank = 0u64;
+        for i in (1..self.level).rev() {
             loop {
-                let f = self.node(x).forward(i);
-                let span = u64::from(self.node(x).span(i));
-                if f != NIL && traversed + span <= rank {
-                    traversed += span;
-                    x = f;
+                let l = self.link(b, i);
+                if l.to == HEADER_BLOCK {
+                    break;
+                }
+                if l.to == nb {
+                    return rank + u64::from(l.span);
+                }
+                let c = Cand { list: self, score: l.score, block: l.to, id: NIL };
+                if Self::cand_before(&c, score, member) {
+                    rank += u64::from(l.span);
+                    b = l.to;
                 } else {
                     break;
                 }
             }
-            if traversed == rank {
-                return Some(x).filter(|&i| i != NIL);
+        }
+        let mut x = self.block_node(b);
+        loop {
+            x = self.hot[x as usize].next;
+            rank += 1;
+            if x == idx || x == NIL {
+                debug_assert_ne!(x, NIL, "rank of a node that is not in the list");
+                return rank;
             }
         }
-        None
+    }
+
+    /// The node at 1-based `rank` (`zslGetElementByRank`), if any.
+    pub(crate) fn by_rank(&self, rank: u64) -> Option<u32> {
+        if rank == 0 || rank > self.len() {
+            return None;
+        }
+        let path = self.descend(0, |_, r| r <= rank);
+        debug_assert_eq!(path.rank[0], rank);
+        Some(path.update[0])
     }
 
     /// Finds the last node at which `go_on` holds walking from the header
     /// (`go_on` must hold on a prefix of the list). Returns it (`NIL` for
     /// none) with its rank, and the predecessors at every level.
-    fn seek(&self, mut go_on: impl FnMut(&Node) -> bool) -> (u32, u64, [u32; MAX_LEVEL]) {
-        let mut update = [NIL; MAX_LEVEL];
-        let mut rank = 0u64;
-        let mut x = NIL;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.step(x, i);
-                if f != NIL && go_on(self.node(f)) {
-                    rank += u64::from(self.node(x).span(i));
-                    x = f;
-                } else {
-                    break;
-                }
-            }
-            update[i] = x;
-        }
-        (x, rank, update)
+    fn seek(&self, mut go_on: impl FnMut(&Cand<'_>) -> bool) -> (u32, u64, Path) {
+        let path = self.descend(0, |c, _| go_on(c));
+        (path.update[0], path.rank[0], path)
     }
 
     /// Whether some element may fall in `range` (`zslIsInRange`).
@@ -708,8 +762,8 @@ impl SkipList {
         if !self.score_range_overlaps(range) {
             return None;
         }
-        let (x, rank, _) = self.seek(|n| !range.gte_min(n.score));
-        let x = self.node(x).forward(0);
+        let (x, rank, _) = self.seek(|c| !range.gte_min(c.score));
+        let x = self.hot[x as usize].next;
         (x != NIL && range.lte_max(self.score(x))).then_some((x, rank + 1))
     }
 
@@ -718,7 +772,7 @@ impl SkipList {
         if !self.score_range_overlaps(range) {
             return None;
         }
-        let (x, rank, _) = self.seek(|n| range.lte_max(n.score));
+        let (x, rank, _) = self.seek(|c| range.lte_max(c.score));
         (x != NIL && range.gte_min(self.score(x))).then_some((x, rank))
     }
 
@@ -738,8 +792,8 @@ impl SkipList {
         if !self.lex_range_overlaps(range) {
             return None;
         }
-        let (x, rank, _) = self.seek(|n| !range.gte_min(n.member()));
-        let x = self.node(x).forward(0);
+        let (x, rank, _) = self.seek(|c| !range.gte_min(c.member()));
+        let x = self.hot[x as usize].next;
         (x != NIL && range.lte_max(self.member(x))).then_some((x, rank + 1))
     }
 
@@ -748,23 +802,20 @@ impl SkipList {
         if !self.lex_range_overlaps(range) {
             return None;
         }
-        let (x, rank, _) = self.seek(|n| range.lte_max(n.member()));
+        let (x, rank, _) = self.seek(|c| range.lte_max(c.member()));
         (x != NIL && range.gte_min(self.member(x))).then_some((x, rank))
     }
 
-    /// Deletes the run of nodes starting after `update[0]` while `keep_going`
-    /// holds (`zslDeleteRangeBy*`); returns `(index, contents)` of each.
-    fn delete_run(
-        &mut self,
-        update: &[u32; MAX_LEVEL],
-        mut keep_going: impl FnMut(&Node, u64) -> bool,
-    ) -> Vec<(u32, Removed)> {
+    /// Deletes the run of nodes starting after `path.update[0]` while
+    /// `keep_going(id, i)` holds for the `i`-th of them
+    /// (`zslDeleteRangeBy*`); returns `(id, contents)` of each.
+    fn delete_run(&mut self, path: &Path, mut keep_going: impl FnMut(&Self, u32, u64) -> bool) -> Vec<(u32, Removed)> {
         let mut out = Vec::new();
-        let mut x = self.node(update[0]).forward(0);
+        let mut x = self.hot[path.update[0] as usize].next;
         let mut i = 0u64;
-        while x != NIL && keep_going(self.node(x), i) {
-            let next = self.node(x).forward(0);
-            self.unlink(x, update);
+        while x != NIL && keep_going(self, x, i) {
+            let next = self.hot[x as usize].next;
+            self.unlink(x, &path.update);
             out.push((x, self.release(x)));
             x = next;
             i += 1;
@@ -777,8 +828,8 @@ impl SkipList {
         if !self.score_range_overlaps(range) {
             return Vec::new();
         }
-        let (_, _, update) = self.seek(|n| !range.gte_min(n.score));
-        self.delete_run(&update, |n, _| range.lte_max(n.score))
+        let (_, _, path) = self.seek(|c| !range.gte_min(c.score));
+        self.delete_run(&path, |l, x, _| range.lte_max(l.score(x)))
     }
 
     /// Deletes every element in lex `range` (`zslDeleteRangeByLex`).
@@ -786,8 +837,8 @@ impl SkipList {
         if !self.lex_range_overlaps(range) {
             return Vec::new();
         }
-        let (_, _, update) = self.seek(|n| !range.gte_min(n.member()));
-        self.delete_run(&update, |n, _| range.lte_max(n.member()))
+        let (_, _, path) = self.seek(|c| !range.gte_min(c.member()));
+        self.delete_run(&path, |l, x, _| range.lte_max(l.member(x)))
     }
 
     /// Deletes the elements of 1-based ranks `start..=end`
@@ -796,105 +847,131 @@ impl SkipList {
         if start == 0 || start > end {
             return Vec::new();
         }
-        let mut update = [NIL; MAX_LEVEL];
-        let mut traversed = 0u64;
-        let mut x = NIL;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.node(x).forward(i);
-                let span = u64::from(self.node(x).span(i));
-                if f != NIL && traversed + span < start {
-                    traversed += span;
-                    x = f;
-                } else {
-                    break;
-                }
-            }
-            update[i] = x;
-        }
+        let path = self.descend(0, |_, r| r < start);
         let n = end - start + 1;
-        self.delete_run(&update, |_, i| i < n)
+        self.delete_run(&path, |_, _, i| i < n)
     }
 
     /// Checks every structural invariant; panics with a description on the
     /// first violation. `O(n * levels)`; for tests and debugging.
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
-        let header = self.node(NIL);
-        assert_eq!(header.height as usize, MAX_LEVEL, "header height");
+        assert_eq!(self.hot.len(), self.cold.len(), "hot and cold arrays differ in length");
+        assert_eq!(self.height(NIL), MAX_LEVEL, "header height");
+        assert_eq!(self.cold[0].block, HEADER_BLOCK, "header block");
+        assert_eq!(self.links[0].to, NIL, "header block names another node");
+        assert_eq!(self.links[0].span as usize, MAX_LEVEL, "header block height");
         assert!((1..=MAX_LEVEL).contains(&self.level), "level {} out of range", self.level);
-        // Level 0 walk: ordering, backward links, ranks, count, tail.
+        // Level 0 walk: ordering, backward links, ranks, count, tail, and
+        // each node's block and member storage.
         let mut rank_of = std::collections::HashMap::new();
+        let mut block_of = std::collections::HashMap::new();
         let mut prev = NIL;
-        let mut x = header.forward(0);
+        let mut x = self.hot[0].next;
         let mut rank = 0u64;
         let mut max_height = 1;
-        let mut boxed_bytes = header.boxed_bytes();
+        let mut long = 0usize;
+        let mut long_bytes = 0usize;
+        let mut block_units = MAX_LEVEL;
         while x != NIL {
             rank += 1;
-            let n = self.node(x);
-            assert!(n.height >= 1 && n.height as usize <= MAX_LEVEL, "node {x} height {}", n.height);
-            assert!(!n.score.is_nan(), "node {x} has a NaN score");
-            assert_eq!(n.backward, prev, "backward link of node {x}");
+            let (h, c) = (self.hot[x as usize], self.cold[x as usize]);
+            let height = usize::from(c.height);
+            assert!((1..=MAX_LEVEL).contains(&height), "node {x} height {height}");
+            assert!(!h.score.is_nan(), "node {x} has a NaN score");
+            assert_eq!(h.prev, prev, "backward link of node {x}");
             if prev != NIL {
-                assert!(self.before(prev, x), "nodes {prev} and {x} out of order");
+                let (ps, s) = (self.score(prev), h.score);
+                assert!(ps < s || (ps == s && self.member(prev) < self.member(x)), "nodes {prev} and {x} out of order");
             }
             assert!(rank_of.insert(x, rank).is_none(), "node {x} reached twice");
-            max_height = max_height.max(n.height as usize);
-            boxed_bytes += n.boxed_bytes();
-            assert_eq!(
-                matches!(n.payload, Payload::Inline { .. }),
-                n.height as usize <= INLINE_LEVELS && n.member().len() <= INLINE_MEMBER,
-                "node {x} stores its member in the wrong place"
-            );
+            max_height = max_height.max(height);
+            if height > 1 {
+                assert_ne!(c.block, HEADER_BLOCK, "tall node {x} has no block");
+                assert_eq!(self.links[c.block as usize].to, x, "block of node {x} names another node");
+                assert_eq!(self.links[c.block as usize].span as usize, height, "block height of node {x}");
+                assert!(block_of.insert(c.block, x).is_none(), "block {} shared", c.block);
+                block_units += height;
+            } else {
+                assert_eq!(c.block, HEADER_BLOCK, "node {x} of height 1 has a block");
+            }
+            if c.len == LONG {
+                assert!(self.member(x).len() > INLINE_MEMBER, "short member of node {x} kept out of line");
+                long += 1;
+                long_bytes += self.member(x).len();
+            } else {
+                assert!(usize::from(c.len) <= INLINE_MEMBER, "node {x} member length {}", c.len);
+            }
             prev = x;
-            x = n.forward(0);
+            x = h.next;
         }
         assert_eq!(rank, self.len(), "length");
         assert_eq!(self.tail, prev, "tail");
-        assert_eq!(boxed_bytes, self.boxed_bytes, "boxed byte count");
+        assert_eq!(long + self.long_free.len(), self.long.len(), "long member slots leaked");
+        assert_eq!(long_bytes, self.long_bytes, "long member byte count");
+        for &s in &self.long_free {
+            assert!(self.long[s as usize].is_empty(), "free long slot {s} holds a member");
+        }
         assert!(self.level >= max_height, "level {} below tallest node {max_height}", self.level);
         if self.level > 1 {
-            assert_ne!(header.forward(self.level - 1), NIL, "top level {} is empty", self.level);
+            assert_ne!(self.link(HEADER_BLOCK, self.level - 1).to, HEADER_BLOCK, "top level {} is empty", self.level);
         }
-        // Every level: links go forward in rank, spans equal rank distances.
-        for i in 0..self.level {
-            let mut x = NIL;
-            let mut x_rank = 0u64;
+        // Every level >= 1: links go forward in rank, spans equal rank
+        // distances, score copies match, and exactly the nodes taller than
+        // the level are linked on it.
+        for i in 1..self.level {
+            let (mut b, mut b_rank, mut seen) = (HEADER_BLOCK, 0u64, 0usize);
             loop {
-                let n = self.node(x);
-                let f = n.forward(i);
-                let span = u64::from(n.span(i));
-                if f == NIL {
-                    assert_eq!(x_rank + span, self.len(), "span of null link at level {i} from {x}");
+                let l = self.link(b, i);
+                let span = u64::from(l.span);
+                if l.to == HEADER_BLOCK {
+                    assert_eq!(b_rank + span, self.len(), "span of null link at level {i} from block {b}");
                     break;
                 }
-                assert!(self.node(f).height as usize > i, "node {f} linked at level {i} above its height");
+                let f = *block_of
+                    .get(&l.to)
+                    .unwrap_or_else(|| panic!("level {i} link to a block {} of no live node", l.to));
+                assert!(self.height(f) > i, "node {f} linked at level {i} above its height");
+                assert_eq!(l.score.to_bits(), self.score(f).to_bits(), "score copy in the level {i} link to node {f}");
                 let f_rank = rank_of[&f];
-                assert!(f_rank > x_rank, "level {i} link {x}->{f} goes backwards");
-                assert_eq!(x_rank + span, f_rank, "span of level {i} link {x}->{f}");
-                x = f;
-                x_rank = f_rank;
+                assert!(f_rank > b_rank, "level {i} link to {f} goes backwards");
+                assert_eq!(b_rank + span, f_rank, "span of level {i} link to node {f}");
+                (b, b_rank) = (l.to, f_rank);
+                seen += 1;
             }
+            let want = block_of.values().filter(|&&n| self.height(n) > i).count();
+            assert_eq!(seen, want, "nodes linked at level {i}");
         }
-        // Nodes reachable at level i are exactly those taller than i.
-        for (&idx, _) in rank_of.iter() {
-            let h = self.node(idx).height as usize;
-            assert!(h <= self.level, "node {idx} taller than the list level");
+        for i in self.level..MAX_LEVEL {
+            assert_eq!(self.link(HEADER_BLOCK, i).to, HEADER_BLOCK, "header link above the list level {i}");
         }
-        // Free list: freed slots only, and together with live nodes they
-        // account for every slot.
+        // Free ids: freed only, and together with live nodes they account
+        // for every id.
         let mut free = 0usize;
         let mut f = self.free;
         while f != NIL {
-            let n = self.node(f);
-            assert_eq!(n.height, 0, "free slot {f} looks live");
-            assert!(!rank_of.contains_key(&f), "free slot {f} is linked");
+            assert_eq!(self.cold[f as usize].height, 0, "free id {f} looks live");
+            assert!(!rank_of.contains_key(&f), "free id {f} is linked");
             free += 1;
-            assert!(free < self.nodes.len(), "free list cycles");
-            f = n.backward;
+            assert!(free < self.hot.len(), "free list cycles");
+            f = self.hot[f as usize].next;
         }
-        assert_eq!(free + rank_of.len() + 1, self.nodes.len(), "slots leaked");
+        assert_eq!(free + rank_of.len() + 1, self.hot.len(), "ids leaked");
+        // Free blocks: of the height of their list, and together with live
+        // blocks they account for every unit.
+        for (h, &head) in self.free_blocks.iter().enumerate() {
+            let mut b = head;
+            let mut n = 0usize;
+            while b != HEADER_BLOCK {
+                assert!(h >= 2, "free block list of height {h}");
+                assert!(!block_of.contains_key(&b), "free block {b} is live");
+                block_units += h;
+                n += 1;
+                assert!(n <= self.links.len(), "free block list cycles");
+                b = self.links[b as usize].to;
+            }
+        }
+        assert_eq!(block_units, self.links.len(), "link units leaked");
     }
 }
 
@@ -941,30 +1018,27 @@ mod tests {
         }
         assert_eq!(sl.len(), 500 - 167);
         // Freed slots are reused.
-        let before = sl.nodes.len();
+        let before = sl.hot.len();
         sl.insert(1.0, b"again", 0);
-        assert_eq!(sl.nodes.len(), before);
+        assert_eq!(sl.hot.len(), before);
         sl.check_invariants();
     }
 
-    /// Checks `rank` (two walks meeting halfway) against a level-0 walk.
+    /// Checks `rank` and `by_rank` against a level-0 walk.
     fn assert_ranks_by_walk(sl: &SkipList) {
         let mut x = sl.first();
         let mut want = 0u64;
         while let Some(i) = x {
             want += 1;
-            assert_eq!(sl.rank(i), want, "rank of node {i} (height {})", sl.node(i).height);
-            for k in 0..=sl.level {
-                assert_eq!(sl.rank_meeting_at(i, k), want, "rank of node {i} meeting at level {k}");
-            }
+            assert_eq!(sl.rank(i), want, "rank of node {i} (height {})", sl.height(i));
+            assert_eq!(sl.by_rank(want), Some(i), "node at rank {want}");
             x = sl.next(i);
         }
     }
 
     #[test]
-    fn zset_skiplist_rank_walks_meet_at_every_size() {
-        // Sizes from one node (a single level: the meeting level is 0) to
-        // enough for ~8 levels; equal scores so ties compare members; then
+    fn zset_skiplist_ranks_at_every_size() {
+        // Sizes from one node (a single level) to enough for ~8 levels; equal scores so ties compare members; then
         // deletions that lower the list's level.
         let mut sl = SkipList::with_rng(fastrand::Rng::with_seed(21));
         let mut ids = Vec::new();
@@ -1025,18 +1099,23 @@ mod tests {
     #[test]
     fn zset_skiplist_node_is_compact() {
         // The per-member memory estimate in the `zset` module docs relies on this.
-        assert_eq!(std::mem::size_of::<Node>(), 64); // one cache line
-        assert_eq!(std::mem::align_of::<Node>(), 64);
+        assert_eq!(std::mem::size_of::<Hot>(), 16);
+        assert_eq!(std::mem::size_of::<Link>(), 16);
+        assert_eq!(std::mem::size_of::<Cold>(), 32);
+        assert_eq!(std::mem::align_of::<Cold>(), 32); // never straddles a cache line
         let mut sl = SkipList::with_rng(fastrand::Rng::with_seed(9));
         let n = 20_000u32;
         let mut levels = 0usize;
         for i in 0..n {
             let idx = sl.insert(f64::from(i), &i.to_le_bytes(), 0);
-            levels += sl.node(idx).height as usize;
+            levels += sl.height(idx);
         }
-        // p = 1/4 gives 4/3 levels per node on average.
+        // p = 1/4 gives 4/3 levels per node on average, so blocks take
+        // (header + levels above 0) ~ 1/4 + 1/3 units per node.
         let avg = levels as f64 / f64::from(n);
         assert!((1.25..1.42).contains(&avg), "average height {avg}");
+        let units = sl.links.len() as f64 / f64::from(n);
+        assert!((0.5..0.67).contains(&units), "link units per node {units}");
         assert!(sl.level <= 12, "level {}", sl.level);
         sl.check_invariants();
     }
@@ -1059,9 +1138,9 @@ mod tests {
         let (mut inline, mut boxed) = (0, 0);
         let mut x = sl.first();
         while let Some(i) = x {
-            match sl.node(i).payload {
-                Payload::Inline { .. } => inline += 1,
-                Payload::Boxed(_) => boxed += 1,
+            match sl.cold[i as usize].len {
+                LONG => boxed += 1,
+                _ => inline += 1,
             }
             x = sl.next(i);
         }
@@ -1073,7 +1152,13 @@ mod tests {
             assert_eq!(r.member, want.remove(0).0);
         }
         sl.check_invariants();
-        assert_eq!(sl.heap_bytes(), sl.nodes.capacity() * 64 + heap_level_bytes(MAX_LEVEL));
+        assert_eq!(sl.long_bytes, 0);
+        assert_eq!(sl.long_free.len(), sl.long.len());
+        // Freed long slots are reused.
+        let slots = sl.long.len();
+        sl.insert(0.0, &[b'x'; 40], 0);
+        assert_eq!(sl.long.len(), slots);
+        sl.check_invariants();
     }
 
     #[test]
