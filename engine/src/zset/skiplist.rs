@@ -344,13 +344,13 @@ impl SkipList {
     }
 
     /// Whether `(score, member)` orders strictly before `(c.score, c.member)`.
-    #[inline]
+    #[inline(always)]
     fn key_before(score: f64, member: &[u8], c: &Cand<'_>) -> bool {
         score < c.score || (score == c.score && member < c.member())
     }
 
     /// Whether `c` orders strictly before `(score, member)`.
-    #[inline]
+    #[inline(always)]
     fn cand_before(c: &Cand<'_>, score: f64, member: &[u8]) -> bool {
         c.score < score || (c.score == score && c.member() < member)
     }
@@ -691,16 +691,29 @@ impl SkipList {
     }
 
     /// 1-based rank of live node `idx` (`zslGetRank`): a walk from the
-    /// header comparing `(score, member)`, which stops as soon as a link
-    /// leads to `idx`; on level 0 it only follows links until it meets
-    /// `idx`. Comparing both score and member tells equal scores apart
+    /// header comparing `(score, member)` down to level 1, which stops as
+    /// soon as a link leads to `idx`, at `x` otherwise; `idx` then lies
+    /// within `x`'s level-1 gap, a few level-0 steps after `x`. Those steps
+    /// are taken backwards from `idx` (whose links the caller has just
+    /// read), interleaved with the walk from the header: the two chains of
+    /// likely cache misses overlap instead of running one after the other.
+    /// Comparing both score and member tells equal scores apart
     /// (redis#3081).
     pub(crate) fn rank(&self, idx: u32) -> u64 {
+        const TRAIL: usize = 4;
         let (score, member, nb) = (self.score(idx), self.member(idx), self.cold[idx as usize].block);
+        // Backward walk: `trail[d]` is the node `d` steps before `idx`.
+        let mut trail = [NIL; TRAIL];
+        let mut back = 0usize;
+        trail[0] = idx;
         let mut b = HEADER_BLOCK;
         let mut rank = 0u64;
         for i in (1..self.level).rev() {
             loop {
+                if back + 1 < TRAIL && trail[back] != NIL {
+                    trail[back + 1] = self.hot[trail[back] as usize].prev;
+                    back += 1;
+                }
                 let l = self.link(b, i);
                 if l.to == HEADER_BLOCK {
                     break;
@@ -717,7 +730,12 @@ impl SkipList {
                 }
             }
         }
-        let mut x = self.block_node(b);
+        let x = self.block_node(b);
+        if let Some(d) = trail[1..=back].iter().position(|&y| y == x) {
+            return rank + d as u64 + 1;
+        }
+        // A long gap: go on forward from `x`.
+        let mut x = x;
         loop {
             x = self.hot[x as usize].next;
             rank += 1;
