@@ -7,8 +7,8 @@
 //!
 //! A `ZSet` pairs the skiplist of the `skiplist` module (order, ranks, ranges) with a
 //! hash index from member bytes to skiplist node (`O(1)` `ZSCORE`). The index
-//! is a `hashbrown::HashTable<u32>` of node indices that hashes the member
-//! bytes stored in the node, so each member is stored once.
+//! is a `hashbrown::HashTable<u32>` of node ids that hashes the member
+//! bytes stored in the skiplist, so each member is stored once.
 //!
 //! Command semantics follow Redis 7 (`t_zset.c`): see [`ZSet::range_by_rank`],
 //! [`ZSet::range_by_score`], [`ZSet::range_by_lex`], [`ZSet::plan_add`], the
@@ -18,27 +18,30 @@
 //!
 //! # Memory
 //!
-//! Per member, with `m` the member length:
+//! Per member, with `m` the member length (see the `skiplist` module for
+//! the layout):
 //!
-//! - a 64-byte node (one cache line) in the arena vector, holding levels 0
-//!   and 1, and the member itself when `m <= 22` and the node has at most
-//!   two levels (15 of 16 nodes with p = 1/4), plus up to 2x growth slack of
-//!   the vector (~1.25x on average);
-//! - only for a longer member or a taller node: one heap block holding the
-//!   node's higher levels (8 bytes each) and the member bytes;
+//! - 16 bytes of `hot` (score, level-0 links) and 32 of `cold` (tag,
+//!   block, height, the member itself when `m <= 18`);
+//! - for the quarter of nodes with more than one level, a block of
+//!   16-byte units (a header and one link per level above 0): 37 bytes on
+//!   average per such node, ~9.3 per member;
+//! - only for `m > 18`: a 16-byte slot in `long` and a heap block of `m`
+//!   bytes;
 //! - a 4-byte slot and a 1-byte control byte in the hash index, which is
-//!   44-88 % full: 6-11 bytes.
+//!   44-88 % full: 6-11 bytes;
+//! - up to 2x growth slack of each array (none right after a power of
+//!   two).
 //!
-//! That is about 72-80 bytes for a member of up to 22 bytes (64 + slack + 8;
-//! measured: 79.1 B/member heap growth with 14-byte members at 1M, where the
-//! arena happens to have no slack), and ~100 + m for longer members,
-//! against ~90 + m for redis-server's skiplist encoding (a 40-56-byte
-//! `zskiplistNode`, a 24-byte `dictEntry`, ~12 bytes of dict buckets and an
-//! sds header; the bench measures 109.8 B/member).
+//! That is about 64-70 bytes for a member of up to 18 bytes plus slack
+//! (measured: 76 B/member heap growth with 14-byte members at 1M), and
+//! ~85 + m for longer members, against ~90 + m for redis-server's skiplist
+//! encoding (a 40-56-byte `zskiplistNode`, a 24-byte `dictEntry`, ~12 bytes
+//! of dict buckets and an sds header; the bench measures 109.8 B/member).
 //!
-//! An arena over 4 MiB asks for transparent huge pages (`huge_pages`). The
-//! heap figures above are unchanged (they count the arena's capacity), but
-//! with huge pages its unused capacity is more likely to be resident.
+//! Arrays over 4 MiB ask for transparent huge pages (`huge_pages`). The
+//! heap figures above are unchanged (they count capacity), but with huge
+//! pages unused capacity is more likely to be resident.
 //!
 //! # Calling conventions
 //!
@@ -867,8 +870,12 @@ mod tests {
     }
 
     fn member(m: u8) -> Vec<u8> {
-        // Varying lengths and shared prefixes exercise memcmp tie order.
+        // Varying lengths and shared prefixes exercise memcmp tie order;
+        // every fourth member is longer than the skiplist keeps inline.
         let mut v = b"m".repeat(usize::from(m % 3));
+        if m % 4 == 1 {
+            v.extend_from_slice(b"a-member-kept-out-of-line-");
+        }
         v.push(b'a' + m / 3);
         v
     }
