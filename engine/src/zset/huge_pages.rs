@@ -1,6 +1,6 @@
-//! Transparent huge pages for the skiplist's arrays (`hot`, `cold`, `links`).
+//! Transparent huge pages for the sorted-set tree's arrays (`cold`, leaves).
 //!
-//! A skiplist search visits ~20 random places of multi-megabyte arrays;
+//! A search or update touches random places of multi-megabyte arrays;
 //! with 4 KiB pages most of those visits also miss the TLB, and under
 //! virtualisation each TLB miss is a two-dimensional page walk.
 //! `MADV_HUGEPAGE` lets the kernel back the memory with 2 MiB pages when it

@@ -5,10 +5,11 @@
 //! caller-supplied `tag: u64` (the packed log location of the member's
 //! record) to decide liveness during compaction.
 //!
-//! A `ZSet` pairs the skiplist of the `skiplist` module (order, ranks, ranges) with a
-//! hash index from member bytes to skiplist node (`O(1)` `ZSCORE`). The index
-//! is a `hashbrown::HashTable<u32>` of node ids that hashes the member
-//! bytes stored in the skiplist, so each member is stored once.
+//! A `ZSet` pairs the order-statistic B+tree of the `tree` module (order,
+//! ranks, ranges; it replaced Redis' skiplist, see there why) with a hash
+//! index from member bytes to element id (`O(1)` `ZSCORE`). The index is a
+//! `hashbrown::HashTable<u32>` of element ids that hashes the member bytes
+//! stored in the tree, so each member is stored once.
 //!
 //! Command semantics follow Redis 7 (`t_zset.c`): see [`ZSet::range_by_rank`],
 //! [`ZSet::range_by_score`], [`ZSet::range_by_lex`], [`ZSet::plan_add`], the
@@ -18,26 +19,24 @@
 //!
 //! # Memory
 //!
-//! Per member, with `m` the member length (see the `skiplist` module for
-//! the layout):
+//! Per member, with `m` the member length (see the `tree` module for the
+//! layout):
 //!
-//! - 16 bytes of `hot` (score, level-0 links) and 32 of `cold` (tag,
-//!   block, height, the member itself when `m <= 18`);
-//! - for the quarter of nodes with more than one level, a block of
-//!   16-byte units (a header and one link per level above 0): 37 bytes on
-//!   average per such node, ~9.3 per member;
-//! - only for `m > 18`: a 16-byte slot in `long` and a heap block of `m`
+//! - 32 bytes of `cold` (tag, score, the member itself when `m <= 15`);
+//! - an 8-byte entry (score, id) in a 512-byte leaf of 40 entries, ~70 %
+//!   full after random inserts (~18 bytes), full after ascending ones
+//!   (~13), plus inner nodes (~1 byte);
+//! - only for `m > 15`: a 16-byte slot in `long` and a heap block of `m`
 //!   bytes;
 //! - a 4-byte slot and a 1-byte control byte in the hash index, which is
 //!   44-88 % full: 6-11 bytes;
-//! - up to 2x growth slack of each array (none right after a power of
-//!   two).
+//! - up to 2x growth slack of `cold` and of the leaf array.
 //!
-//! That is about 64-70 bytes for a member of up to 18 bytes plus slack
-//! (measured: 76 B/member heap growth with 14-byte members at 1M), and
-//! ~85 + m for longer members, against ~90 + m for redis-server's skiplist
-//! encoding (a 40-56-byte `zskiplistNode`, a 24-byte `dictEntry`, ~12 bytes
-//! of dict buckets and an sds header; the bench measures 109.8 B/member).
+//! That is about 57-62 bytes for a member of up to 15 bytes plus slack
+//! (measured: see the `zset` bench; 14-byte members at 1M), and ~75 + m
+//! for longer members, against ~90 + m for redis-server's skiplist encoding
+//! (a 40-56-byte `zskiplistNode`, a 24-byte `dictEntry`, ~12 bytes of dict
+//! buckets and an sds header; the bench measures 109.8 B/member).
 //!
 //! Arrays over 4 MiB ask for transparent huge pages (`huge_pages`). The
 //! heap figures above are unchanged (they count capacity), but with huge
@@ -60,8 +59,8 @@ mod huge_pages;
 pub(crate) use commands::stage_zset_expiry;
 mod range;
 mod score;
-pub(crate) mod skiplist;
 pub(crate) mod store;
+mod tree;
 
 pub use commands::{ZAddReply, ZRangeArgs, ZRangeBy, ZRangeKind, ZRANDMEMBER_MAX_REPEATS};
 
@@ -74,7 +73,7 @@ pub use algebra::{diff, inter, union, Aggregate};
 pub use range::{LexBound, LexRange, ScoreRange, ERR_LEX_RANGE, ERR_SCORE_RANGE};
 pub use score::{format_score, parse_score};
 
-use skiplist::SkipList;
+use tree::{OrderTree, Pos};
 
 /// An element taken out of a set by a removing operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +89,7 @@ pub struct Removed {
 /// A sorted set: unique byte-string members ordered by `(score, member)`.
 #[derive(Debug, Default)]
 pub struct ZSet {
-    list: SkipList,
+    list: OrderTree,
     index: HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
 }
@@ -101,14 +100,10 @@ impl ZSet {
         ZSet::default()
     }
 
-    /// An empty set whose skiplist levels come from a seeded generator, for
-    /// reproducible structure in tests.
-    pub fn with_seed(seed: u64) -> ZSet {
-        ZSet {
-            list: SkipList::with_rng(fastrand::Rng::with_seed(seed)),
-            index: HashTable::new(),
-            hasher: Default::default(),
-        }
+    /// An empty set. The seed once drew skiplist levels; the B+tree is
+    /// deterministic, so it is unused (kept for callers).
+    pub fn with_seed(_seed: u64) -> ZSet {
+        ZSet::default()
     }
 
     /// Number of members (`ZCARD`).
@@ -237,17 +232,18 @@ impl ZSet {
 
     /// Collects up to `n` elements walking from `start` (forward or `rev`)
     /// while `keep` holds; `n < 0` means no limit.
-    fn collect_run(&self, start: Option<u32>, rev: bool, n: i64, keep: impl Fn(u32) -> bool) -> Vec<(Vec<u8>, f64)> {
+    fn collect_run(&self, start: Option<Pos>, rev: bool, n: i64, keep: impl Fn(u32) -> bool) -> Vec<(Vec<u8>, f64)> {
         let mut out = Vec::new();
         let mut x = start;
         let mut left = n;
-        while let Some(i) = x {
+        while let Some(p) = x {
+            let i = self.list.id_at(p);
             if left == 0 || !keep(i) {
                 break;
             }
             out.push((self.list.member(i).to_vec(), self.list.score(i)));
             left = left.saturating_sub(1);
-            x = if rev { self.list.prev(i) } else { self.list.next(i) };
+            x = if rev { self.list.prev(p) } else { self.list.next(p) };
         }
         out
     }
@@ -286,9 +282,9 @@ impl ZSet {
         self.collect_run(first, rev, n, |_| true)
     }
 
-    /// Starting node of a `LIMIT offset count` walk: `first` (with its 1-based
-    /// rank) moved `offset` steps in walk direction, using ranks.
-    fn skip(&self, first: Option<(u32, u64)>, rev: bool, offset: i64) -> Option<u32> {
+    /// Starting position of a `LIMIT offset count` walk: `first` (with its
+    /// 1-based rank) moved `offset` steps in walk direction, using ranks.
+    fn skip(&self, first: Option<(Pos, u64)>, rev: bool, offset: i64) -> Option<Pos> {
         let (x, rank) = first?;
         if offset == 0 {
             return Some(x);
@@ -416,7 +412,7 @@ impl ZSet {
             return Vec::new();
         }
         let entry = |i: u32| (self.list.member(i).to_vec(), self.list.score(i));
-        let at = |r: u64| entry(self.list.by_rank(r + 1).expect("rank below len"));
+        let at = |r: u64| entry(self.list.id_at(self.list.by_rank(r + 1).expect("rank below len")));
         if count < 0 {
             let n = count.unsigned_abs();
             return (0..n).map(|_| at(rng.u64(..len))).collect();
@@ -444,7 +440,7 @@ impl ZSet {
         ranks.into_iter().map(at).collect()
     }
 
-    /// Checks the skiplist invariants and that the hash index maps exactly
+    /// Checks the tree invariants and that the hash index maps exactly
     /// the live members to their nodes. For tests; panics on a violation.
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
@@ -467,8 +463,8 @@ impl ZSet {
 /// Iterator over a [`ZSet`] in `(score, member)` order.
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
-    list: &'a SkipList,
-    next: Option<u32>,
+    list: &'a OrderTree,
+    next: Option<Pos>,
     left: u64,
 }
 
@@ -476,8 +472,9 @@ impl<'a> Iterator for Iter<'a> {
     type Item = (&'a [u8], f64, u64);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let i = self.next?;
-        self.next = self.list.next(i);
+        let p = self.next?;
+        self.next = self.list.next(p);
+        let i = self.list.id_at(p);
         self.left -= 1;
         Some((self.list.member(i), self.list.score(i), self.list.tag(i)))
     }
@@ -871,7 +868,7 @@ mod tests {
 
     fn member(m: u8) -> Vec<u8> {
         // Varying lengths and shared prefixes exercise memcmp tie order;
-        // every fourth member is longer than the skiplist keeps inline.
+        // every fourth member is longer than the tree keeps inline.
         let mut v = b"m".repeat(usize::from(m % 3));
         if m % 4 == 1 {
             v.extend_from_slice(b"a-member-kept-out-of-line-");
