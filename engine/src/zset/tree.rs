@@ -43,9 +43,11 @@
 //!   separator that names it, so a separator's id is always live and ties
 //!   at separators compare real members.
 //!
-//! A full node splits in two; a leaf that falls below a quarter merges into
-//! a sibling when they fit in one; an empty node is removed, and a root
-//! with one child gives way to it. Appending at the very end splits a leaf
+//! A full node splits in two; a node (leaf or inner) that falls below a
+//! quarter merges with a sibling when they fit in one, which keeps the
+//! depth logarithmic under any insert/delete pattern; an empty node is
+//! removed, and a root with one child gives way to it. Freed nodes and ids
+//! are reused, not returned to the allocator (as with any arena). Appending at the very end splits a leaf
 //! unevenly (the full leaf stays full), so ascending inserts fill leaves.
 //! Counts are `u32` (no tree holds more than `u32::MAX - 1` elements, the
 //! id space); rank arithmetic is done in `u64` (compare redis#9249).
@@ -66,10 +68,11 @@ pub(crate) const LEAF_CAP: usize = 40;
 /// Children per inner node.
 pub(crate) const INNER_CAP: usize = 16;
 
-/// Inner levels at most: a tree of `u32::MAX` elements needs far fewer
-/// (every inner node but the root has at least one child, but a split
-/// leaves at least `INNER_CAP / 2`, and depth grows only by root splits).
-const MAX_DEPTH: usize = 24;
+/// Inner levels at most. A node below a quarter full merges with an
+/// adjacent sibling unless that one is over three quarters full, so each
+/// level has at least twice as many nodes as the one above: a tree of
+/// `u32::MAX` elements (at most `2^31` leaves) is at most ~32 levels deep.
+const MAX_DEPTH: usize = 40;
 
 /// `Cold::len` of a member kept in `long`.
 const LONG: u8 = u8::MAX;
@@ -728,6 +731,14 @@ impl OrderTree {
         } else if len < LEAF_CAP / 4 {
             self.merge_leaf(&d.path, leaf);
         }
+        for level in (1..self.depth).rev() {
+            let node = d.path[level].0 as usize;
+            // (A node freed above has no children.)
+            let len = self.inners[node].len as usize;
+            if len > 0 && len < INNER_CAP / 4 {
+                self.merge_inner(&d.path, level);
+            }
+        }
         while self.depth > 0 && self.inners[self.root as usize].len == 1 {
             let old = self.root;
             self.root = self.inners[old as usize].children[0];
@@ -773,6 +784,39 @@ impl OrderTree {
         dst.ids[at..at + n].copy_from_slice(&src.ids[..n]);
         dst.len += src.len;
         self.free_leaf(from);
+        let p = &mut self.inners[parent];
+        p.counts[fc - 1] += p.counts[fc];
+        p.remove(fc);
+    }
+
+    /// Merges underfull inner node `path[level].0` (`level >= 1`) with a
+    /// sibling under the same parent if both fit in one node.
+    fn merge_inner(&mut self, path: &[(u32, u32); MAX_DEPTH], level: usize) {
+        let node = path[level].0;
+        let (parent, c) = path[level - 1];
+        let (parent, c) = (parent as usize, c as usize);
+        let plen = self.inners[parent].len as usize;
+        let len = self.inners[node as usize].len as usize;
+        let sibling_len = |i: usize| self.inners[self.inners[parent].children[i] as usize].len as usize;
+        let (into, from, fc) = if c > 0 && sibling_len(c - 1) + len <= INNER_CAP {
+            (self.inners[parent].children[c - 1], node, c)
+        } else if c + 1 < plen && sibling_len(c + 1) + len <= INNER_CAP {
+            (node, self.inners[parent].children[c + 1], c + 1)
+        } else {
+            return;
+        };
+        // `from`'s first child's minimum is `from`'s, the parent's separator.
+        let first_sep = (self.inners[parent].sep_scores[fc], self.inners[parent].sep_ids[fc]);
+        let src = self.inners[from as usize].clone();
+        let dst = &mut self.inners[into as usize];
+        let (at, n) = (dst.len as usize, src.len as usize);
+        dst.children[at..at + n].copy_from_slice(&src.children[..n]);
+        dst.counts[at..at + n].copy_from_slice(&src.counts[..n]);
+        dst.sep_scores[at..at + n].copy_from_slice(&src.sep_scores[..n]);
+        dst.sep_ids[at..at + n].copy_from_slice(&src.sep_ids[..n]);
+        (dst.sep_scores[at], dst.sep_ids[at]) = first_sep;
+        dst.len += src.len;
+        self.free_inner(from);
         let p = &mut self.inners[parent];
         p.counts[fc - 1] += p.counts[fc];
         p.remove(fc);
@@ -1170,6 +1214,38 @@ mod tests {
             t.check_invariants();
             assert_ranks_by_walk(&t);
         }
+    }
+
+    #[test]
+    fn zset_tree_thinning_merges_inner_nodes() {
+        // Grow, then keep one element in every few hundred in order (one
+        // per lowest inner node, so leaves cannot merge: they have
+        // different parents), many times over: without merging inner
+        // nodes, such thin chains would pile up levels.
+        let mut t = OrderTree::new();
+        let mut rng = fastrand::Rng::with_seed(12);
+        for round in 0..12u32 {
+            for i in 0..20_000u32 {
+                t.insert(rng.f64(), format!("{round}:{i}").as_bytes(), 0);
+            }
+            let mut ids = Vec::new();
+            let mut p = t.first();
+            while let Some(q) = p {
+                ids.push(t.id_at(q));
+                p = t.next(q);
+            }
+            for (k, id) in ids.into_iter().enumerate() {
+                if k % 300 != 0 {
+                    t.delete(id);
+                }
+            }
+            t.check_invariants();
+            // ~67 elements: two leaves' worth; without inner merges the
+            // thinned tree kept depth 3.
+            assert!(t.len() < (LEAF_CAP * INNER_CAP) as u64);
+            assert!(t.depth <= 2, "depth {} with {} elements after round {round}", t.depth, t.len());
+        }
+        assert_ranks_by_walk(&t);
     }
 
     #[test]
