@@ -1,4 +1,4 @@
-//! Transparent huge pages for the sorted-set tree's arrays (`cold`, leaves).
+//! Transparent huge pages for the sorted-set skiplist's arrays (`cold`, blocks).
 //!
 //! A search or update touches random places of multi-megabyte arrays;
 //! with 4 KiB pages most of those visits also miss the TLB, and under

@@ -5,11 +5,12 @@
 //! caller-supplied `tag: u64` (the packed log location of the member's
 //! record) to decide liveness during compaction.
 //!
-//! A `ZSet` pairs the order-statistic B+tree of the `tree` module (order,
-//! ranks, ranges; it replaced Redis' skiplist, see there why) with a hash
-//! index from member bytes to element id (`O(1)` `ZSCORE`). The index is a
-//! `hashbrown::HashTable<u32>` of element ids that hashes the member bytes
-//! stored in the tree, so each member is stored once.
+//! A `ZSet` pairs the unrolled skiplist with spans of the `skiplist` module
+//! (order, ranks, ranges: Redis' `zskiplist` whose nodes are blocks of up
+//! to 40 elements, see there why) with a hash index from member bytes to
+//! element id (`O(1)` `ZSCORE`). The index is a `hashbrown::HashTable<u32>`
+//! of element ids that hashes the member bytes stored in the list, so each
+//! member is stored once.
 //!
 //! Command semantics follow Redis 7 (`t_zset.c`): see [`ZSet::range_by_rank`],
 //! [`ZSet::range_by_score`], [`ZSet::range_by_lex`], [`ZSet::plan_add`], the
@@ -19,8 +20,8 @@
 //!
 //! # Memory
 //!
-//! Per member, with `m` the member length (see the `tree` module for the
-//! layout):
+//! Per member, with `m` the member length (see the `skiplist` module for
+//! the layout):
 //!
 //! - 32 bytes of `cold` (tag, score, the member itself when `m <= 15`);
 //! - an 8-byte entry (score, id) in a 512-byte leaf of 40 entries, ~70 %
@@ -61,7 +62,7 @@ pub(crate) use commands::stage_zset_expiry;
 mod range;
 mod score;
 pub(crate) mod store;
-mod tree;
+mod skiplist;
 
 pub use commands::{ZAddReply, ZRangeArgs, ZRangeBy, ZRangeKind, ZRANDMEMBER_MAX_REPEATS};
 
@@ -74,7 +75,7 @@ pub use algebra::{diff, inter, union, Aggregate};
 pub use range::{LexBound, LexRange, ScoreRange, ERR_LEX_RANGE, ERR_SCORE_RANGE};
 pub use score::{format_score, parse_score};
 
-use tree::{OrderTree, Pos};
+use skiplist::{Pos, SkipList};
 
 /// An element taken out of a set by a removing operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +91,7 @@ pub struct Removed {
 /// A sorted set: unique byte-string members ordered by `(score, member)`.
 #[derive(Debug, Default)]
 pub struct ZSet {
-    list: OrderTree,
+    list: SkipList,
     index: HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
 }
@@ -101,10 +102,10 @@ impl ZSet {
         ZSet::default()
     }
 
-    /// An empty set. The seed once drew skiplist levels; the B+tree is
-    /// deterministic, so it is unused (kept for callers).
-    pub fn with_seed(_seed: u64) -> ZSet {
-        ZSet::default()
+    /// An empty set whose skiplist block heights are drawn from `seed`
+    /// (for reproducible tests).
+    pub fn with_seed(seed: u64) -> ZSet {
+        ZSet { list: SkipList::with_seed(seed), ..ZSet::default() }
     }
 
     /// Number of members (`ZCARD`).
@@ -441,7 +442,7 @@ impl ZSet {
         ranks.into_iter().map(at).collect()
     }
 
-    /// Checks the tree invariants and that the hash index maps exactly
+    /// Checks the skiplist invariants and that the hash index maps exactly
     /// the live members to their nodes. For tests; panics on a violation.
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
@@ -464,7 +465,7 @@ impl ZSet {
 /// Iterator over a [`ZSet`] in `(score, member)` order.
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
-    list: &'a OrderTree,
+    list: &'a SkipList,
     next: Option<Pos>,
     left: u64,
 }
@@ -869,7 +870,7 @@ mod tests {
 
     fn member(m: u8) -> Vec<u8> {
         // Varying lengths and shared prefixes exercise memcmp tie order;
-        // every fourth member is longer than the tree keeps inline.
+        // every fourth member is longer than the list keeps inline.
         let mut v = b"m".repeat(usize::from(m % 3));
         if m % 4 == 1 {
             v.extend_from_slice(b"a-member-kept-out-of-line-");

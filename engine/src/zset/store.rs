@@ -174,7 +174,7 @@ impl ZSetStore {
         self.shards.iter().map(|s| s.read().len()).sum()
     }
 
-    /// Approximate heap bytes of every set (members, trees, indexes).
+    /// Approximate heap bytes of every set (members, skiplists, indexes).
     pub fn heap_bytes(&self) -> usize {
         self.shards.iter().map(|s| s.read().iter().map(|(k, z)| k.capacity() + z.heap_bytes()).sum::<usize>()).sum()
     }
