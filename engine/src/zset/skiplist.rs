@@ -137,9 +137,11 @@ struct Cold {
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(32))]
 struct Node {
-    /// Score and id of entry 0 (unspecified while the block is empty).
-    first_score: f64,
-    first_id: u32,
+    /// Score and id of entry 0 of block `next` (unspecified if `next` is
+    /// `NONE` or empty): the key a level-0 step compares, kept here so a
+    /// step that stops reads no further node.
+    next_score: f64,
+    next_id: u32,
     /// Next block at level 0 (`NONE` after the last). For a freed block:
     /// the next free block.
     next: u32,
@@ -155,7 +157,7 @@ struct Node {
 }
 
 impl Node {
-    const EMPTY: Node = Node { first_score: 0.0, first_id: NONE, next: NONE, prev: HEAD, upper: NONE, len: 0, height: 1 };
+    const EMPTY: Node = Node { next_score: 0.0, next_id: NONE, next: NONE, prev: HEAD, upper: NONE, len: 0, height: 1 };
 }
 
 /// A forward link at a level `>= 1`, the number of elements it skips, and
@@ -165,7 +167,7 @@ impl Node {
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 struct Link {
-    /// `nodes[next].first_score`, `first_id` (unspecified if `next == NONE`).
+    /// Score and id of entry 0 of block `next` (unspecified if `next == NONE`).
     key_score: f64,
     key_id: u32,
     next: u32,
@@ -414,17 +416,23 @@ impl SkipList {
         &mut self.links[at]
     }
 
-    /// Copies entry 0 of block `b` (non-empty) into its node (only; see
-    /// [`SkipList::set_first`]).
+    /// Score and id of entry 0 of block `b` (non-empty).
+    #[inline]
+    fn first_key(&self, b: u32) -> (f64, u32) {
+        (self.blocks[b as usize].scores[0], self.blocks[b as usize].ids[0])
+    }
+
+    /// Copies entry 0 of block `b` (non-empty, linked at level 0) into its
+    /// level-0 predecessor's node (only; see [`SkipList::set_first`]).
     #[inline]
     fn sync_first(&mut self, b: u32) {
-        let (s, id) = (self.blocks[b as usize].scores[0], self.blocks[b as usize].ids[0]);
-        let n = &mut self.nodes[b as usize];
-        (n.first_score, n.first_id) = (s, id);
+        let (key, prev) = (self.first_key(b), self.nodes[b as usize].prev);
+        let n = &mut self.nodes[prev as usize];
+        (n.next_score, n.next_id) = key;
     }
 
     /// After entry 0 of block `b` (non-empty, at `before_b`) changed:
-    /// copies it into its node and into the links to `b` (`b` must be
+    /// copies it into the node and links that lead to `b` (`b` must be
     /// linked, and no other block empty).
     fn set_first(&mut self, b: u32, before_b: u64) {
         self.sync_first(b);
@@ -437,17 +445,17 @@ impl SkipList {
     /// Copies block `b`'s first element into its predecessors' links
     /// (`preds` from [`SkipList::preds`]).
     fn copy_key(&mut self, b: u32, preds: &[u32; MAX_LEVEL]) {
-        let n = self.nodes[b as usize];
-        for (i, &p) in preds.iter().enumerate().take(usize::from(n.height)).skip(1) {
+        let key = self.first_key(b);
+        for (i, &p) in preds.iter().enumerate().take(usize::from(self.nodes[b as usize].height)).skip(1) {
             let l = self.link_mut(p, i);
-            (l.key_score, l.key_id) = (n.first_score, n.first_id);
+            (l.key_score, l.key_id) = key;
         }
     }
 
     /// A link to block `b` (span 0).
     fn link_to(&self, b: u32) -> Link {
-        let n = &self.nodes[b as usize];
-        Link { key_score: n.first_score, key_id: n.first_id, next: b, span: 0, next_upper: n.upper }
+        let (key_score, key_id) = self.first_key(b);
+        Link { key_score, key_id, next: b, span: 0, next_upper: self.nodes[b as usize].upper }
     }
 
     /// First position, if any.
@@ -533,11 +541,6 @@ impl SkipList {
     fn descend_blocks(&self, block_go: impl Fn(f64, u32) -> bool) -> Descent {
         let mut d = Descent { update: [HEAD; MAX_LEVEL], before: [0; MAX_LEVEL], block: HEAD, slot: 0 };
         let first = self.nodes[HEAD as usize].next;
-        // Every key belongs in the first block or after it.
-        let enter = |y: u32| {
-            let n = &self.nodes[y as usize];
-            y == first || block_go(n.first_score, n.first_id)
-        };
         let (mut x, mut upper, mut before) = (HEAD, self.nodes[HEAD as usize].upper as usize, 0u64);
         for i in (1..self.level).rev() {
             loop {
@@ -554,13 +557,14 @@ impl SkipList {
             d.update[i] = x;
             d.before[i] = before;
         }
+        // (Every key belongs in the first block or after it.)
         loop {
-            let y = self.nodes[x as usize].next;
-            if y == NONE || !enter(y) {
+            let n = &self.nodes[x as usize];
+            if n.next == NONE || !(n.next == first || block_go(n.next_score, n.next_id)) {
                 break;
             }
-            before += u64::from(self.nodes[x as usize].len);
-            x = y;
+            before += u64::from(n.len);
+            x = n.next;
         }
         d.update[0] = x;
         d.before[0] = before;
@@ -737,11 +741,12 @@ impl SkipList {
             right.insert(moved, slot - mid, score, id);
             (self.nodes[t as usize].len, self.nodes[r as usize].len) = (mid as u8, moved as u8 + 1);
         }
-        self.sync_first(r);
-        let next = self.nodes[t as usize].next;
-        (self.nodes[r as usize].prev, self.nodes[r as usize].next) = (t, next);
+        let t_node = self.nodes[t as usize];
+        let r_node = &mut self.nodes[r as usize];
+        (r_node.prev, r_node.next, r_node.next_score, r_node.next_id) = (t, t_node.next, t_node.next_score, t_node.next_id);
         self.nodes[t as usize].next = r;
-        self.nodes[if next == NONE { HEAD } else { next } as usize].prev = r;
+        self.nodes[if t_node.next == NONE { HEAD } else { t_node.next } as usize].prev = r;
+        self.sync_first(r);
         let height = usize::from(self.nodes[r as usize].height);
         if height > self.level {
             for i in self.level..height {
@@ -803,9 +808,10 @@ impl SkipList {
             let pl = self.link_mut(p, i);
             *pl = Link { span: pl.span + l.span, ..l };
         }
-        let (prev, next) = (self.nodes[b as usize].prev, self.nodes[b as usize].next);
-        self.nodes[prev as usize].next = next;
-        self.nodes[if next == NONE { HEAD } else { next } as usize].prev = prev;
+        let n = self.nodes[b as usize];
+        let p = &mut self.nodes[n.prev as usize];
+        (p.next, p.next_score, p.next_id) = (n.next, n.next_score, n.next_id);
+        self.nodes[if n.next == NONE { HEAD } else { n.next } as usize].prev = n.prev;
         self.nodes[b as usize].next = self.free_block;
         self.free_block = b;
         while self.level > 1 && self.link(HEAD, self.level - 1).next == NONE {
@@ -1120,11 +1126,11 @@ impl SkipList {
             assert!((1..=self.level).contains(&usize::from(n.height)), "height of block {b}: {}", n.height);
             assert_eq!(n.upper == NONE, n.height == 1, "upper links of block {b}");
             if len > 0 {
-                let body = &self.blocks[b as usize];
+                let (body, p) = (&self.blocks[b as usize], &self.nodes[n.prev as usize]);
                 assert_eq!(
-                    (n.first_score.to_bits(), n.first_id),
+                    (p.next_score.to_bits(), p.next_id),
                     (body.scores[0].to_bits(), body.ids[0]),
-                    "first element copy of block {b}"
+                    "copy of block {b}'s first element in its predecessor"
                 );
             }
             before.push(order.len() as u64);
@@ -1166,10 +1172,10 @@ impl SkipList {
                 }
                 sum += u64::from(l.span);
                 got.push((l.next, sum));
-                let n = &self.nodes[l.next as usize];
+                let ((score, id), upper) = (self.first_key(l.next), self.nodes[l.next as usize].upper);
                 assert_eq!(
                     (l.key_score.to_bits(), l.key_id, l.next_upper),
-                    (n.first_score.to_bits(), n.first_id, n.upper),
+                    (score.to_bits(), id, upper),
                     "copy of block {}'s key and links in the link from {x} at level {i}",
                     l.next
                 );
