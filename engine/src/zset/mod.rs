@@ -24,18 +24,19 @@
 //! the layout):
 //!
 //! - 32 bytes of `cold` (tag, score, the member itself when `m <= 15`);
-//! - an 8-byte entry (score, id) in a 512-byte leaf of 40 entries, ~70 %
+//! - an 8-byte entry (score, id) in a 512-byte block of 40 entries, ~70 %
 //!   full after random inserts (~18 bytes), full after ascending ones
-//!   (~13), plus inner nodes (~1 byte);
+//!   (~13), plus the block's 32-byte node and its upper-level links
+//!   (~1.2 bytes);
 //! - only for `m > 15`: a 16-byte slot in `long` and a heap block of `m`
 //!   bytes;
 //! - a 4-byte slot and a 1-byte control byte in the hash index, which is
 //!   44-88 % full: 6-11 bytes;
-//! - up to 2x growth slack of `cold` and of the leaf array.
+//! - up to 2x growth slack of `cold` and of the block array.
 //!
 //! That is about 57-62 bytes for a member of up to 15 bytes plus slack
-//! (measured: 79.2 B/member heap growth with 14-byte members at 1M, where
-//! the leaf array is at ~55 % of its capacity), and ~75 + m
+//! (measured: 80.1 B/member heap growth with 14-byte members at 1M, where
+//! the block array is at ~55 % of its capacity), and ~75 + m
 //! for longer members, against ~90 + m for redis-server's skiplist encoding
 //! (a 40-56-byte `zskiplistNode`, a 24-byte `dictEntry`, ~12 bytes of dict
 //! buckets and an sds header; the bench measures 109.8 B/member).
@@ -61,8 +62,8 @@ mod huge_pages;
 pub(crate) use commands::stage_zset_expiry;
 mod range;
 mod score;
-pub(crate) mod store;
 mod skiplist;
+pub(crate) mod store;
 
 pub use commands::{ZAddReply, ZRangeArgs, ZRangeBy, ZRangeKind, ZRANDMEMBER_MAX_REPEATS};
 
