@@ -8,9 +8,9 @@
 //! A `ZSet` pairs the unrolled skiplist with spans of the `skiplist` module
 //! (order, ranks, ranges: Redis' `zskiplist` whose nodes are blocks of up
 //! to 40 elements, see there why) with a hash index from member bytes to
-//! element id (`O(1)` `ZSCORE`). The index is a `hashbrown::HashTable<u32>`
-//! of element ids that hashes the member bytes stored in the list, so each
-//! member is stored once.
+//! element id (`O(1)` `ZSCORE`). The index (`index` module) is an
+//! open-addressing table of `(hash tag, element id)` slots that hashes the
+//! member bytes stored in the list, so each member is stored once.
 //!
 //! Command semantics follow Redis 7 (`t_zset.c`): see [`ZSet::range_by_rank`],
 //! [`ZSet::range_by_score`], [`ZSet::range_by_lex`], [`ZSet::plan_add`], the
@@ -30,13 +30,13 @@
 //!   (~1.2 bytes);
 //! - only for `m > 15`: a 16-byte slot in `long` and a heap block of `m`
 //!   bytes;
-//! - a 4-byte slot and a 1-byte control byte in the hash index, which is
-//!   44-88 % full: 6-11 bytes;
+//! - an 8-byte slot in the member index, which is 37-75 % full: 11-21
+//!   bytes;
 //! - up to 2x growth slack of `cold` and of the block array.
 //!
-//! That is about 57-62 bytes for a member of up to 15 bytes plus slack
-//! (measured: 80.1 B/member heap growth with 14-byte members at 1M, where
-//! the block array is at ~55 % of its capacity), and ~75 + m
+//! That is about 62-72 bytes for a member of up to 15 bytes plus slack
+//! (measured: 86.4 B/member heap growth with 14-byte members at 1M, where
+//! the block array is at ~55 % of its capacity), and ~80 + m
 //! for longer members, against ~90 + m for redis-server's skiplist encoding
 //! (a 40-56-byte `zskiplistNode`, a 24-byte `dictEntry`, ~12 bytes of dict
 //! buckets and an sds header; the bench measures 109.8 B/member).
@@ -58,6 +58,7 @@ mod add;
 mod algebra;
 mod commands;
 mod huge_pages;
+mod index;
 
 pub(crate) use commands::stage_zset_expiry;
 mod range;
@@ -69,7 +70,7 @@ pub use commands::{ZAddReply, ZRangeArgs, ZRangeBy, ZRangeKind, ZRANDMEMBER_MAX_
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
+use index::MemberIndex;
 
 pub use add::{plan_add_to, AddPlan, ZAddFlags, ERR_NAN_SCORE};
 pub use algebra::{diff, inter, union, Aggregate};
@@ -93,7 +94,7 @@ pub struct Removed {
 #[derive(Debug, Default)]
 pub struct ZSet {
     list: SkipList,
-    index: HashTable<u32>,
+    index: MemberIndex,
     hasher: hashbrown::DefaultHashBuilder,
 }
 
@@ -122,12 +123,12 @@ impl ZSet {
     /// Approximate heap bytes used by the set (arena, member bytes, levels,
     /// hash index).
     pub fn heap_bytes(&self) -> usize {
-        self.list.heap_bytes() + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
+        self.list.heap_bytes() + self.index.heap_bytes()
     }
 
     fn lookup(&self, member: &[u8]) -> Option<u32> {
         let hash = self.hasher.hash_one(member);
-        self.index.find(hash, |&i| self.list.member(i) == member).copied()
+        self.index.find(hash, |i| self.list.member(i) == member)
     }
 
     /// The score of `member` (`ZSCORE`).
@@ -175,10 +176,9 @@ impl ZSet {
     pub(crate) fn upsert(&mut self, member: &[u8], score: f64, tag: u64) -> Option<(f64, u64)> {
         assert!(!score.is_nan(), "NaN score in a sorted set");
         let hash = self.hasher.hash_one(member);
-        let (list, hasher) = (&self.list, &self.hasher);
-        match self.index.entry(hash, |&i| list.member(i) == member, |&i| hasher.hash_one(list.member(i))) {
-            hashbrown::hash_table::Entry::Occupied(e) => {
-                let i = *e.get();
+        let list = &self.list;
+        match self.index.find(hash, |i| list.member(i) == member) {
+            Some(i) => {
                 let old = (self.list.score(i), self.list.tag(i));
                 if old.0 != score {
                     self.list.update_score(i, score);
@@ -186,8 +186,10 @@ impl ZSet {
                 self.list.set_tag(i, tag);
                 Some(old)
             }
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert(self.list.insert(score, member, tag));
+            None => {
+                // (The probe's cache lines are still loaded.)
+                let i = self.list.insert(score, member, tag);
+                self.index.insert(hash, i);
                 None
             }
         }
@@ -197,8 +199,7 @@ impl ZSet {
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let hash = self.hasher.hash_one(member);
         let list = &self.list;
-        let entry = self.index.find_entry(hash, |&i| list.member(i) == member).ok()?;
-        let (idx, _) = entry.remove();
+        let idx = self.index.remove(hash, |i| list.member(i) == member)?;
         Some(self.list.delete(idx).score)
     }
 
@@ -209,11 +210,8 @@ impl ZSet {
             .into_iter()
             .map(|(idx, r)| {
                 let hash = self.hasher.hash_one(r.member.as_slice());
-                if let Ok(e) = self.index.find_entry(hash, |&i| i == idx) {
-                    e.remove();
-                } else {
-                    unreachable!("removed node missing from the index");
-                }
+                let found = self.index.remove(hash, |i| i == idx);
+                debug_assert_eq!(found, Some(idx), "removed element missing from the index");
                 r
             })
             .collect()
@@ -449,7 +447,8 @@ impl ZSet {
     pub(crate) fn check_invariants(&self) {
         self.list.check_invariants();
         assert_eq!(self.index.len() as u64, self.len(), "index size");
-        for &i in self.index.iter() {
+        self.index.check();
+        for i in self.index.ids() {
             let m = self.list.member(i);
             assert_eq!(self.lookup(m), Some(i), "index entry for node {i}");
         }
