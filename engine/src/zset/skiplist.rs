@@ -243,25 +243,32 @@ struct Descent {
     slot: u32,
 }
 
-/// Hints the CPU to load the cache lines of `block` that a search reads
-/// (its scores); no effect on results.
+/// Cache lines of a block's scores.
+const SCORE_LINES: std::ops::Range<usize> = 0..(8 * BLOCK_CAP).div_ceil(64);
+
+/// Cache lines of a block's ids.
+const ID_LINES: std::ops::Range<usize> = (8 * BLOCK_CAP) / 64..(12 * BLOCK_CAP).div_ceil(64);
+
+/// Hints the CPU to load cache lines `lines` of `block` (a search reads
+/// the score lines, an insert or removal also moves ids); no effect on
+/// results.
 #[inline(always)]
-fn prefetch_block(block: &Block) {
+fn prefetch_block(block: &Block, lines: std::ops::Range<usize>) {
     #[cfg(target_arch = "x86_64")]
     {
         let base = (block as *const Block).cast::<u8>();
-        for line in 0..(8 * BLOCK_CAP).div_ceil(64) {
+        for line in lines {
             // SAFETY: SSE is part of the x86_64 baseline, so the instruction
             // exists; a prefetch never faults and reads nothing observable,
-            // and every address is inside the live, 64-byte-aligned `block`
-            // (the score lines end before its 512 bytes do).
+            // and the callers' lines are inside the live, 64-byte-aligned
+            // `block` (scores and ids end before its 512 bytes do).
             unsafe {
                 std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(base.add(64 * line).cast());
             }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = block;
+    let _ = (block, lines);
 }
 
 /// Hints the CPU to load the cache line of `item`; no effect on results.
@@ -612,11 +619,18 @@ impl SkipList {
     /// first element is not after it (the element may be that first one),
     /// then to the slot after the entries before it.
     fn find(&self, id: u32) -> Descent {
+        self.find_to(id, false)
+    }
+
+    /// [`SkipList::find`]; with `to_remove`, the block's id lines (which a
+    /// removal moves) load in parallel with the slot search.
+    fn find_to(&self, id: u32, to_remove: bool) -> Descent {
         let (score, member) = (self.score(id), self.member(id));
-        let d = self.descend_by(
-            |s, i| s < score || (s == score && (i == id || self.member(i) < member)),
-            |s, i| self.entry_before(s, i, score, member),
-        );
+        let mut d = self.descend_blocks(|s, i| s < score || (s == score && (i == id || self.member(i) < member)));
+        if to_remove {
+            prefetch_block(&self.blocks[d.block as usize], ID_LINES);
+        }
+        self.scan_slot(&mut d, |s, i| self.entry_before(s, i, score, member));
         debug_assert_eq!(self.blocks[d.block as usize].ids[d.slot as usize], id, "element not at its ordered position");
         d
     }
@@ -718,7 +732,9 @@ impl SkipList {
     /// If `score` is NaN, or if the list already holds `u32::MAX - 1` elements.
     pub(crate) fn insert(&mut self, score: f64, member: &[u8], tag: u64) -> u32 {
         assert!(!score.is_nan(), "NaN score in a sorted set");
-        let mut d = self.descend(|s, i| self.entry_before(s, i, score, member));
+        let mut d = self.descend_blocks(|s, i| self.entry_before(s, i, score, member));
+        prefetch_block(&self.blocks[d.block as usize], ID_LINES);
+        self.scan_slot(&mut d, |s, i| self.entry_before(s, i, score, member));
         let id = self.alloc(member, score, tag);
         self.insert_at(&mut d, score, id);
         id
@@ -928,7 +944,7 @@ impl SkipList {
 
     /// Deletes live element `id` and frees it.
     pub(crate) fn delete(&mut self, id: u32) -> Removed {
-        let d = self.find(id);
+        let d = self.find_to(id, true);
         self.remove_at(&d);
         self.release(id)
     }
@@ -944,8 +960,8 @@ impl SkipList {
         // the old one.
         let member = self.member(id);
         let mut to = self.descend_blocks(|s, i| self.entry_before(s, i, score, member));
-        prefetch_block(&self.blocks[to.block as usize]);
-        let d = self.find(id);
+        prefetch_block(&self.blocks[to.block as usize], 0..SCORE_LINES.end.max(ID_LINES.end));
+        let d = self.find_to(id, true);
         let pos = Pos { block: d.block, slot: d.slot };
         let score_at = |p: Pos| self.blocks[p.block as usize].scores[p.slot as usize];
         let prev_ok = self.prev(pos).is_none_or(|p| score_at(p) < score);
