@@ -56,7 +56,7 @@ fn weighted(score: f64, weight: f64) -> f64 {
 
 fn sorted(mut out: Vec<(Vec<u8>, f64)>) -> Vec<(Vec<u8>, f64)> {
     out.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-    // total_cmp orders -0 before 0; the skiplist treats them as equal and
+    // total_cmp orders -0 before 0; the sorted set treats them as equal and
     // orders by member. Restore that order within runs of zeros.
     let zeros_start = out.partition_point(|e| e.1 < 0.0);
     let zeros_end = out.partition_point(|e| e.1 <= 0.0);

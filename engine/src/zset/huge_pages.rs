@@ -1,6 +1,6 @@
-//! Transparent huge pages for the skiplist's node arena.
+//! Transparent huge pages for the sorted-set skiplist's arrays (`cold`, blocks).
 //!
-//! A skiplist search visits ~20 random nodes of a multi-megabyte arena;
+//! A search or update touches random places of multi-megabyte arrays;
 //! with 4 KiB pages most of those visits also miss the TLB, and under
 //! virtualisation each TLB miss is a two-dimensional page walk.
 //! `MADV_HUGEPAGE` lets the kernel back the memory with 2 MiB pages when it

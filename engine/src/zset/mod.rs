@@ -5,10 +5,12 @@
 //! caller-supplied `tag: u64` (the packed log location of the member's
 //! record) to decide liveness during compaction.
 //!
-//! A `ZSet` pairs the skiplist of the `skiplist` module (order, ranks, ranges) with a
-//! hash index from member bytes to skiplist node (`O(1)` `ZSCORE`). The index
-//! is a `hashbrown::HashTable<u32>` of node indices that hashes the member
-//! bytes stored in the node, so each member is stored once.
+//! A `ZSet` pairs the unrolled skiplist with spans of the `skiplist` module
+//! (order, ranks, ranges: Redis' `zskiplist` whose nodes are blocks of up
+//! to 40 elements, see there why) with a hash index from member bytes to
+//! element id (`O(1)` `ZSCORE`). The index (`index` module) is an
+//! open-addressing table of `(hash tag, element id)` slots that hashes the
+//! member bytes stored in the list, so each member is stored once.
 //!
 //! Command semantics follow Redis 7 (`t_zset.c`): see [`ZSet::range_by_rank`],
 //! [`ZSet::range_by_score`], [`ZSet::range_by_lex`], [`ZSet::plan_add`], the
@@ -18,27 +20,30 @@
 //!
 //! # Memory
 //!
-//! Per member, with `m` the member length:
+//! Per member, with `m` the member length (see the `skiplist` module for
+//! the layout):
 //!
-//! - a 64-byte node (one cache line) in the arena vector, holding levels 0
-//!   and 1, and the member itself when `m <= 22` and the node has at most
-//!   two levels (15 of 16 nodes with p = 1/4), plus up to 2x growth slack of
-//!   the vector (~1.25x on average);
-//! - only for a longer member or a taller node: one heap block holding the
-//!   node's higher levels (8 bytes each) and the member bytes;
-//! - a 4-byte slot and a 1-byte control byte in the hash index, which is
-//!   44-88 % full: 6-11 bytes.
+//! - 32 bytes of `cold` (tag, score, the member itself when `m <= 15`);
+//! - an 8-byte entry (score, id) in a 512-byte block of 40 entries, ~70 %
+//!   full after random inserts (~18 bytes), full after ascending ones
+//!   (~13), plus the block's 32-byte node and its upper-level links
+//!   (~1.2 bytes);
+//! - only for `m > 15`: a 16-byte slot in `long` and a heap block of `m`
+//!   bytes;
+//! - an 8-byte slot in the member index, which is 37-75 % full: 11-21
+//!   bytes;
+//! - up to 2x growth slack of `cold` and of the block array.
 //!
-//! That is about 72-80 bytes for a member of up to 22 bytes (64 + slack + 8;
-//! measured: 79.1 B/member heap growth with 14-byte members at 1M, where the
-//! arena happens to have no slack), and ~100 + m for longer members,
-//! against ~90 + m for redis-server's skiplist encoding (a 40-56-byte
-//! `zskiplistNode`, a 24-byte `dictEntry`, ~12 bytes of dict buckets and an
-//! sds header; the bench measures 109.8 B/member).
+//! That is about 62-72 bytes for a member of up to 15 bytes plus slack
+//! (measured: 86.4 B/member heap growth with 14-byte members at 1M, where
+//! the block array is at ~55 % of its capacity), and ~80 + m
+//! for longer members, against ~90 + m for redis-server's skiplist encoding
+//! (a 40-56-byte `zskiplistNode`, a 24-byte `dictEntry`, ~12 bytes of dict
+//! buckets and an sds header; the bench measures 109.8 B/member).
 //!
-//! An arena over 4 MiB asks for transparent huge pages (`huge_pages`). The
-//! heap figures above are unchanged (they count the arena's capacity), but
-//! with huge pages its unused capacity is more likely to be resident.
+//! Arrays over 4 MiB ask for transparent huge pages (`huge_pages`). The
+//! heap figures above are unchanged (they count capacity), but with huge
+//! pages unused capacity is more likely to be resident.
 //!
 //! # Calling conventions
 //!
@@ -53,25 +58,26 @@ mod add;
 mod algebra;
 mod commands;
 mod huge_pages;
+mod index;
 
 pub(crate) use commands::stage_zset_expiry;
 mod range;
 mod score;
-pub(crate) mod skiplist;
+mod skiplist;
 pub(crate) mod store;
 
 pub use commands::{ZAddReply, ZRangeArgs, ZRangeBy, ZRangeKind, ZRANDMEMBER_MAX_REPEATS};
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
+use index::MemberIndex;
 
 pub use add::{plan_add_to, AddPlan, ZAddFlags, ERR_NAN_SCORE};
 pub use algebra::{diff, inter, union, Aggregate};
 pub use range::{LexBound, LexRange, ScoreRange, ERR_LEX_RANGE, ERR_SCORE_RANGE};
 pub use score::{format_score, parse_score};
 
-use skiplist::SkipList;
+use skiplist::{Pos, SkipList};
 
 /// An element taken out of a set by a removing operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,7 +94,7 @@ pub struct Removed {
 #[derive(Debug, Default)]
 pub struct ZSet {
     list: SkipList,
-    index: HashTable<u32>,
+    index: MemberIndex,
     hasher: hashbrown::DefaultHashBuilder,
 }
 
@@ -98,14 +104,10 @@ impl ZSet {
         ZSet::default()
     }
 
-    /// An empty set whose skiplist levels come from a seeded generator, for
-    /// reproducible structure in tests.
+    /// An empty set whose skiplist block heights are drawn from `seed`
+    /// (for reproducible tests).
     pub fn with_seed(seed: u64) -> ZSet {
-        ZSet {
-            list: SkipList::with_rng(fastrand::Rng::with_seed(seed)),
-            index: HashTable::new(),
-            hasher: Default::default(),
-        }
+        ZSet { list: SkipList::with_seed(seed), ..ZSet::default() }
     }
 
     /// Number of members (`ZCARD`).
@@ -121,12 +123,12 @@ impl ZSet {
     /// Approximate heap bytes used by the set (arena, member bytes, levels,
     /// hash index).
     pub fn heap_bytes(&self) -> usize {
-        self.list.heap_bytes() + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
+        self.list.heap_bytes() + self.index.heap_bytes()
     }
 
     fn lookup(&self, member: &[u8]) -> Option<u32> {
         let hash = self.hasher.hash_one(member);
-        self.index.find(hash, |&i| self.list.member(i) == member).copied()
+        self.index.find(hash, |i| self.list.member(i) == member)
     }
 
     /// The score of `member` (`ZSCORE`).
@@ -174,10 +176,9 @@ impl ZSet {
     pub(crate) fn upsert(&mut self, member: &[u8], score: f64, tag: u64) -> Option<(f64, u64)> {
         assert!(!score.is_nan(), "NaN score in a sorted set");
         let hash = self.hasher.hash_one(member);
-        let (list, hasher) = (&self.list, &self.hasher);
-        match self.index.entry(hash, |&i| list.member(i) == member, |&i| hasher.hash_one(list.member(i))) {
-            hashbrown::hash_table::Entry::Occupied(e) => {
-                let i = *e.get();
+        let list = &self.list;
+        match self.index.find(hash, |i| list.member(i) == member) {
+            Some(i) => {
                 let old = (self.list.score(i), self.list.tag(i));
                 if old.0 != score {
                     self.list.update_score(i, score);
@@ -185,8 +186,10 @@ impl ZSet {
                 self.list.set_tag(i, tag);
                 Some(old)
             }
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert(self.list.insert(score, member, tag));
+            None => {
+                // (The probe's cache lines are still loaded.)
+                let i = self.list.insert(score, member, tag);
+                self.index.insert(hash, i);
                 None
             }
         }
@@ -196,8 +199,7 @@ impl ZSet {
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let hash = self.hasher.hash_one(member);
         let list = &self.list;
-        let entry = self.index.find_entry(hash, |&i| list.member(i) == member).ok()?;
-        let (idx, _) = entry.remove();
+        let idx = self.index.remove(hash, |i| list.member(i) == member)?;
         Some(self.list.delete(idx).score)
     }
 
@@ -208,11 +210,8 @@ impl ZSet {
             .into_iter()
             .map(|(idx, r)| {
                 let hash = self.hasher.hash_one(r.member.as_slice());
-                if let Ok(e) = self.index.find_entry(hash, |&i| i == idx) {
-                    e.remove();
-                } else {
-                    unreachable!("removed node missing from the index");
-                }
+                let found = self.index.remove(hash, |i| i == idx);
+                debug_assert_eq!(found, Some(idx), "removed element missing from the index");
                 r
             })
             .collect()
@@ -234,17 +233,18 @@ impl ZSet {
 
     /// Collects up to `n` elements walking from `start` (forward or `rev`)
     /// while `keep` holds; `n < 0` means no limit.
-    fn collect_run(&self, start: Option<u32>, rev: bool, n: i64, keep: impl Fn(u32) -> bool) -> Vec<(Vec<u8>, f64)> {
+    fn collect_run(&self, start: Option<Pos>, rev: bool, n: i64, keep: impl Fn(u32) -> bool) -> Vec<(Vec<u8>, f64)> {
         let mut out = Vec::new();
         let mut x = start;
         let mut left = n;
-        while let Some(i) = x {
+        while let Some(p) = x {
+            let i = self.list.id_at(p);
             if left == 0 || !keep(i) {
                 break;
             }
             out.push((self.list.member(i).to_vec(), self.list.score(i)));
             left = left.saturating_sub(1);
-            x = if rev { self.list.prev(i) } else { self.list.next(i) };
+            x = if rev { self.list.prev(p) } else { self.list.next(p) };
         }
         out
     }
@@ -283,9 +283,9 @@ impl ZSet {
         self.collect_run(first, rev, n, |_| true)
     }
 
-    /// Starting node of a `LIMIT offset count` walk: `first` (with its 1-based
-    /// rank) moved `offset` steps in walk direction, using ranks.
-    fn skip(&self, first: Option<(u32, u64)>, rev: bool, offset: i64) -> Option<u32> {
+    /// Starting position of a `LIMIT offset count` walk: `first` (with its
+    /// 1-based rank) moved `offset` steps in walk direction, using ranks.
+    fn skip(&self, first: Option<(Pos, u64)>, rev: bool, offset: i64) -> Option<Pos> {
         let (x, rank) = first?;
         if offset == 0 {
             return Some(x);
@@ -413,7 +413,7 @@ impl ZSet {
             return Vec::new();
         }
         let entry = |i: u32| (self.list.member(i).to_vec(), self.list.score(i));
-        let at = |r: u64| entry(self.list.by_rank(r + 1).expect("rank below len"));
+        let at = |r: u64| entry(self.list.id_at(self.list.by_rank(r + 1).expect("rank below len")));
         if count < 0 {
             let n = count.unsigned_abs();
             return (0..n).map(|_| at(rng.u64(..len))).collect();
@@ -447,7 +447,8 @@ impl ZSet {
     pub(crate) fn check_invariants(&self) {
         self.list.check_invariants();
         assert_eq!(self.index.len() as u64, self.len(), "index size");
-        for &i in self.index.iter() {
+        self.index.check();
+        for i in self.index.ids() {
             let m = self.list.member(i);
             assert_eq!(self.lookup(m), Some(i), "index entry for node {i}");
         }
@@ -465,7 +466,7 @@ impl ZSet {
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
     list: &'a SkipList,
-    next: Option<u32>,
+    next: Option<Pos>,
     left: u64,
 }
 
@@ -473,8 +474,9 @@ impl<'a> Iterator for Iter<'a> {
     type Item = (&'a [u8], f64, u64);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let i = self.next?;
-        self.next = self.list.next(i);
+        let p = self.next?;
+        self.next = self.list.next(p);
+        let i = self.list.id_at(p);
         self.left -= 1;
         Some((self.list.member(i), self.list.score(i), self.list.tag(i)))
     }
@@ -867,8 +869,12 @@ mod tests {
     }
 
     fn member(m: u8) -> Vec<u8> {
-        // Varying lengths and shared prefixes exercise memcmp tie order.
+        // Varying lengths and shared prefixes exercise memcmp tie order;
+        // every fourth member is longer than the list keeps inline.
         let mut v = b"m".repeat(usize::from(m % 3));
+        if m % 4 == 1 {
+            v.extend_from_slice(b"a-member-kept-out-of-line-");
+        }
         v.push(b'a' + m / 3);
         v
     }
