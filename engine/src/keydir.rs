@@ -664,17 +664,8 @@ impl KeyDir {
                 let shard = &mut *guard;
                 for &i in part {
                     let (key, expected, new) = items[i as usize];
-                    let arena = &mut shard.arena;
-                    let Some(&off) = shard.table.find(hashes[i as usize], |&o| arena.key(o) == key) else {
-                        continue;
-                    };
-                    let mut e = arena.entry(off);
-                    if e.kind != ValueKind::String || e.loc != expected {
-                        continue;
-                    }
-                    e.loc = new;
-                    arena.overwrite(off, &e);
-                    moved[i as usize] = true;
+                    moved[i as usize] =
+                        Self::switch_loc(shard, hashes[i as usize], key, ValueKind::String, expected, new);
                 }
             }
         }
@@ -793,7 +784,12 @@ impl KeyDir {
     pub fn update_loc_if_kind(&self, key: &[u8], kind: ValueKind, expected: Loc, new: Loc) -> bool {
         let hash = self.hash(key);
         let mut guard = self.shards[Self::shard_of(hash)].write();
-        let shard = &mut *guard;
+        Self::switch_loc(&mut guard, hash, key, kind, expected, new)
+    }
+
+    /// In `shard` (write-locked by the caller), points `key` (hashing to
+    /// `hash`) at `new` if its entry is of `kind` and points at `expected`.
+    fn switch_loc(shard: &mut Shard, hash: u64, key: &[u8], kind: ValueKind, expected: Loc, new: Loc) -> bool {
         let arena = &mut shard.arena;
         let Some(&off) = shard.table.find(hash, |&o| arena.key(o) == key) else { return false };
         let mut e = arena.entry(off);
