@@ -19,11 +19,11 @@
 //! makes open fall back to scanning the segment, which yields the identical
 //! keydir (bitcask#212/#171).
 //!
-//! Layout (little-endian; see `docs/format.md`):
+//! Layout, format v4 (little-endian; see `docs/format.md`):
 //!
 //! ```text
 //! 0   [u8; 8] magic b"LIBKVHNT"
-//! 8   u32     format version (3)
+//! 8   u32     format version (4)
 //! 12  u32     segment id
 //! 16  u64     segment replay order
 //! 24  u64     segment length in bytes
@@ -32,14 +32,21 @@
 //! 40  u32     number of Put entries (sizes the keydir before replay)
 //! 44  u32     order bits: log2 of the table buckets the order targets
 //! 48  u64     keydir hash seed the entries are ordered by
-//! 56  entries, each:
-//!       u8  kind   u8 flags   u16 reserved (0)
-//!       u32 key length   u32 encoded record length   u32 inline value length
-//!       u32 record offset in the segment
-//!       u64 sequence number   u64 expiry (Unix ms, 0 = none)
-//!       key, inline value (empty for Put)
+//! 56  u64     base sequence number: the smallest in the hint
+//! 64  u64     split: file offset of the first entry of the upper half of
+//!             the keydir's shards (end of the entries when there is none)
+//! 72  entries, each:
+//!       u8  tag: kind (bits 0..3), lz4 (bit 3), has expiry (bit 4)
+//!       varint sequence number - base
+//!       varint key length   varint encoded record length L
+//!       varint record offset in the segment
+//!       varint expiry (Unix ms, only when flagged; never 0)
+//!       key, inline value (L - 32 - key length bytes; empty for Put)
 //! end-4  u32  crc32 of every preceding byte of the hint file
 //! ```
+//!
+//! Varints are unsigned LEB128 ([`crate::varint`]). Format v3 (fixed
+//! 36-byte entry heads, 56-byte header, no base or split) is still read.
 
 use std::path::Path;
 
@@ -48,26 +55,51 @@ use crate::record::{self, Header, RecordKind, RecordRef};
 use crate::recovery::Replayer;
 use crate::segment;
 use crate::storage::{ReadFile, Storage};
+use crate::varint;
 
 /// Magic bytes at the start of every hint file.
 pub const HINT_MAGIC: [u8; 8] = *b"LIBKVHNT";
-/// Hint format version this build writes and reads.
-pub const HINT_VERSION: u32 = 3;
-/// Bytes before the first entry.
-pub const HINT_HEADER_LEN: usize = 56;
-/// Bytes of an entry before its key.
-pub const ENTRY_HEADER_LEN: usize = 36;
+/// Hint format version this build writes.
+pub const HINT_VERSION: u32 = 4;
+/// The older format version this build still reads.
+pub const HINT_VERSION_V3: u32 = 3;
+/// Bytes before the first entry (format v4).
+pub const HINT_HEADER_LEN: usize = 72;
+/// Bytes before the first entry in format v3.
+pub const HINT_V3_HEADER_LEN: usize = 56;
+/// The shortest well-formed hint file of any version read: a header without
+/// entries and the trailer.
+pub const MIN_HINT_FILE_LEN: usize = HINT_V3_HEADER_LEN + 4;
+/// Bytes of a v3 entry before its key.
+pub const V3_ENTRY_HEADER_LEN: usize = 36;
+/// The fewest bytes a v4 entry takes (tag, four one-byte varints).
+const V4_MIN_ENTRY_LEN: u64 = 5;
 /// How many trailing segment bytes the tie checksum covers.
 pub const TAIL_CRC_SPAN_BYTES: u64 = 4096;
 
+/// v4 entry tag: the record kind.
+const TAG_KIND_MASK: u8 = 0b0000_0111;
+/// v4 entry tag: the record's value is lz4-compressed (record flag bit 0).
+const TAG_LZ4: u8 = 0b0000_1000;
+/// v4 entry tag: an expiry varint follows the offset.
+const TAG_EXPIRY: u8 = 0b0001_0000;
+
 /// The entries of one keydir shard, in the order they were added.
+///
+/// Each entry in `buf`: u32 length `n` of what follows the sequence
+/// number, u64 sequence number, then `n` bytes: the v4 tag and the entry
+/// after its sequence varint. The base sequence is known only once every
+/// record is added, so the delta is encoded while the entries are gathered.
 #[derive(Default)]
 struct ShardEntries {
-    /// Encoded entries.
+    /// Staged entries.
     buf: Vec<u8>,
     /// (table bucket, start of the entry in `buf`), one per entry.
     order: Vec<(u32, u32)>,
 }
+
+/// Bytes before the tag of a staged entry (length and sequence number).
+const STAGED_PREFIX_LEN: usize = 12;
 
 /// Builds the hint of one segment while its records are written.
 ///
@@ -76,12 +108,16 @@ struct ShardEntries {
 /// entries fit in cache, where one sort over the whole hint made every
 /// gathered entry a cache miss (a tenth of a 100-byte merge's time).
 pub(crate) struct HintBuilder {
-    header: Vec<u8>,
+    id: u32,
+    order: u64,
+    seed: u64,
+    order_bits: u32,
     shards: Vec<ShardEntries>,
     hasher: KeyHasher,
     bucket_mask: u64,
     entries: u32,
     puts: u32,
+    min_seq: u64,
 }
 
 impl HintBuilder {
@@ -90,22 +126,17 @@ impl HintBuilder {
     /// `2^order_bits` buckets (see [`keydir::bulk_order_key`]).
     pub fn new(id: u32, order: u64, seed: u64, order_bits: u32) -> HintBuilder {
         let order_bits = order_bits.min(32);
-        let mut header = Vec::with_capacity(HINT_HEADER_LEN);
-        header.extend_from_slice(&HINT_MAGIC);
-        header.extend_from_slice(&HINT_VERSION.to_le_bytes());
-        header.extend_from_slice(&id.to_le_bytes());
-        header.extend_from_slice(&order.to_le_bytes());
-        header.resize(44, 0);
-        header.extend_from_slice(&order_bits.to_le_bytes());
-        header.extend_from_slice(&seed.to_le_bytes());
-        debug_assert_eq!(header.len(), HINT_HEADER_LEN);
         HintBuilder {
-            header,
+            id,
+            order,
+            seed,
+            order_bits,
             shards: (0..keydir::SHARDS).map(|_| ShardEntries::default()).collect(),
             hasher: KeyHasher::with_seed(seed),
             bucket_mask: (1u64 << order_bits) - 1,
             entries: 0,
             puts: 0,
+            min_seq: u64::MAX,
         }
     }
 
@@ -118,23 +149,42 @@ impl HintBuilder {
         let inline: &[u8] = if h.kind == RecordKind::Put { &[] } else { rec.stored_value };
         let order_key = keydir::bulk_order_key(self.hasher.hash_one(rec.key), 32);
         let shard = &mut self.shards[(order_key >> 32) as usize % keydir::SHARDS];
-        let start = shard.buf.len() as u32;
+        let start = shard.buf.len();
         let b = &mut shard.buf;
-        b.push(h.kind as u8);
-        b.push(h.flags);
-        b.extend_from_slice(&[0u8; 2]);
-        b.extend_from_slice(&h.key_len.to_le_bytes());
-        b.extend_from_slice(&(rec.len() as u32).to_le_bytes());
-        b.extend_from_slice(&(inline.len() as u32).to_le_bytes());
-        // Segments are at most u32::MAX bytes (record offsets are u32).
-        b.extend_from_slice(&(off as u32).to_le_bytes());
+        b.extend_from_slice(&[0u8; 4]);
         b.extend_from_slice(&h.seq.to_le_bytes());
-        b.extend_from_slice(&h.expire_at_ms.to_le_bytes());
+        let mut tag = h.kind as u8 & TAG_KIND_MASK;
+        if h.flags & record::FLAG_LZ4 != 0 {
+            tag |= TAG_LZ4;
+        }
+        if h.expire_at_ms != 0 {
+            tag |= TAG_EXPIRY;
+        }
+        b.push(tag);
+        varint::put(b, h.key_len as u64);
+        varint::put(b, rec.len());
+        // Segments are at most u32::MAX bytes (record offsets are u32).
+        varint::put(b, off);
+        if h.expire_at_ms != 0 {
+            varint::put(b, h.expire_at_ms);
+        }
         b.extend_from_slice(rec.key);
         b.extend_from_slice(inline);
-        shard.order.push(((order_key & self.bucket_mask) as u32, start));
+        let n = (b.len() - start - STAGED_PREFIX_LEN) as u32;
+        b[start..start + 4].copy_from_slice(&n.to_le_bytes());
+        // A shard's staging stays under 4 GiB: the segment itself does.
+        shard.order.push(((order_key & self.bucket_mask) as u32, start as u32));
         self.entries += 1;
         self.puts += (h.kind == RecordKind::Put) as u32;
+        self.min_seq = self.min_seq.min(h.seq);
+    }
+
+    /// The staged entry at `s` of a shard buffer: (sequence number, tag and
+    /// rest of the entry).
+    fn staged(buf: &[u8], s: usize) -> (u64, &[u8]) {
+        let n = u32::from_le_bytes(buf[s..s + 4].try_into().expect("4 bytes")) as usize;
+        let seq = u64::from_le_bytes(buf[s + 4..s + STAGED_PREFIX_LEN].try_into().expect("8 bytes"));
+        (seq, &buf[s + STAGED_PREFIX_LEN..s + STAGED_PREFIX_LEN + n])
     }
 
     /// Hands the finished hint file's bytes, in order and in pieces, to
@@ -147,26 +197,52 @@ impl HintBuilder {
         tail_crc: u32,
         emit: &mut dyn FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut header = std::mem::take(&mut self.header);
-        header[24..32].copy_from_slice(&seg_len.to_le_bytes());
-        header[32..36].copy_from_slice(&tail_crc.to_le_bytes());
-        header[36..40].copy_from_slice(&self.entries.to_le_bytes());
-        header[40..44].copy_from_slice(&self.puts.to_le_bytes());
+        let base_seq = if self.entries == 0 { 0 } else { self.min_seq };
+        // The split point goes in the header, before the entries: sum the
+        // encoded sizes of the lower half's entries (a sequential pass).
+        let mut split = HINT_HEADER_LEN as u64;
+        for shard in &self.shards[..keydir::SHARDS / 2] {
+            let mut s = 0;
+            while s < shard.buf.len() {
+                let (seq, rest) = Self::staged(&shard.buf, s);
+                split += (varint::len(seq - base_seq) + rest.len()) as u64;
+                s += STAGED_PREFIX_LEN + rest.len();
+            }
+        }
+        let mut header = Vec::with_capacity(HINT_HEADER_LEN);
+        header.extend_from_slice(&HINT_MAGIC);
+        header.extend_from_slice(&HINT_VERSION.to_le_bytes());
+        header.extend_from_slice(&self.id.to_le_bytes());
+        header.extend_from_slice(&self.order.to_le_bytes());
+        header.extend_from_slice(&seg_len.to_le_bytes());
+        header.extend_from_slice(&tail_crc.to_le_bytes());
+        header.extend_from_slice(&self.entries.to_le_bytes());
+        header.extend_from_slice(&self.puts.to_le_bytes());
+        header.extend_from_slice(&self.order_bits.to_le_bytes());
+        header.extend_from_slice(&self.seed.to_le_bytes());
+        header.extend_from_slice(&base_seq.to_le_bytes());
+        header.extend_from_slice(&split.to_le_bytes());
+        debug_assert_eq!(header.len(), HINT_HEADER_LEN);
         let mut crc = crc32fast::Hasher::new();
         crc.update(&header);
         emit(&header)?;
         let mut scratch = Vec::new();
         let mut piece = Vec::with_capacity(64 * 1024);
-        for shard in &mut self.shards {
+        let mut at = HINT_HEADER_LEN as u64;
+        for (i, shard) in self.shards.iter_mut().enumerate() {
+            if i == keydir::SHARDS / 2 {
+                debug_assert_eq!(at, split, "split point miscounted");
+            }
             // Ties keep insertion (file) order: a key's entries replay in
             // order (the sort is stable and entries were added in file order).
             crate::radix::sort_by_u64_key(&mut shard.order, &mut scratch, |&(bucket, _)| bucket as u64);
             for &(_, start) in &shard.order {
-                let s = start as usize;
-                let fixed = &shard.buf[s..s + ENTRY_HEADER_LEN];
-                let key_len = u32::from_le_bytes(fixed[4..8].try_into().expect("4 bytes")) as usize;
-                let inline_len = u32::from_le_bytes(fixed[12..16].try_into().expect("4 bytes")) as usize;
-                piece.extend_from_slice(&shard.buf[s..s + ENTRY_HEADER_LEN + key_len + inline_len]);
+                let (seq, rest) = Self::staged(&shard.buf, start as usize);
+                let before = piece.len();
+                piece.push(rest[0]);
+                varint::put(&mut piece, seq - base_seq);
+                piece.extend_from_slice(&rest[1..]);
+                at += (piece.len() - before) as u64;
                 if piece.len() >= 64 * 1024 {
                     crc.update(&piece);
                     emit(&piece)?;
@@ -210,6 +286,41 @@ pub fn tail_crc(file: &dyn ReadFile, seg_len: u64) -> std::io::Result<u32> {
     Ok(crc32fast::hash(&buf))
 }
 
+/// The entry encoding of a hint file, from its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    /// Fixed 36-byte entry heads (still read, no longer written).
+    V3,
+    /// Varint entries; sequence numbers relative to `base_seq`.
+    V4 {
+        /// The header's base sequence number.
+        base_seq: u64,
+    },
+}
+
+impl Format {
+    /// Reads the version (and v4's base sequence) of a hint body whose
+    /// length is at least [`HINT_V3_HEADER_LEN`]. `None`: not a version read.
+    fn of(body: &[u8]) -> Option<Format> {
+        match u32::from_le_bytes(body.get(8..12)?.try_into().ok()?) {
+            HINT_VERSION_V3 => Some(Format::V3),
+            HINT_VERSION => {
+                let base_seq = u64::from_le_bytes(body.get(56..64)?.try_into().ok()?);
+                Some(Format::V4 { base_seq })
+            }
+            _ => None,
+        }
+    }
+
+    /// Bytes before the first entry.
+    fn header_len(self) -> usize {
+        match self {
+            Format::V3 => HINT_V3_HEADER_LEN,
+            Format::V4 { .. } => HINT_HEADER_LEN,
+        }
+    }
+}
+
 /// One decoded hint entry.
 struct HintEntry<'a> {
     kind: RecordKind,
@@ -221,11 +332,62 @@ struct HintEntry<'a> {
     expire_at_ms: u64,
 }
 
-/// Parses the entry at `pos` of a checksum-verified hint body against its
-/// segment (`seg_len` bytes). Returns the entry, its location (segment id
-/// left 0) and the position of the next entry, or `None` when malformed.
-fn parse_entry(body: &[u8], pos: usize, seg_len: u64) -> Option<(HintEntry<'_>, Loc, usize)> {
-    let h = body.get(pos..pos + ENTRY_HEADER_LEN)?;
+/// Parses the entry at `pos` of a checksum-verified hint body of format
+/// `fmt` against its segment (`seg_len` bytes). Returns the entry, its
+/// location (segment id left 0) and the position of the next entry, or
+/// `None` when malformed.
+#[inline]
+fn parse_entry(fmt: Format, body: &[u8], pos: usize, seg_len: u64) -> Option<(HintEntry<'_>, Loc, usize)> {
+    match fmt {
+        Format::V4 { base_seq } => parse_v4(body, pos, seg_len, base_seq),
+        Format::V3 => parse_v3(body, pos, seg_len),
+    }
+}
+
+/// [`parse_entry`] for format v4. Every field is bounds-checked; varints
+/// must be canonical and in range; an expiry flag with expiry 0 is
+/// rejected (each entry has one encoding).
+#[inline]
+fn parse_v4(body: &[u8], pos: usize, seg_len: u64, base_seq: u64) -> Option<(HintEntry<'_>, Loc, usize)> {
+    let tag = *body.get(pos)?;
+    let kind = RecordKind::from_u8(tag & TAG_KIND_MASK)?;
+    // Merge output never holds a batch: its inner records are written singly.
+    if kind == RecordKind::Batch || tag & !(TAG_KIND_MASK | TAG_LZ4 | TAG_EXPIRY) != 0 {
+        return None;
+    }
+    let mut p = pos + 1;
+    let seq = base_seq.checked_add(varint::get(body, &mut p)?)?;
+    let key_len = varint::get_u32(body, &mut p)?;
+    let len = varint::get_u32(body, &mut p)?;
+    let off = varint::get_u32(body, &mut p)? as u64;
+    let expire_at_ms = if tag & TAG_EXPIRY != 0 {
+        match varint::get(body, &mut p)? {
+            0 => return None,
+            e => e,
+        }
+    } else {
+        0
+    };
+    if key_len as usize > crate::options::MAX_KEY_SIZE_BYTES {
+        return None;
+    }
+    let value_len = (len as usize).checked_sub(record::HEADER_LEN + key_len as usize)?;
+    let inline_len = if kind == RecordKind::Put { 0 } else { value_len };
+    let key_end = p.checked_add(key_len as usize)?;
+    let end = key_end.checked_add(inline_len)?;
+    let key = body.get(p..key_end)?;
+    let inline = body.get(key_end..end)?;
+    if off < segment::HEADER_LEN || off + len as u64 > seg_len {
+        return None;
+    }
+    let flags = if tag & TAG_LZ4 != 0 { record::FLAG_LZ4 } else { 0 };
+    let loc = Loc { seg: 0, off: off as u32, len };
+    Some((HintEntry { kind, flags, key, len, inline, seq, expire_at_ms }, loc, end))
+}
+
+/// [`parse_entry`] for format v3.
+fn parse_v3(body: &[u8], pos: usize, seg_len: u64) -> Option<(HintEntry<'_>, Loc, usize)> {
+    let h = body.get(pos..pos.checked_add(V3_ENTRY_HEADER_LEN)?)?;
     let u32_at = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().expect("4 bytes"));
     let u64_at = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().expect("8 bytes"));
     let kind = RecordKind::from_u8(h[0])?;
@@ -239,7 +401,7 @@ fn parse_entry(body: &[u8], pos: usize, seg_len: u64) -> Option<(HintEntry<'_>, 
     if (kind == RecordKind::Put && inline_len != 0) || (kind != RecordKind::Put && inline_len != value_len) {
         return None;
     }
-    let key_start = pos + ENTRY_HEADER_LEN;
+    let key_start = pos + V3_ENTRY_HEADER_LEN;
     let key = body.get(key_start..key_start + key_len)?;
     let inline = body.get(key_start + key_len..key_start + key_len + inline_len)?;
     if off < segment::HEADER_LEN || off + len as u64 > seg_len {
@@ -252,19 +414,27 @@ fn parse_entry(body: &[u8], pos: usize, seg_len: u64) -> Option<(HintEntry<'_>, 
 
 /// Iterates the entries of a checksum-verified hint body, checking each
 /// against the segment (`seg_len`). Yields `None` for a malformed entry.
-/// Each item also carries the position after the entry in `body`.
-fn entries(body: &[u8], count: u32, seg_len: u64) -> impl Iterator<Item = Option<(HintEntry<'_>, Loc, usize)>> + '_ {
-    let mut pos = HINT_HEADER_LEN;
+/// Each item also carries the position of the entry and the position after
+/// it in `body`.
+#[allow(clippy::type_complexity)]
+fn entries(
+    fmt: Format,
+    body: &[u8],
+    count: u32,
+    seg_len: u64,
+) -> impl Iterator<Item = Option<(HintEntry<'_>, Loc, usize, usize)>> + '_ {
+    let mut pos = fmt.header_len();
     let mut left = count;
     std::iter::from_fn(move || {
         if left == 0 {
             return None;
         }
         left -= 1;
-        match parse_entry(body, pos, seg_len) {
+        match parse_entry(fmt, body, pos, seg_len) {
             Some((e, loc, next)) => {
+                let at = pos;
                 pos = next;
-                Some(Some((e, loc, next)))
+                Some(Some((e, loc, at, next)))
             }
             None => {
                 left = 0;
@@ -294,10 +464,10 @@ pub(crate) struct Validated {
     /// Entry count.
     pub count: u32,
     /// Set when every entry is a string kind (`Put`, `Delete`,
-    /// `ExpireTombstone`) and the entries are in shard order under the
+    /// `ExpireTombstone`) and the entries are split by shard half under the
     /// keydir's seed: the byte offset of the first entry whose key belongs
-    /// to the upper half of the shards. Replay may then load the two halves
-    /// in two threads.
+    /// to the upper half of the shards (every entry before it belongs to
+    /// the lower half). Replay may then load the two halves in two threads.
     pub split_at: Option<usize>,
 }
 
@@ -311,36 +481,77 @@ pub(crate) fn validate_for_replay(
     seg_len: u64,
     keydir_seed: Option<u64>,
 ) -> Option<Validated> {
-    if hint.len() < HINT_HEADER_LEN + 4 || hint[0..8] != HINT_MAGIC {
+    if hint.len() < MIN_HINT_FILE_LEN || hint[0..8] != HINT_MAGIC {
         return None;
     }
     let (body, crc) = hint.split_at(hint.len() - 4);
     if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().ok()?) {
         return None;
     }
+    let fmt = Format::of(body)?;
+    if body.len() < fmt.header_len() {
+        return None;
+    }
     let u32_at = |i: usize| u32::from_le_bytes(body[i..i + 4].try_into().expect("4 bytes"));
     let u64_at = |i: usize| u64::from_le_bytes(body[i..i + 8].try_into().expect("8 bytes"));
-    if u32_at(8) != HINT_VERSION || u32_at(12) != id || u64_at(16) != order || u64_at(24) != seg_len {
+    if u32_at(12) != id || u64_at(16) != order || u64_at(24) != seg_len {
         return None;
     }
     if tail_crc(seg, seg_len).ok()? != u32_at(32) {
         return None;
     }
     let count = u32_at(36);
-    // The records must tile the segment exactly. Entries are in hash order,
-    // so instead of sorting offsets this compares two multisets: the record
-    // starts plus the segment end, and the record ends plus the first
-    // record's offset. They are equal exactly when the records chain from
-    // the header to the end (ends only grow, so no cycle can balance them);
-    // two independent 64-bit mixed sums compare them.
-    let (mut starts, mut ends) = ([0u64; 2], [0u64; 2]);
-    let salts = [0x9e37_79b9_7f4a_7c15, 0xd1b5_4a32_d192_ed03];
-    let mut consumed = HINT_HEADER_LEN;
-    // The split search: only for a hint ordered under the keydir's seed.
     let hint_seed = u64_at(48);
-    let mut split = keydir_seed.filter(|&k| k == hint_seed).map(|k| (KeyHasher::with_seed(k), 0usize, None));
-    for item in entries(body, count, seg_len) {
-        let (e, loc, next) = item?;
+    let (tiled, consumed, split_at) = match fmt {
+        Format::V3 => walk_v3(body, count, seg_len, keydir_seed.filter(|&k| k == hint_seed))?,
+        Format::V4 { .. } => walk_v4(fmt, body, count, seg_len, hint_seed, u64_at(64), keydir_seed == Some(hint_seed))?,
+    };
+    (tiled && consumed == body.len()).then_some(Validated { count, split_at })
+}
+
+/// Sums for the tiling check: the records must tile the segment exactly.
+/// Entries are in hash order, so instead of sorting offsets this compares
+/// two multisets: the record starts plus the segment end, and the record
+/// ends plus the first record's offset. They are equal exactly when the
+/// records chain from the header to the end (ends only grow, so no cycle
+/// can balance them); two independent 64-bit mixed sums compare them.
+#[derive(Default)]
+struct Tiling {
+    starts: [u64; 2],
+    ends: [u64; 2],
+}
+
+impl Tiling {
+    const SALTS: [u64; 2] = [0x9e37_79b9_7f4a_7c15, 0xd1b5_4a32_d192_ed03];
+
+    fn add(&mut self, loc: &Loc) {
+        let end = loc.off as u64 + loc.len as u64;
+        for i in 0..2 {
+            self.starts[i] = self.starts[i].wrapping_add(mix(loc.off as u64, Self::SALTS[i]));
+            self.ends[i] = self.ends[i].wrapping_add(mix(end, Self::SALTS[i]));
+        }
+    }
+
+    /// Whether the added records tile a segment of `seg_len` bytes.
+    fn tiles(mut self, seg_len: u64) -> bool {
+        for i in 0..2 {
+            self.starts[i] = self.starts[i].wrapping_add(mix(seg_len, Self::SALTS[i]));
+            self.ends[i] = self.ends[i].wrapping_add(mix(segment::HEADER_LEN, Self::SALTS[i]));
+        }
+        self.starts == self.ends
+    }
+}
+
+/// Walks a v3 body: (records tile, bytes consumed, split point). The split
+/// is searched only under `split_seed` (the keydir's seed, when it is the
+/// hint's): v3 stores none, so it is the first upper-half entry of a
+/// string-only hint whose entries are in shard order.
+fn walk_v3(body: &[u8], count: u32, seg_len: u64, split_seed: Option<u64>) -> Option<(bool, usize, Option<usize>)> {
+    let mut tiling = Tiling::default();
+    let mut consumed = HINT_V3_HEADER_LEN;
+    let mut split = split_seed.map(|k| (KeyHasher::with_seed(k), 0usize, None));
+    for item in entries(Format::V3, body, count, seg_len) {
+        let (e, loc, at, next) = item?;
         if let Some((hasher, last_shard, first_upper)) = &mut split {
             use std::hash::BuildHasher as _;
             let shard = keydir::KeyDir::shard_index(hasher.hash_one(e.key));
@@ -350,28 +561,67 @@ pub(crate) fn validate_for_replay(
             } else {
                 *last_shard = shard;
                 if shard >= keydir::SHARDS / 2 && first_upper.is_none() {
-                    *first_upper = Some(consumed);
+                    *first_upper = Some(at);
                 }
             }
         }
         consumed = next;
-        let end = loc.off as u64 + loc.len as u64;
-        for i in 0..2 {
-            starts[i] = starts[i].wrapping_add(mix(loc.off as u64, salts[i]));
-            ends[i] = ends[i].wrapping_add(mix(end, salts[i]));
-        }
-    }
-    for i in 0..2 {
-        starts[i] = starts[i].wrapping_add(mix(seg_len, salts[i]));
-        ends[i] = ends[i].wrapping_add(mix(segment::HEADER_LEN, salts[i]));
+        tiling.add(&loc);
     }
     let split_at = split.map(|(_, _, first_upper)| first_upper.unwrap_or(consumed));
-    (starts == ends && consumed == body.len()).then_some(Validated { count, split_at })
+    Some((tiling.tiles(seg_len), consumed, split_at))
+}
+
+/// Walks a v4 body: (records tile, bytes consumed, split point). The
+/// header's split point `split_pos` must be an entry boundary (or the end),
+/// every entry before it must belong to the lower half of the shards under
+/// the hint's seed `hint_seed` and every entry from it on to the upper
+/// half, and the base sequence must be the smallest; otherwise the hint is
+/// rejected. It is used (`same_seed`: the keydir hashes with `hint_seed`)
+/// when every entry is a string kind.
+fn walk_v4(
+    fmt: Format,
+    body: &[u8],
+    count: u32,
+    seg_len: u64,
+    hint_seed: u64,
+    split_pos: u64,
+    same_seed: bool,
+) -> Option<(bool, usize, Option<usize>)> {
+    use std::hash::BuildHasher as _;
+    let split_pos = usize::try_from(split_pos).ok()?;
+    let mut tiling = Tiling::default();
+    let mut consumed = HINT_HEADER_LEN;
+    let hasher = KeyHasher::with_seed(hint_seed);
+    let base_seq = match fmt {
+        Format::V4 { base_seq } => base_seq,
+        Format::V3 => return None,
+    };
+    let mut min_seq = u64::MAX;
+    let mut boundary = split_pos == HINT_HEADER_LEN;
+    let mut strings_only = true;
+    for item in entries(fmt, body, count, seg_len) {
+        let (e, loc, at, next) = item?;
+        let upper = keydir::KeyDir::shard_index(hasher.hash_one(e.key)) >= keydir::SHARDS / 2;
+        if upper != (at >= split_pos) {
+            return None;
+        }
+        boundary |= next == split_pos;
+        strings_only &= matches!(e.kind, RecordKind::Put | RecordKind::Delete | RecordKind::ExpireTombstone);
+        min_seq = min_seq.min(e.seq);
+        consumed = next;
+        tiling.add(&loc);
+    }
+    let base_ok = if count == 0 { base_seq == 0 } else { min_seq == base_seq };
+    if !boundary || !base_ok {
+        return None;
+    }
+    Some((tiling.tiles(seg_len), consumed, (same_seed && strings_only).then_some(split_pos)))
 }
 
 /// What the header of segment `id`'s hint file claims, read without
 /// validating the file: used to size the keydir and pick its hash seed
-/// before replay. `None` when there is no readable v3 hint header.
+/// before replay. `None` when there is no readable v3 or v4 hint header.
 pub(crate) struct HintHeaderInfo {
     /// Put entries, capped by what the file could hold, so a damaged count
     /// cannot cause a huge allocation.
@@ -387,16 +637,19 @@ pub(crate) fn header_info(storage: &dyn Storage, id: u32) -> Option<HintHeaderIn
     // while earlier ones are replayed (a cold open waits on the disk less).
     file.advise_will_read();
     let len = file.len_bytes().ok()?;
-    let mut h = [0u8; HINT_HEADER_LEN];
-    if len < HINT_HEADER_LEN as u64 || file.read_exact_at(&mut h, 0).is_err() || h[0..8] != HINT_MAGIC {
+    let mut h = [0u8; HINT_V3_HEADER_LEN];
+    if len < HINT_V3_HEADER_LEN as u64 || file.read_exact_at(&mut h, 0).is_err() || h[0..8] != HINT_MAGIC {
         return None;
     }
-    if u32::from_le_bytes(h[8..12].try_into().expect("4 bytes")) != HINT_VERSION {
-        return None;
-    }
+    let min_entry_len = match u32::from_le_bytes(h[8..12].try_into().expect("4 bytes")) {
+        HINT_VERSION => V4_MIN_ENTRY_LEN,
+        HINT_VERSION_V3 => V3_ENTRY_HEADER_LEN as u64 + 1,
+        _ => return None,
+    };
+    // Both versions keep the v3 header's fields at the same offsets.
     let puts = u32::from_le_bytes(h[40..44].try_into().expect("4 bytes")) as u64;
     let seed = u64::from_le_bytes(h[48..56].try_into().expect("8 bytes"));
-    Some(HintHeaderInfo { puts: puts.min(len / (ENTRY_HEADER_LEN as u64 + 1)), seed })
+    Some(HintHeaderInfo { puts: puts.min(len / min_entry_len), seed })
 }
 
 /// The outcome of [`check`] for one segment's hint file.
@@ -477,11 +730,13 @@ pub(crate) fn apply_checked(
     let hint = hint_bytes(file.as_ref(), &owned);
     let path = storage.path().join(segment::segment_file_name(id));
     let body = &hint[..hint.len() - 4];
+    // Validated: the format is known.
+    let Some(fmt) = Format::of(body) else { return Ok(false) };
     if let Some(split_at) = v.split_at.filter(|_| v.count >= PARALLEL_REPLAY_MIN_ENTRIES) {
-        apply_halves(body, split_at, id, seg_len, rp);
+        apply_halves(fmt, body, split_at, id, seg_len, rp);
         return Ok(true);
     }
-    for (e, loc, _) in entries(body, v.count, seg_len).flatten() {
+    for (e, loc, _, _) in entries(fmt, body, v.count, seg_len).flatten() {
         rp.apply(&record_of(&e), Loc { seg: id, ..loc }, Path::new(&path))?;
     }
     Ok(true)
@@ -517,17 +772,18 @@ struct HalfOutcome {
     dropped_zsets: Vec<Vec<u8>>,
 }
 
-/// Replays a validated, string-only hint whose entries are in shard order,
-/// in two threads: entries before `split_at` (lower shards) here, the rest
-/// in a scoped thread, each into its own half of the keydir. The effect is
-/// [`Replayer::apply`]'s for these kinds, entry by entry in file order per
-/// key (a key lives in one shard, so in one half).
-fn apply_halves(body: &[u8], split_at: usize, id: u32, seg_len: u64, rp: &mut Replayer) {
+/// Replays a validated, string-only hint of format `fmt` whose entries are
+/// split by shard half at `split_at`, in two threads: entries before
+/// `split_at` (lower shards) here, the rest in a scoped thread, each into
+/// its own half of the keydir. The effect is [`Replayer::apply`]'s for
+/// these kinds, entry by entry in file order per key (a key lives in one
+/// shard, so in one half).
+fn apply_halves(fmt: Format, body: &[u8], split_at: usize, id: u32, seg_len: u64, rp: &mut Replayer) {
     let now_ms = rp.now_ms;
     let (mut lo, mut hi) = rp.keydir.split_halves();
     let (a, b) = std::thread::scope(|scope| {
-        let upper = scope.spawn(|| replay_half(body, split_at, body.len(), id, seg_len, now_ms, &mut hi));
-        let lower = replay_half(body, HINT_HEADER_LEN, split_at, id, seg_len, now_ms, &mut lo);
+        let upper = scope.spawn(|| replay_half(fmt, body, split_at, body.len(), id, seg_len, now_ms, &mut hi));
+        let lower = replay_half(fmt, body, fmt.header_len(), split_at, id, seg_len, now_ms, &mut lo);
         // A panic in the upper half is re-raised here, as it would have been
         // had it run in this thread.
         (lower, upper.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
@@ -545,7 +801,9 @@ fn apply_halves(body: &[u8], split_at: usize, id: u32, seg_len: u64, rp: &mut Re
 }
 
 /// One half of [`apply_halves`]: the entries at `from..to` of `body`.
+#[allow(clippy::too_many_arguments)]
 fn replay_half(
+    fmt: Format,
     body: &[u8],
     from: usize,
     to: usize,
@@ -558,12 +816,17 @@ fn replay_half(
     let mut pos = from;
     while pos < to {
         // Validated already: every entry parses.
-        let Some((e, loc, next)) = parse_entry(body, pos, seg_len) else { break };
+        let Some((e, loc, next)) = parse_entry(fmt, body, pos, seg_len) else { break };
         pos = next;
         let loc = Loc { seg: id, ..loc };
         out.max_seq = out.max_seq.max(e.seq);
         out.records += 1;
         let hash = kd.hash(e.key);
+        // Validated: the key is in these shards. Checked again because a
+        // key of the other half would index outside this half's shards.
+        if !kd.owns(hash) {
+            continue;
+        }
         let live = e.kind == RecordKind::Put && (e.expire_at_ms == 0 || e.expire_at_ms > now_ms);
         let old = if live {
             let new = Entry { loc, kind: ValueKind::String, expire_at_ms: e.expire_at_ms };
@@ -600,6 +863,7 @@ pub(crate) fn replay(
     let checked = check(storage, id, order, seg, seg_len, rp.keydir.seed())?;
     apply_checked(storage, id, seg_len, checked, rp, removed)
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -652,18 +916,94 @@ mod tests {
         }
     }
 
-    /// Byte positions of each entry's fixed header in a hint.
-    fn entry_positions(hint: &[u8]) -> Vec<usize> {
-        let count = u32::from_le_bytes(hint[36..40].try_into().unwrap());
-        let mut pos = HINT_HEADER_LEN;
-        let mut out = Vec::new();
-        for _ in 0..count {
-            out.push(pos);
-            let key_len = u32::from_le_bytes(hint[pos + 4..pos + 8].try_into().unwrap()) as usize;
-            let inline_len = u32::from_le_bytes(hint[pos + 12..pos + 16].try_into().unwrap()) as usize;
-            pos += ENTRY_HEADER_LEN + key_len + inline_len;
+    /// A v4 entry with every field raw (so tests can write malformed ones).
+    #[derive(Clone, Debug, PartialEq)]
+    struct RawEntry {
+        tag: u8,
+        seq_delta: u64,
+        key_len: u64,
+        len: u64,
+        off: u64,
+        expiry: Option<u64>,
+        key: Vec<u8>,
+        inline: Vec<u8>,
+    }
+
+    fn encode_raw(e: &RawEntry, out: &mut Vec<u8>) {
+        out.push(e.tag);
+        varint::put(out, e.seq_delta);
+        varint::put(out, e.key_len);
+        varint::put(out, e.len);
+        varint::put(out, e.off);
+        if let Some(x) = e.expiry {
+            varint::put(out, x);
         }
+        out.extend_from_slice(&e.key);
+        out.extend_from_slice(&e.inline);
+    }
+
+    /// A v4 hint taken apart: header, entries, index of the split entry.
+    struct Decoded {
+        header: Vec<u8>,
+        entries: Vec<RawEntry>,
+        split_idx: usize,
+    }
+
+    fn decode_v4(hint: &[u8]) -> Decoded {
+        let body = &hint[..hint.len() - 4];
+        let fmt = Format::of(body).unwrap();
+        let Format::V4 { base_seq } = fmt else { panic!("not v4") };
+        let split = u64::from_le_bytes(body[64..72].try_into().unwrap()) as usize;
+        let count = u32::from_le_bytes(body[36..40].try_into().unwrap());
+        let mut entries = Vec::new();
+        let mut split_idx = count as usize;
+        for item in super::entries(fmt, body, count, u64::MAX) {
+            let (e, loc, at, _) = item.unwrap();
+            if at == split {
+                split_idx = entries.len();
+            }
+            let mut tag = e.kind as u8;
+            tag |= if e.flags & record::FLAG_LZ4 != 0 { TAG_LZ4 } else { 0 };
+            tag |= if e.expire_at_ms != 0 { TAG_EXPIRY } else { 0 };
+            entries.push(RawEntry {
+                tag,
+                seq_delta: e.seq - base_seq,
+                key_len: e.key.len() as u64,
+                len: loc.len as u64,
+                off: loc.off as u64,
+                expiry: (e.expire_at_ms != 0).then_some(e.expire_at_ms),
+                key: e.key.to_vec(),
+                inline: e.inline.to_vec(),
+            });
+        }
+        Decoded { header: body[..HINT_HEADER_LEN].to_vec(), entries, split_idx }
+    }
+
+    /// Re-encodes `d`: the count and the split position follow the entries,
+    /// the trailer is recomputed.
+    fn encode_v4(d: &Decoded) -> Vec<u8> {
+        let mut out = d.header.clone();
+        out[36..40].copy_from_slice(&(d.entries.len() as u32).to_le_bytes());
+        let mut split = None;
+        for (i, e) in d.entries.iter().enumerate() {
+            if i == d.split_idx {
+                split = Some(out.len());
+            }
+            encode_raw(e, &mut out);
+        }
+        let split = split.unwrap_or(out.len()) as u64;
+        out[64..72].copy_from_slice(&split.to_le_bytes());
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
         out
+    }
+
+    /// Byte positions of each entry in a hint (any version).
+    fn entry_positions(hint: &[u8]) -> Vec<usize> {
+        let body = &hint[..hint.len() - 4];
+        let fmt = Format::of(body).unwrap();
+        let count = u32::from_le_bytes(hint[36..40].try_into().unwrap());
+        super::entries(fmt, body, count, u64::MAX).map(|item| item.unwrap().2).collect()
     }
 
     fn reseal(hint: &mut [u8]) {
@@ -677,22 +1017,20 @@ mod tests {
         let sim = SimStorage::new();
         let (_, hint) = segment_with_records(&sim, 3, 3 << 16);
         let hasher = KeyHasher::with_seed(7);
-        let keys: Vec<u64> = entry_positions(&hint)
-            .into_iter()
-            .map(|p| {
+        let d = decode_v4(&hint);
+        let keys: Vec<u64> = d
+            .entries
+            .iter()
+            .map(|e| {
                 use std::hash::BuildHasher as _;
-                let key_len = u32::from_le_bytes(hint[p + 4..p + 8].try_into().unwrap()) as usize;
-                let key = &hint[p + ENTRY_HEADER_LEN..p + ENTRY_HEADER_LEN + key_len];
-                keydir::bulk_order_key(hasher.hash_one(key), 4)
+                keydir::bulk_order_key(hasher.hash_one(&e.key), 4)
             })
             .collect();
         assert!(keys.windows(2).all(|w| w[0] <= w[1]), "entries not in bulk order: {keys:?}");
         // Not trivially sorted: the records were written in another order.
-        let offsets: Vec<u32> = entry_positions(&hint)
-            .into_iter()
-            .map(|p| u32::from_le_bytes(hint[p + 16..p + 20].try_into().unwrap()))
-            .collect();
-        assert!(offsets.windows(2).any(|w| w[0] > w[1]), "hint happens to be in file order");
+        assert!(d.entries.windows(2).any(|w| w[0].off > w[1].off), "hint happens to be in file order");
+        // The decoder and the encoder agree byte for byte.
+        assert_eq!(encode_v4(&d), hint);
     }
 
     /// A hint whose checksum is right but whose records do not tile the
@@ -703,36 +1041,422 @@ mod tests {
         let (seg, hint) = segment_with_records(&sim, 3, 3 << 16);
         let f = sim.open_read(&segment::segment_file_name(3)).unwrap();
         let len = seg.len() as u64;
-        let positions = entry_positions(&hint);
-        for (i, &p) in positions.iter().enumerate() {
+        let d = decode_v4(&hint);
+        for i in 0..d.entries.len() {
             for delta in [1i64, -1, 32, -32, 1000] {
-                let mut h = hint.clone();
-                let off = u32::from_le_bytes(h[p + 16..p + 20].try_into().unwrap()) as i64 + delta;
-                h[p + 16..p + 20].copy_from_slice(&(off.max(0) as u32).to_le_bytes());
-                reseal(&mut h);
+                let mut m = decode_v4(&hint);
+                m.entries[i].off = (m.entries[i].off as i64 + delta).max(0) as u64;
+                let h = encode_v4(&m);
                 assert_eq!(validate(&h, 3, 3 << 16, f.as_ref(), len), None, "entry {i} offset {delta:+}");
             }
         }
         // Two entries swapping offsets (same lengths would still tile; these differ).
-        let (a, b) = (positions[0], positions[1]);
-        let mut h = hint.clone();
-        let (oa, ob) = (h[a + 16..a + 20].to_vec(), h[b + 16..b + 20].to_vec());
-        let (la, lb) = (h[a + 8..a + 12].to_vec(), h[b + 8..b + 12].to_vec());
-        h[a + 16..a + 20].copy_from_slice(&ob);
-        h[b + 16..b + 20].copy_from_slice(&oa);
-        reseal(&mut h);
-        if la != lb {
-            assert_eq!(validate(&h, 3, 3 << 16, f.as_ref(), len), None, "swapped offsets");
-        }
+        let mut m = decode_v4(&hint);
+        let (a, b) = (0, (1..m.entries.len()).find(|&j| m.entries[j].len != m.entries[0].len).unwrap());
+        let (oa, ob) = (m.entries[a].off, m.entries[b].off);
+        m.entries[a].off = ob;
+        m.entries[b].off = oa;
+        assert_eq!(validate(&encode_v4(&m), 3, 3 << 16, f.as_ref(), len), None, "swapped offsets");
         // A duplicated entry (count bumped, bytes repeated) overlaps itself.
-        let mut h = hint[..hint.len() - 4].to_vec();
-        let entry = hint[a..b].to_vec();
-        h.extend_from_slice(&entry);
-        let count = u32::from_le_bytes(h[36..40].try_into().unwrap()) + 1;
-        h[36..40].copy_from_slice(&count.to_le_bytes());
-        h.extend_from_slice(&[0; 4]);
-        reseal(&mut h);
-        assert_eq!(validate(&h, 3, 3 << 16, f.as_ref(), len), None, "duplicated entry");
+        let mut m = decode_v4(&hint);
+        let last = m.entries.last().unwrap().clone();
+        m.entries.push(last);
+        assert_eq!(validate(&encode_v4(&m), 3, 3 << 16, f.as_ref(), len), None, "duplicated entry");
+        // Unchanged, the rebuilt hint is valid (the checks above are not vacuous).
+        assert_eq!(validate(&encode_v4(&d), 3, 3 << 16, f.as_ref(), len), Some(50));
+    }
+
+    /// The header's split position (where the upper half of the shards
+    /// starts) must be exactly the first upper-half entry: anything else,
+    /// with a correct checksum, is rejected rather than replayed split at
+    /// the wrong entry.
+    #[test]
+    fn hint_with_corrupt_split_position_is_rejected() {
+        let sim = SimStorage::new();
+        let (seg, hint) = segment_with_records(&sim, 3, 3 << 16);
+        let f = sim.open_read(&segment::segment_file_name(3)).unwrap();
+        let len = seg.len() as u64;
+        let stored = u64::from_le_bytes(hint[64..72].try_into().unwrap());
+        let positions = entry_positions(&hint);
+        let idx = positions.iter().position(|&p| p as u64 == stored).expect("split at an entry");
+        assert!(idx >= 2 && idx + 2 <= positions.len(), "test needs entries in both halves: {idx}");
+        let v = validate_for_replay(&hint, 3, 3 << 16, f.as_ref(), len, Some(7)).unwrap();
+        assert_eq!(v.split_at, Some(stored as usize));
+        let body_len = (hint.len() - 4) as u64;
+        let bad = [
+            stored - 1,
+            stored + 1,
+            positions[idx - 1] as u64,
+            positions[idx + 1] as u64,
+            HINT_HEADER_LEN as u64,
+            0,
+            body_len,
+            body_len + 1,
+            u64::MAX,
+        ];
+        for split in bad {
+            let mut h = hint.clone();
+            h[64..72].copy_from_slice(&split.to_le_bytes());
+            reseal(&mut h);
+            for seed in [Some(7), Some(8), None] {
+                let got = validate_for_replay(&h, 3, 3 << 16, f.as_ref(), len, seed);
+                assert_eq!(got, None, "split {split} (genuine {stored}), keydir seed {seed:?}");
+            }
+        }
+    }
+
+    /// The base sequence number is the smallest in the hint: an encoding
+    /// whose deltas are all positive (another base for the same numbers)
+    /// is rejected, so each hint has one encoding.
+    #[test]
+    fn hint_whose_base_sequence_is_not_the_smallest_is_rejected() {
+        let sim = SimStorage::new();
+        let (seg, hint) = segment_with_records(&sim, 3, 3 << 16);
+        let f = sim.open_read(&segment::segment_file_name(3)).unwrap();
+        let len = seg.len() as u64;
+        let base = u64::from_le_bytes(hint[56..64].try_into().unwrap());
+        assert_eq!(base, 1, "smallest sequence number of the records");
+        let mut m = decode_v4(&hint);
+        assert!(m.entries.iter().any(|e| e.seq_delta == 0));
+        for e in &mut m.entries {
+            e.seq_delta += 1;
+        }
+        m.header[56..64].copy_from_slice(&0u64.to_le_bytes());
+        assert_eq!(validate(&encode_v4(&m), 3, 3 << 16, f.as_ref(), len), None, "base below the smallest");
+        // The same deltas on the right base are accepted.
+        m.header[56..64].copy_from_slice(&base.to_le_bytes());
+        for e in &mut m.entries {
+            e.seq_delta -= 1;
+        }
+        assert_eq!(validate(&encode_v4(&m), 3, 3 << 16, f.as_ref(), len), Some(50));
+    }
+
+    /// At 16-byte keys and 100-byte values a v4 entry is 28 bytes (v3: 52).
+    #[test]
+    fn hint_entry_is_28_bytes_at_16_byte_keys() {
+        let mut seg = segment::SegmentHeader { id: 1, order: 1 << 16 }.encode().to_vec();
+        let mut hint = HintBuilder::new(1, 1 << 16, 7, 4);
+        let n = 1000u64;
+        for i in 0..n {
+            let start = seg.len();
+            let key = format!("key-{i:012}");
+            record::encode(&mut seg, RecordKind::Put, 5_000_000 + i * 10, 0, key.as_bytes(), &[7u8; 100], 4096);
+            // A realistic offset (segments are up to 256 MiB).
+            hint.add(&record::decode(&seg[start..]).unwrap(), 200_000_000 + start as u64);
+        }
+        let bytes = hint.finish(u32::MAX as u64, 0);
+        let per_entry = (bytes.len() - HINT_HEADER_LEN - 4) as f64 / n as f64;
+        assert!(per_entry <= 28.0, "{per_entry} B per entry");
+    }
+
+    /// Parses a single v4 entry built from `e` (base sequence `base`), in a
+    /// body with a dummy header, against a segment of `seg_len` bytes.
+    fn parse_one(e: &RawEntry, base: u64, seg_len: u64) -> Option<(u64, Vec<u8>, Loc, u64, usize)> {
+        let mut body = vec![0u8; HINT_HEADER_LEN];
+        encode_raw(e, &mut body);
+        let total = body.len();
+        let (h, loc, next) = parse_v4(&body, HINT_HEADER_LEN, seg_len, base)?;
+        assert_eq!(next, total, "entry not consumed exactly");
+        // Every proper prefix fails to parse (no read past the end).
+        for cut in HINT_HEADER_LEN..total {
+            assert!(parse_v4(&body[..cut], HINT_HEADER_LEN, seg_len, base).is_none(), "prefix {cut} parsed");
+        }
+        Some((h.seq, h.key.to_vec(), loc, h.expire_at_ms, h.inline.len()))
+    }
+
+    fn put_entry(key_len: usize, len: u64, off: u64) -> RawEntry {
+        RawEntry {
+            tag: RecordKind::Put as u8,
+            seq_delta: 0,
+            key_len: key_len as u64,
+            len,
+            off,
+            expiry: None,
+            key: vec![b'k'; key_len],
+            inline: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn v4_entry_edge_cases_key_length_limit() {
+        let max = crate::options::MAX_KEY_SIZE_BYTES;
+        let e = put_entry(max, (32 + max + 100) as u64, 32);
+        let (_, key, loc, _, _) = parse_one(&e, 0, 1 << 20).unwrap();
+        assert_eq!((key.len(), loc.len), (max, (32 + max + 100) as u32));
+        let e = put_entry(max + 1, (32 + max + 101) as u64, 32);
+        assert!(parse_one(&e, 0, 1 << 20).is_none(), "key over 64 KiB");
+        // A record length too short for its key.
+        assert!(parse_one(&put_entry(16, 47, 32), 0, 1 << 20).is_none());
+        assert!(parse_one(&put_entry(16, 48, 32), 0, 1 << 20).is_some());
+    }
+
+    #[test]
+    fn v4_entry_edge_cases_lengths_and_offsets_near_u32_limit() {
+        let big = 32 + u32::MAX as u64;
+        let (_, _, loc, _, _) = parse_one(&put_entry(16, u32::MAX as u64, 32), 0, big).unwrap();
+        assert_eq!((loc.off, loc.len), (32, u32::MAX));
+        // One byte more than the segment holds.
+        assert!(parse_one(&put_entry(16, u32::MAX as u64, 33), 0, big).is_none());
+        // Not a u32.
+        assert!(parse_one(&put_entry(16, u32::MAX as u64 + 1, 32), 0, u64::MAX).is_none());
+        assert!(parse_one(&put_entry(16, 48, u32::MAX as u64 + 1), 0, u64::MAX).is_none());
+        let mut e = put_entry(16, 48, 32);
+        e.key_len = u32::MAX as u64 + 1;
+        assert!(parse_one(&e, 0, u64::MAX).is_none());
+        // The last offset that fits.
+        let (_, _, loc, _, _) = parse_one(&put_entry(16, 48, u32::MAX as u64 - 48), 0, u32::MAX as u64).unwrap();
+        assert_eq!(loc.off, u32::MAX - 48);
+        // A non-Put kind's inline value is L - 32 - k bytes: a huge L asks
+        // for bytes the body does not have (and never allocates).
+        let mut e = put_entry(16, u32::MAX as u64, 32);
+        e.tag = RecordKind::Delete as u8;
+        assert!(parse_one(&e, 0, big).is_none());
+        e.len = 48 + 5;
+        e.inline = b"abcde".to_vec();
+        assert_eq!(parse_one(&e, 0, 1 << 20).unwrap().4, 5);
+    }
+
+    #[test]
+    fn v4_entry_edge_cases_expiry_and_sequence() {
+        let mut e = put_entry(16, 48, 32);
+        e.tag |= TAG_EXPIRY;
+        e.expiry = Some(u64::MAX);
+        assert_eq!(parse_one(&e, 0, 1 << 20).unwrap().3, u64::MAX);
+        e.expiry = Some(1);
+        assert_eq!(parse_one(&e, 0, 1 << 20).unwrap().3, 1);
+        // Flagged expiry 0 has another encoding (no flag): rejected.
+        e.expiry = Some(0);
+        assert!(parse_one(&e, 0, 1 << 20).is_none());
+        // Flag without the varint: the key is read as the expiry and the
+        // entry comes out short.
+        e.expiry = None;
+        assert!(parse_one(&e, 0, 1 << 20).is_none());
+
+        let mut e = put_entry(16, 48, 32);
+        assert_eq!(parse_one(&e, 42, 1 << 20).unwrap().0, 42, "delta 0");
+        e.seq_delta = u64::MAX - 42;
+        assert_eq!(parse_one(&e, 42, 1 << 20).unwrap().0, u64::MAX, "largest delta");
+        assert!(parse_one(&e, 43, 1 << 20).is_none(), "base + delta overflows");
+    }
+
+    #[test]
+    fn v4_entry_rejects_bad_tags_and_overlong_varints() {
+        for tag in [0u8, RecordKind::Batch as u8, 0x20 | 1, 0x40 | 1, 0x80 | 1] {
+            let mut e = put_entry(16, 48, 32);
+            e.tag = tag;
+            assert!(parse_one(&e, 0, 1 << 20).is_none(), "tag {tag:#x}");
+        }
+        let mut e = put_entry(16, 48, 32);
+        e.tag |= TAG_LZ4;
+        assert!(parse_one(&e, 0, 1 << 20).is_some(), "lz4 Put");
+        // An overlong varint in each field position.
+        let good = {
+            let mut b = vec![0u8; HINT_HEADER_LEN];
+            encode_raw(&put_entry(16, 48, 32), &mut b);
+            b
+        };
+        // tag, seq 0, key_len 16, len 48, off 32: one byte each.
+        for field in 1..=4 {
+            let at = HINT_HEADER_LEN + field;
+            let mut b = good[..at].to_vec();
+            b.push(good[at] | 0x80);
+            b.push(0);
+            b.extend_from_slice(&good[at + 1..]);
+            assert!(parse_v4(&b, HINT_HEADER_LEN, 1 << 20, 0).is_none(), "overlong field {field}");
+        }
+        assert!(parse_v4(&good, HINT_HEADER_LEN, 1 << 20, 0).is_some());
+    }
+
+    /// The extremes, written by the builder into a real segment: the hint
+    /// validates and replays to what a scan builds.
+    #[test]
+    fn hint_at_field_extremes_validates_and_replays_like_a_scan() {
+        let sim = SimStorage::new();
+        let mut seg = segment::SegmentHeader { id: 3, order: 3 << 16 }.encode().to_vec();
+        let mut hint = HintBuilder::new(3, 3 << 16, 7, 4);
+        let big_key = vec![b'x'; crate::options::MAX_KEY_SIZE_BYTES];
+        let records: Vec<(RecordKind, u64, u64, Vec<u8>, Vec<u8>)> = vec![
+            (RecordKind::Put, 0, u64::MAX, big_key.clone(), b"v".to_vec()),
+            (RecordKind::Put, u64::MAX, 0, b"a".to_vec(), vec![1u8; 300]),
+            (RecordKind::Put, 1 << 40, 1, b"b".to_vec(), b"expired".to_vec()),
+            (RecordKind::Delete, 7, 0, b"c".to_vec(), Vec::new()),
+            (RecordKind::Put, 8, 0, b"c".to_vec(), vec![2u8; 10_000]),
+        ];
+        for (kind, seq, exp, key, value) in &records {
+            let start = seg.len();
+            record::encode(&mut seg, *kind, *seq, *exp, key, value, 4096);
+            hint.add(&record::decode(&seg[start..]).unwrap(), start as u64);
+        }
+        let f = sim.create(&segment::segment_file_name(3)).unwrap();
+        f.write_all_at(&seg, 0).unwrap();
+        let tail = tail_crc(f.as_ref(), seg.len() as u64).unwrap();
+        let bytes = hint.finish(seg.len() as u64, tail);
+        assert_eq!(u64::from_le_bytes(bytes[56..64].try_into().unwrap()), 0, "base = smallest seq");
+        sim.write_file(&segment::hint_file_name(3), &bytes);
+        let mut from_hint = Replayer { now_ms: 1000, ..replayer() };
+        let mut removed = 0;
+        assert!(replay(&sim, 3, 3 << 16, f.as_ref(), seg.len() as u64, &mut from_hint, &mut removed).unwrap());
+        let mut scanned = Replayer { now_ms: 1000, ..replayer() };
+        let mut off = segment::HEADER_LEN as usize;
+        while off < seg.len() {
+            let rec = record::decode(&seg[off..]).unwrap();
+            let loc = Loc { seg: 3, off: off as u32, len: rec.len() as u32 };
+            scanned.apply(&rec, loc, Path::new("x")).unwrap();
+            off += rec.len() as usize;
+        }
+        assert_eq!(from_hint.max_seq, u64::MAX);
+        assert_eq!(from_hint.max_seq, scanned.max_seq);
+        assert_eq!(from_hint.dead, scanned.dead);
+        for key in [&big_key[..], b"a", b"b", b"c"] {
+            assert_eq!(from_hint.keydir.get(key), scanned.keydir.get(key));
+        }
+        assert_eq!(from_hint.keydir.get(&big_key).map(|e| e.expire_at_ms), Some(u64::MAX));
+        assert!(from_hint.keydir.get(b"c").is_some(), "compressed put after the delete");
+    }
+
+    /// Format v3, as builds before v4 wrote it: fixed 36-byte entry heads
+    /// in keydir bulk order. Kept to test that v3 files still load.
+    fn encode_v3(id: u32, order: u64, seed: u64, order_bits: u32, seg: &[u8], tail: u32) -> Vec<u8> {
+        use std::hash::BuildHasher as _;
+        let hasher = KeyHasher::with_seed(seed);
+        let mut recs = Vec::new();
+        let mut off = segment::HEADER_LEN as usize;
+        while off < seg.len() {
+            let rec = record::decode(&seg[off..]).unwrap();
+            let k = keydir::bulk_order_key(hasher.hash_one(rec.key), 32);
+            let mask = (1u64 << order_bits) - 1;
+            recs.push(((k >> 32, k & mask), off, rec.len() as usize));
+            off += rec.len() as usize;
+        }
+        recs.sort_by_key(|r| r.0);
+        let mut out = Vec::new();
+        out.extend_from_slice(&HINT_MAGIC);
+        out.extend_from_slice(&HINT_VERSION_V3.to_le_bytes());
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&order.to_le_bytes());
+        out.extend_from_slice(&(seg.len() as u64).to_le_bytes());
+        out.extend_from_slice(&tail.to_le_bytes());
+        out.extend_from_slice(&(recs.len() as u32).to_le_bytes());
+        let puts = recs.iter().filter(|r| record::decode(&seg[r.1..]).unwrap().header.kind == RecordKind::Put);
+        out.extend_from_slice(&(puts.count() as u32).to_le_bytes());
+        out.extend_from_slice(&order_bits.to_le_bytes());
+        out.extend_from_slice(&seed.to_le_bytes());
+        assert_eq!(out.len(), HINT_V3_HEADER_LEN);
+        for &(_, off, len) in &recs {
+            let rec = record::decode(&seg[off..off + len]).unwrap();
+            let h = &rec.header;
+            let inline: &[u8] = if h.kind == RecordKind::Put { &[] } else { rec.stored_value };
+            out.extend_from_slice(&[h.kind as u8, h.flags, 0, 0]);
+            out.extend_from_slice(&h.key_len.to_le_bytes());
+            out.extend_from_slice(&(len as u32).to_le_bytes());
+            out.extend_from_slice(&(inline.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(off as u32).to_le_bytes());
+            out.extend_from_slice(&h.seq.to_le_bytes());
+            out.extend_from_slice(&h.expire_at_ms.to_le_bytes());
+            out.extend_from_slice(rec.key);
+            out.extend_from_slice(inline);
+        }
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// v3 hint files (databases written by earlier builds) still validate,
+    /// split for parallel replay, and replay to what a scan builds; damage
+    /// to them is still rejected.
+    #[test]
+    fn v3_hint_still_validates_and_replays_like_a_scan() {
+        let sim = SimStorage::new();
+        let (seg, _) = segment_with_records(&sim, 3, 3 << 16);
+        let f = sim.open_read(&segment::segment_file_name(3)).unwrap();
+        let len = seg.len() as u64;
+        let tail = tail_crc(f.as_ref(), len).unwrap();
+        let v3 = encode_v3(3, 3 << 16, 7, 4, &seg, tail);
+        let v = validate_for_replay(&v3, 3, 3 << 16, f.as_ref(), len, Some(7)).unwrap();
+        assert_eq!(v.count, 50);
+        assert!(v.split_at.is_some(), "a string-only v3 hint in shard order splits");
+        for bit in (0..v3.len() * 8).step_by(5) {
+            let mut h = v3.clone();
+            h[bit / 8] ^= 1 << (bit % 8);
+            assert_eq!(validate(&h, 3, 3 << 16, f.as_ref(), len), None, "bit {bit}");
+        }
+        let info = {
+            sim.write_file(&segment::hint_file_name(3), &v3);
+            header_info(&sim, 3).expect("v3 header read")
+        };
+        assert_eq!((info.seed, info.puts), (7, 43));
+        let mut from_hint = replayer();
+        let mut removed = 0;
+        assert!(replay(&sim, 3, 3 << 16, f.as_ref(), len, &mut from_hint, &mut removed).unwrap());
+        assert_eq!(removed, 0);
+        let mut scanned = replayer();
+        let mut off = segment::HEADER_LEN as usize;
+        while off < seg.len() {
+            let rec = record::decode(&seg[off..]).unwrap();
+            scanned.apply(&rec, Loc { seg: 3, off: off as u32, len: rec.len() as u32 }, Path::new("x")).unwrap();
+            off += rec.len() as usize;
+        }
+        assert_eq!(from_hint.max_seq, scanned.max_seq);
+        assert_eq!(from_hint.dead, scanned.dead);
+        for i in 0..20 {
+            let k = format!("k{i}");
+            assert_eq!(from_hint.keydir.get(k.as_bytes()), scanned.keydir.get(k.as_bytes()), "{k}");
+        }
+        // Versions 1, 2 and 5 are not read: the segment is scanned.
+        for version in [1u32, 2, 5] {
+            let mut h = v3.clone();
+            h[8..12].copy_from_slice(&version.to_le_bytes());
+            reseal(&mut h);
+            assert_eq!(validate(&h, 3, 3 << 16, f.as_ref(), len), None, "version {version}");
+        }
+    }
+
+    /// A database whose merge outputs carry v3 hints (written before v4)
+    /// opens from them, with the same contents as a scan; its next merge
+    /// writes v4.
+    #[test]
+    fn database_with_v3_hints_opens_from_them() {
+        use crate::{Db, Fsync, Options};
+        use std::sync::Arc;
+        let sim = SimStorage::new();
+        let opts = || Options {
+            fsync: Fsync::Always,
+            max_segment_size_bytes: 4096,
+            auto_compaction: false,
+            active_expiry: false,
+            ..Options::default()
+        };
+        let db = Db::open_with_storage(Arc::new(sim.clone()), opts()).unwrap();
+        for i in 0..300u32 {
+            db.put(format!("key{}", i % 200).as_bytes(), format!("value{i}").as_bytes()).unwrap();
+        }
+        db.delete(b"key7").unwrap();
+        db.compact().unwrap();
+        let seed = db.inner.keydir.seed();
+        drop(db);
+        let ids: Vec<u32> = (0..256).filter(|&id| sim.open_read(&segment::hint_file_name(id)).is_ok()).collect();
+        assert!(!ids.is_empty(), "compaction wrote no hint");
+        for &id in &ids {
+            let hint = sim.read_file(&segment::hint_file_name(id)).unwrap();
+            assert_eq!(u32::from_le_bytes(hint[8..12].try_into().unwrap()), HINT_VERSION, "merge writes v4");
+            let seg = sim.read_file(&segment::segment_file_name(id)).unwrap();
+            let order = u64::from_le_bytes(hint[16..24].try_into().unwrap());
+            let bits = u32::from_le_bytes(hint[44..48].try_into().unwrap());
+            let f = sim.open_read(&segment::segment_file_name(id)).unwrap();
+            let tail = tail_crc(f.as_ref(), seg.len() as u64).unwrap();
+            sim.write_file(&segment::hint_file_name(id), &encode_v3(id, order, seed, bits, &seg, tail));
+        }
+        let db = Db::open_with_storage(Arc::new(sim.clone()), opts()).unwrap();
+        assert_eq!(db.stats().recovery.segments_from_hints, ids.len() as u64);
+        assert_eq!(db.inner.keydir.seed(), seed, "seed taken from the v3 hints");
+        for i in 0..200u32 {
+            let want = if i == 7 { None } else { Some(format!("value{}", if i < 100 { i + 200 } else { i })) };
+            assert_eq!(db.get(format!("key{i}").as_bytes()).unwrap(), want.map(String::into_bytes), "key{i}");
+        }
+        drop(db);
+        for &id in &ids {
+            assert!(sim.open_read(&segment::hint_file_name(id)).is_ok(), "v3 hint {id} kept (valid)");
+        }
     }
 
     /// Open takes the keydir's hash seed from the hint files, so the entries

@@ -263,7 +263,7 @@ fn check_batch(body: &[u8], batch_off: u64, path: &Path, report: &mut Report, co
 /// its segment.
 fn check_hint(data: &[u8], path: &Path, id: u32, seg: Option<&dyn ReadFile>, report: &mut Report) -> Result<()> {
     let mut count = 0usize;
-    if data.len() < crate::hint::HINT_HEADER_LEN + 4 || data[0..8] != crate::hint::HINT_MAGIC {
+    if data.len() < crate::hint::MIN_HINT_FILE_LEN || data[0..8] != crate::hint::HINT_MAGIC {
         push(report, &mut count, path, 0, "hint header: bad magic or truncated".into(), Severity::Corruption);
         return Ok(());
     }
