@@ -347,7 +347,7 @@ fn parse_entry(fmt: Format, body: &[u8], pos: usize, seg_len: u64) -> Option<(Hi
 /// [`parse_entry`] for format v4. Every field is bounds-checked; varints
 /// must be canonical and in range; an expiry flag with expiry 0 is
 /// rejected (each entry has one encoding).
-#[inline]
+#[inline(always)]
 fn parse_v4(body: &[u8], pos: usize, seg_len: u64, base_seq: u64) -> Option<(HintEntry<'_>, Loc, usize)> {
     let tag = *body.get(pos)?;
     let kind = RecordKind::from_u8(tag & TAG_KIND_MASK)?;
