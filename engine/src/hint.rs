@@ -36,17 +36,20 @@
 //! 64  u64     split: file offset of the first entry of the upper half of
 //!             the keydir's shards (end of the entries when there is none)
 //! 72  entries, each:
-//!       u8  tag: kind (bits 0..3), lz4 (bit 3), has expiry (bit 4)
-//!       varint sequence number - base
-//!       varint key length   varint encoded record length L
-//!       varint record offset in the segment
-//!       varint expiry (Unix ms, only when flagged; never 0)
+//!       u8  tag: kind (bits 0..3), lz4 (bit 3), has expiry (bit 4),
+//!           wide sequence delta (bit 5)
+//!       u8  widths - 1 of: sequence delta (bits 0..2; 0 when wide), key
+//!           length (2..4), record length L (4..6), offset (6..8)
+//!       sequence number - base   (1..=4 bytes, or 8 when wide)
+//!       key length   record length L   record offset   (1..=4 bytes each)
+//!       u64 expiry (Unix ms, only when flagged; never 0)
 //!       key, inline value (L - 32 - key length bytes; empty for Put)
 //! end-4  u32  crc32 of every preceding byte of the hint file
 //! ```
 //!
-//! Varints are unsigned LEB128 ([`crate::varint`]). Format v3 (fixed
-//! 36-byte entry heads, 56-byte header, no base or split) is still read.
+//! The integers are little-endian in the fewest bytes that hold them
+//! ([`crate::packed_int`]). Format v3 (fixed 36-byte entry heads, 56-byte
+//! header, no base or split) is still read.
 
 use std::path::Path;
 
@@ -55,7 +58,7 @@ use crate::record::{self, Header, RecordKind, RecordRef};
 use crate::recovery::Replayer;
 use crate::segment;
 use crate::storage::{ReadFile, Storage};
-use crate::varint;
+use crate::packed_int;
 
 /// Magic bytes at the start of every hint file.
 pub const HINT_MAGIC: [u8; 8] = *b"LIBKVHNT";
@@ -72,8 +75,8 @@ pub const HINT_V3_HEADER_LEN: usize = 56;
 pub const MIN_HINT_FILE_LEN: usize = HINT_V3_HEADER_LEN + 4;
 /// Bytes of a v3 entry before its key.
 pub const V3_ENTRY_HEADER_LEN: usize = 36;
-/// The fewest bytes a v4 entry takes (tag, four one-byte varints).
-const V4_MIN_ENTRY_LEN: u64 = 5;
+/// The fewest bytes a v4 entry takes (tag, widths, four one-byte integers).
+const V4_MIN_ENTRY_LEN: u64 = 6;
 /// How many trailing segment bytes the tie checksum covers.
 pub const TAIL_CRC_SPAN_BYTES: u64 = 4096;
 
@@ -81,15 +84,28 @@ pub const TAIL_CRC_SPAN_BYTES: u64 = 4096;
 const TAG_KIND_MASK: u8 = 0b0000_0111;
 /// v4 entry tag: the record's value is lz4-compressed (record flag bit 0).
 const TAG_LZ4: u8 = 0b0000_1000;
-/// v4 entry tag: an expiry varint follows the offset.
+/// v4 entry tag: an 8-byte expiry follows the offset.
 const TAG_EXPIRY: u8 = 0b0001_0000;
+/// v4 entry tag: the sequence delta takes 8 bytes (it needs more than 4).
+const TAG_WIDE_SEQ: u8 = 0b0010_0000;
+
+/// Bytes the sequence delta `d` takes in a v4 entry, and its width code
+/// and tag bit.
+#[inline]
+fn seq_width(d: u64) -> (usize, u8, u8) {
+    match packed_int::width(d) {
+        w @ 1..=4 => (w, (w - 1) as u8, 0),
+        _ => (8, 0, TAG_WIDE_SEQ),
+    }
+}
 
 /// The entries of one keydir shard, in the order they were added.
 ///
 /// Each entry in `buf`: u32 length `n` of what follows the sequence
-/// number, u64 sequence number, then `n` bytes: the v4 tag and the entry
-/// after its sequence varint. The base sequence is known only once every
-/// record is added, so the delta is encoded while the entries are gathered.
+/// number, u64 sequence number, then `n` bytes: the v4 entry without its
+/// sequence delta (tag and widths byte lack the delta's bits). The base
+/// sequence is known only once every record is added, so the delta is
+/// encoded while the entries are gathered.
 #[derive(Default)]
 struct ShardEntries {
     /// Staged entries.
@@ -160,13 +176,17 @@ impl HintBuilder {
         if h.expire_at_ms != 0 {
             tag |= TAG_EXPIRY;
         }
+        // Key and record lengths and offsets are u32 (segments are at most
+        // u32::MAX bytes): 1..=4 bytes each.
+        let (key_len, len) = (h.key_len as u64, rec.len());
+        let (wk, wl, wo) = (packed_int::width(key_len), packed_int::width(len), packed_int::width(off));
         b.push(tag);
-        varint::put(b, h.key_len as u64);
-        varint::put(b, rec.len());
-        // Segments are at most u32::MAX bytes (record offsets are u32).
-        varint::put(b, off);
+        b.push(((wk - 1) << 2 | (wl - 1) << 4 | (wo - 1) << 6) as u8);
+        packed_int::put(b, key_len, wk);
+        packed_int::put(b, len, wl);
+        packed_int::put(b, off, wo);
         if h.expire_at_ms != 0 {
-            varint::put(b, h.expire_at_ms);
+            b.extend_from_slice(&h.expire_at_ms.to_le_bytes());
         }
         b.extend_from_slice(rec.key);
         b.extend_from_slice(inline);
@@ -205,7 +225,7 @@ impl HintBuilder {
             let mut s = 0;
             while s < shard.buf.len() {
                 let (seq, rest) = Self::staged(&shard.buf, s);
-                split += (varint::len(seq - base_seq) + rest.len()) as u64;
+                split += (seq_width(seq - base_seq).0 + rest.len()) as u64;
                 s += STAGED_PREFIX_LEN + rest.len();
             }
         }
@@ -239,9 +259,12 @@ impl HintBuilder {
             for &(_, start) in &shard.order {
                 let (seq, rest) = Self::staged(&shard.buf, start as usize);
                 let before = piece.len();
-                piece.push(rest[0]);
-                varint::put(&mut piece, seq - base_seq);
-                piece.extend_from_slice(&rest[1..]);
+                let delta = seq - base_seq;
+                let (w, code, wide) = seq_width(delta);
+                piece.push(rest[0] | wide);
+                piece.push(rest[1] | code);
+                packed_int::put(&mut piece, delta, w);
+                piece.extend_from_slice(&rest[2..]);
                 at += (piece.len() - before) as u64;
                 if piece.len() >= 64 * 1024 {
                     crc.update(&piece);
@@ -344,36 +367,60 @@ fn parse_entry(fmt: Format, body: &[u8], pos: usize, seg_len: u64) -> Option<(Hi
     }
 }
 
-/// [`parse_entry`] for format v4. Every field is bounds-checked; varints
-/// must be canonical and in range; an expiry flag with expiry 0 is
+/// [`parse_entry`] for format v4. Every field is bounds-checked; each
+/// integer must be in its fewest bytes; an expiry flag with expiry 0 is
 /// rejected (each entry has one encoding).
 #[inline(always)]
 fn parse_v4(body: &[u8], pos: usize, seg_len: u64, base_seq: u64) -> Option<(HintEntry<'_>, Loc, usize)> {
-    let tag = *body.get(pos)?;
+    let head = body.get(pos..pos.checked_add(2)?)?;
+    let (tag, widths) = (head[0], head[1]);
     let kind = RecordKind::from_u8(tag & TAG_KIND_MASK)?;
     // Merge output never holds a batch: its inner records are written singly.
-    if kind == RecordKind::Batch || tag & !(TAG_KIND_MASK | TAG_LZ4 | TAG_EXPIRY) != 0 {
+    if kind == RecordKind::Batch || tag & !(TAG_KIND_MASK | TAG_LZ4 | TAG_EXPIRY | TAG_WIDE_SEQ) != 0 {
         return None;
     }
-    let mut p = pos + 1;
-    let seq = base_seq.checked_add(varint::get(body, &mut p)?)?;
-    let key_len = varint::get_u32(body, &mut p)?;
-    let len = varint::get_u32(body, &mut p)?;
-    let off = varint::get_u32(body, &mut p)? as u64;
-    let expire_at_ms = if tag & TAG_EXPIRY != 0 {
-        match varint::get(body, &mut p)? {
+    let ws = if tag & TAG_WIDE_SEQ == 0 {
+        (widths & 3) as usize + 1
+    } else if widths & 3 == 0 {
+        8
+    } else {
+        return None;
+    };
+    let wk = (widths >> 2 & 3) as usize + 1;
+    let wl = (widths >> 4 & 3) as usize + 1;
+    let wo = (widths >> 6) as usize + 1;
+    // Positions follow from the widths alone: the loads are independent.
+    let p_seq = pos + 2;
+    let p_key_len = p_seq + ws;
+    let p_len = p_key_len + wk;
+    let p_off = p_len + wl;
+    let p_rest = p_off + wo;
+    let delta = packed_int::get(body, p_seq, ws)?;
+    let key_len = packed_int::get(body, p_key_len, wk)?;
+    let len = packed_int::get(body, p_len, wl)?;
+    let off = packed_int::get(body, p_off, wo)?;
+    let seq_minimal = if ws == 8 { delta > u32::MAX as u64 } else { packed_int::is_minimal(delta, ws) };
+    let minimal = packed_int::is_minimal(key_len, wk)
+        & packed_int::is_minimal(len, wl)
+        & packed_int::is_minimal(off, wo)
+        & seq_minimal;
+    if !minimal || key_len > crate::options::MAX_KEY_SIZE_BYTES as u64 {
+        return None;
+    }
+    let (expire_at_ms, p) = if tag & TAG_EXPIRY != 0 {
+        match packed_int::get(body, p_rest, 8)? {
             0 => return None,
-            e => e,
+            e => (e, p_rest + 8),
         }
     } else {
-        0
+        (0, p_rest)
     };
-    if key_len as usize > crate::options::MAX_KEY_SIZE_BYTES {
-        return None;
-    }
-    let value_len = (len as usize).checked_sub(record::HEADER_LEN + key_len as usize)?;
+    let seq = base_seq.checked_add(delta)?;
+    // At most 4 bytes each: both fit in u32.
+    let (key_len, len) = (key_len as usize, len as u32);
+    let value_len = (len as usize).checked_sub(record::HEADER_LEN + key_len)?;
     let inline_len = if kind == RecordKind::Put { 0 } else { value_len };
-    let key_end = p.checked_add(key_len as usize)?;
+    let key_end = p.checked_add(key_len)?;
     let end = key_end.checked_add(inline_len)?;
     let key = body.get(p..key_end)?;
     let inline = body.get(key_end..end)?;
@@ -532,6 +579,14 @@ impl Tiling {
         }
     }
 
+    /// Adds the records `other` added.
+    fn merge(&mut self, other: &Tiling) {
+        for i in 0..2 {
+            self.starts[i] = self.starts[i].wrapping_add(other.starts[i]);
+            self.ends[i] = self.ends[i].wrapping_add(other.ends[i]);
+        }
+    }
+
     /// Whether the added records tile a segment of `seg_len` bytes.
     fn tiles(mut self, seg_len: u64) -> bool {
         for i in 0..2 {
@@ -576,9 +631,11 @@ fn walk_v3(body: &[u8], count: u32, seg_len: u64, split_seed: Option<u64>) -> Op
 /// header's split point `split_pos` must be an entry boundary (or the end),
 /// every entry before it must belong to the lower half of the shards under
 /// the hint's seed `hint_seed` and every entry from it on to the upper
-/// half, and the base sequence must be the smallest; otherwise the hint is
-/// rejected. It is used (`same_seed`: the keydir hashes with `hint_seed`)
-/// when every entry is a string kind.
+/// half, the halves must hold `count` entries, and the base sequence must
+/// be the smallest; otherwise the hint is rejected. It is used
+/// (`same_seed`: the keydir hashes with `hint_seed`) when every entry is a
+/// string kind. A large hint's halves are walked in two threads (the
+/// first hint's check is not overlapped by any replay).
 fn walk_v4(
     fmt: Format,
     body: &[u8],
@@ -588,35 +645,74 @@ fn walk_v4(
     split_pos: u64,
     same_seed: bool,
 ) -> Option<(bool, usize, Option<usize>)> {
-    use std::hash::BuildHasher as _;
-    let split_pos = usize::try_from(split_pos).ok()?;
-    let mut tiling = Tiling::default();
-    let mut consumed = HINT_HEADER_LEN;
-    let hasher = KeyHasher::with_seed(hint_seed);
-    let base_seq = match fmt {
-        Format::V4 { base_seq } => base_seq,
-        Format::V3 => return None,
+    let split_pos = usize::try_from(split_pos).ok().filter(|p| (HINT_HEADER_LEN..=body.len()).contains(p))?;
+    let Format::V4 { base_seq } = fmt else { return None };
+    let half = move |from: usize, to: usize, upper: bool| {
+        walk_v4_half(body, from, to, upper, seg_len, hint_seed, base_seq)
     };
-    let mut min_seq = u64::MAX;
-    let mut boundary = split_pos == HINT_HEADER_LEN;
-    let mut strings_only = true;
-    for item in entries(fmt, body, count, seg_len) {
-        let (e, loc, at, next) = item?;
-        let upper = keydir::KeyDir::shard_index(hasher.hash_one(e.key)) >= keydir::SHARDS / 2;
-        if upper != (at >= split_pos) {
-            return None;
-        }
-        boundary |= next == split_pos;
-        strings_only &= matches!(e.kind, RecordKind::Put | RecordKind::Delete | RecordKind::ExpireTombstone);
-        min_seq = min_seq.min(e.seq);
-        consumed = next;
-        tiling.add(&loc);
-    }
-    let base_ok = if count == 0 { base_seq == 0 } else { min_seq == base_seq };
-    if !boundary || !base_ok {
+    let (lo, hi) = if count >= PARALLEL_REPLAY_MIN_ENTRIES && split_pos > HINT_HEADER_LEN && split_pos < body.len() {
+        std::thread::scope(|s| {
+            let upper = s.spawn(move || half(split_pos, body.len(), true));
+            let lower = half(HINT_HEADER_LEN, split_pos, false);
+            // A panic in the upper half is re-raised here.
+            (lower, upper.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        })
+    } else {
+        (half(HINT_HEADER_LEN, split_pos, false), half(split_pos, body.len(), true))
+    };
+    let (lo, hi) = (lo?, hi?);
+    if lo.count.checked_add(hi.count)? != count as u64 {
         return None;
     }
-    Some((tiling.tiles(seg_len), consumed, (same_seed && strings_only).then_some(split_pos)))
+    let min_delta = lo.min_delta.min(hi.min_delta);
+    // The base is the smallest sequence number: some delta is 0.
+    if count > 0 && min_delta != 0 || count == 0 && base_seq != 0 {
+        return None;
+    }
+    let mut tiling = lo.tiling;
+    tiling.merge(&hi.tiling);
+    let split_at = (same_seed && lo.strings_only && hi.strings_only).then_some(split_pos);
+    Some((tiling.tiles(seg_len), body.len(), split_at))
+}
+
+/// What [`walk_v4_half`] found in one half of a v4 body.
+struct HalfWalk {
+    count: u64,
+    min_delta: u64,
+    strings_only: bool,
+    tiling: Tiling,
+}
+
+/// Walks the v4 entries at `from..to` of `body`, which must end exactly at
+/// `to` and whose keys must all be in the `upper` (or lower) half of the
+/// shards under `hint_seed`. `None` when an entry is malformed.
+fn walk_v4_half(
+    body: &[u8],
+    from: usize,
+    to: usize,
+    upper: bool,
+    seg_len: u64,
+    hint_seed: u64,
+    base_seq: u64,
+) -> Option<HalfWalk> {
+    use std::hash::BuildHasher as _;
+    let hasher = KeyHasher::with_seed(hint_seed);
+    // Entries end at `to`: parse only that far.
+    let part = body.get(..to)?;
+    let mut out = HalfWalk { count: 0, min_delta: u64::MAX, strings_only: true, tiling: Tiling::default() };
+    let mut pos = from;
+    while pos < to {
+        let (e, loc, next) = parse_v4(part, pos, seg_len, base_seq)?;
+        if (keydir::KeyDir::shard_index(hasher.hash_one(e.key)) >= keydir::SHARDS / 2) != upper {
+            return None;
+        }
+        out.strings_only &= matches!(e.kind, RecordKind::Put | RecordKind::Delete | RecordKind::ExpireTombstone);
+        out.min_delta = out.min_delta.min(e.seq - base_seq);
+        out.count += 1;
+        out.tiling.add(&loc);
+        pos = next;
+    }
+    Some(out)
 }
 
 /// What the header of segment `id`'s hint file claims, read without
@@ -919,7 +1015,11 @@ mod tests {
     /// A v4 entry with every field raw (so tests can write malformed ones).
     #[derive(Clone, Debug, PartialEq)]
     struct RawEntry {
+        /// Kind, lz4 and expiry bits (the wide-sequence bit follows `widths`).
         tag: u8,
+        /// Bytes of sequence delta, key length, record length, offset: the
+        /// fewest when `None`; a sequence width of 8 is the wide form.
+        widths: Option<[usize; 4]>,
         seq_delta: u64,
         key_len: u64,
         len: u64,
@@ -930,13 +1030,18 @@ mod tests {
     }
 
     fn encode_raw(e: &RawEntry, out: &mut Vec<u8>) {
-        out.push(e.tag);
-        varint::put(out, e.seq_delta);
-        varint::put(out, e.key_len);
-        varint::put(out, e.len);
-        varint::put(out, e.off);
+        use packed_int::width;
+        let [ws, wk, wl, wo] =
+            e.widths.unwrap_or([seq_width(e.seq_delta).0, width(e.key_len), width(e.len), width(e.off)]);
+        let code = |w: usize| ((w - 1) & 3) as u8;
+        let wide = ws == 8;
+        out.push(e.tag | if wide { TAG_WIDE_SEQ } else { 0 });
+        out.push(if wide { 0 } else { code(ws) } | code(wk) << 2 | code(wl) << 4 | code(wo) << 6);
+        for (v, w) in [(e.seq_delta, ws), (e.key_len, wk), (e.len, wl), (e.off, wo)] {
+            out.extend_from_slice(&v.to_le_bytes()[..w]);
+        }
         if let Some(x) = e.expiry {
-            varint::put(out, x);
+            out.extend_from_slice(&x.to_le_bytes());
         }
         out.extend_from_slice(&e.key);
         out.extend_from_slice(&e.inline);
@@ -967,6 +1072,7 @@ mod tests {
             tag |= if e.expire_at_ms != 0 { TAG_EXPIRY } else { 0 };
             entries.push(RawEntry {
                 tag,
+                widths: None,
                 seq_delta: e.seq - base_seq,
                 key_len: e.key.len() as u64,
                 len: loc.len as u64,
@@ -1167,6 +1273,7 @@ mod tests {
     fn put_entry(key_len: usize, len: u64, off: u64) -> RawEntry {
         RawEntry {
             tag: RecordKind::Put as u8,
+            widths: None,
             seq_delta: 0,
             key_len: key_len as u64,
             len,
@@ -1197,11 +1304,10 @@ mod tests {
         assert_eq!((loc.off, loc.len), (32, u32::MAX));
         // One byte more than the segment holds.
         assert!(parse_one(&put_entry(16, u32::MAX as u64, 33), 0, big).is_none());
-        // Not a u32.
-        assert!(parse_one(&put_entry(16, u32::MAX as u64 + 1, 32), 0, u64::MAX).is_none());
-        assert!(parse_one(&put_entry(16, 48, u32::MAX as u64 + 1), 0, u64::MAX).is_none());
+        // Past u32 is not expressible (widths are 1..=4 bytes); the largest
+        // key length that is (u32::MAX) is past the key limit.
         let mut e = put_entry(16, 48, 32);
-        e.key_len = u32::MAX as u64 + 1;
+        e.key_len = u32::MAX as u64;
         assert!(parse_one(&e, 0, u64::MAX).is_none());
         // The last offset that fits.
         let (_, _, loc, _, _) = parse_one(&put_entry(16, 48, u32::MAX as u64 - 48), 0, u32::MAX as u64).unwrap();
@@ -1227,21 +1333,39 @@ mod tests {
         // Flagged expiry 0 has another encoding (no flag): rejected.
         e.expiry = Some(0);
         assert!(parse_one(&e, 0, 1 << 20).is_none());
-        // Flag without the varint: the key is read as the expiry and the
-        // entry comes out short.
+        // Flag without the expiry bytes: the key is read as the expiry and
+        // the entry comes out short.
         e.expiry = None;
         assert!(parse_one(&e, 0, 1 << 20).is_none());
 
         let mut e = put_entry(16, 48, 32);
         assert_eq!(parse_one(&e, 42, 1 << 20).unwrap().0, 42, "delta 0");
-        e.seq_delta = u64::MAX - 42;
-        assert_eq!(parse_one(&e, 42, 1 << 20).unwrap().0, u64::MAX, "largest delta");
+        // The largest 4-byte delta, the smallest and the largest wide ones.
+        for delta in [u32::MAX as u64, u32::MAX as u64 + 1, u64::MAX - 42] {
+            e.seq_delta = delta;
+            assert_eq!(parse_one(&e, 42, 1 << 20).unwrap().0, 42 + delta, "delta {delta}");
+        }
+        let mut b = Vec::new();
+        encode_raw(&e, &mut b);
+        assert_eq!(b[0] & TAG_WIDE_SEQ, TAG_WIDE_SEQ);
         assert!(parse_one(&e, 43, 1 << 20).is_none(), "base + delta overflows");
+        // The wide form for a delta that fits 4 bytes is overlong.
+        e.seq_delta = u32::MAX as u64;
+        e.widths = Some([8, 1, 1, 1]);
+        assert!(parse_one(&e, 0, 1 << 20).is_none(), "wide form of a 4-byte delta");
+        // Wide, with a nonzero sequence width code as well.
+        e.seq_delta = 1 << 40;
+        e.widths = None;
+        let mut body = vec![0u8; HINT_HEADER_LEN];
+        encode_raw(&e, &mut body);
+        assert!(parse_v4(&body, HINT_HEADER_LEN, 1 << 20, 0).is_some());
+        body[HINT_HEADER_LEN + 1] |= 1;
+        assert!(parse_v4(&body, HINT_HEADER_LEN, 1 << 20, 0).is_none(), "wide and a width code");
     }
 
     #[test]
-    fn v4_entry_rejects_bad_tags_and_overlong_varints() {
-        for tag in [0u8, RecordKind::Batch as u8, 0x20 | 1, 0x40 | 1, 0x80 | 1] {
+    fn v4_entry_rejects_bad_tags_and_overlong_integers() {
+        for tag in [0u8, RecordKind::Batch as u8, 0x40 | 1, 0x80 | 1] {
             let mut e = put_entry(16, 48, 32);
             e.tag = tag;
             assert!(parse_one(&e, 0, 1 << 20).is_none(), "tag {tag:#x}");
@@ -1249,22 +1373,21 @@ mod tests {
         let mut e = put_entry(16, 48, 32);
         e.tag |= TAG_LZ4;
         assert!(parse_one(&e, 0, 1 << 20).is_some(), "lz4 Put");
-        // An overlong varint in each field position.
-        let good = {
-            let mut b = vec![0u8; HINT_HEADER_LEN];
-            encode_raw(&put_entry(16, 48, 32), &mut b);
-            b
-        };
-        // tag, seq 0, key_len 16, len 48, off 32: one byte each.
-        for field in 1..=4 {
-            let at = HINT_HEADER_LEN + field;
-            let mut b = good[..at].to_vec();
-            b.push(good[at] | 0x80);
-            b.push(0);
-            b.extend_from_slice(&good[at + 1..]);
-            assert!(parse_v4(&b, HINT_HEADER_LEN, 1 << 20, 0).is_none(), "overlong field {field}");
+        // Each integer one byte wider than it needs is rejected; at its
+        // width it is accepted.
+        let e = put_entry(16, 300, 70_000);
+        assert!(parse_one(&e, 0, 1 << 20).is_some());
+        let minimal = [1, 1, 2, 3];
+        for field in 0..4 {
+            let mut wide = e.clone();
+            let mut widths = minimal;
+            widths[field] += 1;
+            wide.widths = Some(widths);
+            assert!(parse_one(&wide, 0, 1 << 20).is_none(), "field {field} overlong: {widths:?}");
         }
-        assert!(parse_v4(&good, HINT_HEADER_LEN, 1 << 20, 0).is_some());
+        let mut exact = e.clone();
+        exact.widths = Some(minimal);
+        assert!(parse_one(&exact, 0, 1 << 20).is_some());
     }
 
     /// The extremes, written by the builder into a real segment: the hint

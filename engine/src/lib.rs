@@ -41,7 +41,7 @@ pub use options::{Fsync, Options, RecoveryMode};
 pub mod batch;
 pub mod compaction;
 mod hint;
-mod varint;
+mod packed_int;
 mod merge_live;
 mod merge_writer;
 mod radix;
