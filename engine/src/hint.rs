@@ -180,6 +180,7 @@ impl HintBuilder {
         // u32::MAX bytes): 1..=4 bytes each.
         let (key_len, len) = (h.key_len as u64, rec.len());
         let (wk, wl, wo) = (packed_int::width(key_len), packed_int::width(len), packed_int::width(off));
+        debug_assert!(wk <= 4 && wl <= 4 && wo <= 4, "a record past the u32 range");
         b.push(tag);
         b.push(((wk - 1) << 2 | (wl - 1) << 4 | (wo - 1) << 6) as u8);
         packed_int::put(b, key_len, wk);
@@ -666,7 +667,7 @@ fn walk_v4(
     }
     let min_delta = lo.min_delta.min(hi.min_delta);
     // The base is the smallest sequence number: some delta is 0.
-    if count > 0 && min_delta != 0 || count == 0 && base_seq != 0 {
+    if (count > 0 && min_delta != 0) || (count == 0 && base_seq != 0) {
         return None;
     }
     let mut tiling = lo.tiling;

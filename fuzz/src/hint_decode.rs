@@ -1,6 +1,13 @@
 //! `hint_decode`: arbitrary bytes in place of one hint file of a compacted
 //! database, then open.
 //!
+//! The genuine hints (the seeds `seed-NN`) are format v4: variable-length
+//! entries whose integers take 1..=4 (or 8) bytes as a widths byte says,
+//! a base sequence number and a split position in the header. The corpus
+//! also keeps hints this database had in format v3 (`v3-seed-NN` and the
+//! inputs found from them), so the v3 decoder, which open still runs on
+//! databases written by earlier builds, stays fuzzed.
+//!
 //! The base database (strings, TTLs, deletes, sorted sets; compacted, so its
 //! merge outputs carry hint files) is built once. Input: one flag byte (bit 0
 //! recomputes the hint's trailing whole-file checksum so that mutations reach
