@@ -54,11 +54,11 @@
 use std::path::Path;
 
 use crate::keydir::{self, Entry, KeyHasher, Loc, ValueKind};
+use crate::packed_int;
 use crate::record::{self, Header, RecordKind, RecordRef};
 use crate::recovery::Replayer;
 use crate::segment;
 use crate::storage::{ReadFile, Storage};
-use crate::packed_int;
 
 /// Magic bytes at the start of every hint file.
 pub const HINT_MAGIC: [u8; 8] = *b"LIBKVHNT";
@@ -648,9 +648,8 @@ fn walk_v4(
 ) -> Option<(bool, usize, Option<usize>)> {
     let split_pos = usize::try_from(split_pos).ok().filter(|p| (HINT_HEADER_LEN..=body.len()).contains(p))?;
     let Format::V4 { base_seq } = fmt else { return None };
-    let half = move |from: usize, to: usize, upper: bool| {
-        walk_v4_half(body, from, to, upper, seg_len, hint_seed, base_seq)
-    };
+    let half =
+        move |from: usize, to: usize, upper: bool| walk_v4_half(body, from, to, upper, seg_len, hint_seed, base_seq);
     let (lo, hi) = if count >= PARALLEL_REPLAY_MIN_ENTRIES && split_pos > HINT_HEADER_LEN && split_pos < body.len() {
         std::thread::scope(|s| {
             let upper = s.spawn(move || half(split_pos, body.len(), true));
@@ -960,7 +959,6 @@ pub(crate) fn replay(
     let checked = check(storage, id, order, seg, seg_len, rp.keydir.seed())?;
     apply_checked(storage, id, seg_len, checked, rp, removed)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -1399,12 +1397,13 @@ mod tests {
         let mut seg = segment::SegmentHeader { id: 3, order: 3 << 16 }.encode().to_vec();
         let mut hint = HintBuilder::new(3, 3 << 16, 7, 4);
         let big_key = vec![b'x'; crate::options::MAX_KEY_SIZE_BYTES];
-        let records: Vec<(RecordKind, u64, u64, Vec<u8>, Vec<u8>)> = vec![
+        // (kind, seq, expiry, key, value)
+        let records = [
             (RecordKind::Put, 0, u64::MAX, big_key.clone(), b"v".to_vec()),
             (RecordKind::Put, u64::MAX, 0, b"a".to_vec(), vec![1u8; 300]),
             (RecordKind::Put, 1 << 40, 1, b"b".to_vec(), b"expired".to_vec()),
             (RecordKind::Delete, 7, 0, b"c".to_vec(), Vec::new()),
-            (RecordKind::Put, 8, 0, b"c".to_vec(), vec![2u8; 10_000]),
+            (RecordKind::Put, 8u64, 0u64, b"c".to_vec(), vec![2u8; 10_000]),
         ];
         for (kind, seq, exp, key, value) in &records {
             let start = seg.len();

@@ -41,9 +41,9 @@ pub use options::{Fsync, Options, RecoveryMode};
 pub mod batch;
 pub mod compaction;
 mod hint;
-mod packed_int;
 mod merge_live;
 mod merge_writer;
+mod packed_int;
 mod radix;
 pub mod stats;
 
