@@ -679,17 +679,18 @@ impl KeyDir {
     /// again. An entry that moves to another slot during the walk may be
     /// reported twice; [`KeyDir::update_locs_at`] tells such slots apart.
     pub fn string_locs(&self, wanted: &dyn Fn(u32) -> bool, out: &mut Vec<(Loc, Slot)>) -> SlotGenerations {
-        self.string_locs_in(0..SHARDS, wanted, out)
+        self.string_locs_in(0..SHARDS, &|loc, slot| wanted(loc.seg).then_some((loc, slot)), out)
     }
 
     /// [`KeyDir::string_locs`] over the shards `shards` only (two threads
-    /// walk two halves); the other shards' generations are left 0 (see
-    /// [`SlotGenerations::combine`]).
-    pub fn string_locs_in(
+    /// walk two halves), pushing `pick(loc, slot)` for each entry it
+    /// accepts (the caller's item, built in the same pass); the other
+    /// shards' generations are left 0 (see [`SlotGenerations::combine`]).
+    pub fn string_locs_in<T>(
         &self,
         shards: std::ops::Range<usize>,
-        wanted: &dyn Fn(u32) -> bool,
-        out: &mut Vec<(Loc, Slot)>,
+        pick: &dyn Fn(Loc, Slot) -> Option<T>,
+        out: &mut Vec<T>,
     ) -> SlotGenerations {
         let mut generations = [0u64; SHARDS];
         for (s, lock) in self.shards.iter().enumerate().take(shards.end).skip(shards.start) {
@@ -713,9 +714,8 @@ impl KeyDir {
                     }
                     looked += 1;
                     if flags & FLAG_DEAD == 0 && ValueKind::from_bits(flags >> KIND_SHIFT) == ValueKind::String {
-                        let e = arena.entry(off);
-                        if wanted(e.loc.seg) {
-                            out.push((e.loc, Slot { shard: s as u32, off }));
+                        if let Some(item) = pick(arena.entry(off).loc, Slot { shard: s as u32, off }) {
+                            out.push(item);
                         }
                     }
                     true

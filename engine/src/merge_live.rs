@@ -97,14 +97,11 @@ impl LiveStrings {
     /// [`LiveStrings::collect`], walking with two threads from `parallel_min_keys` keys.
     fn collect_with(keydir: &KeyDir, input_ids: &[u32], threads: usize, parallel_min_keys: usize) -> LiveStrings {
         let index = InputIndex::new(input_ids);
-        let wanted = |seg: u32| index.get(seg).is_some();
+        // The item is built during the walk: no second pass over the finds.
+        let pick = |loc: Loc, slot: Slot| Some((((index.get(loc.seg)? as u64) << 32) | loc.off as u64, loc.len, slot));
         let walk = |shards: std::ops::Range<usize>| -> (Vec<Item>, SlotGenerations) {
-            let mut found = Vec::new();
-            let generations = keydir.string_locs_in(shards, &wanted, &mut found);
-            let mut items: Vec<Item> = found
-                .into_iter()
-                .filter_map(|(loc, slot)| Some((((index.get(loc.seg)? as u64) << 32) | loc.off as u64, loc.len, slot)))
-                .collect();
+            let mut items = Vec::new();
+            let generations = keydir.string_locs_in(shards, &pick, &mut items);
             crate::radix::sort_by_u64_key(&mut items, &mut Vec::new(), |it| it.0);
             (items, generations)
         };
@@ -274,6 +271,67 @@ mod tests {
         assert_eq!(keys(&one), keys(&two));
         assert!(one.items.windows(2).all(|w| w[0].0 <= w[1].0));
         assert_eq!(one.generations, two.generations);
+    }
+
+    /// After a walk by two threads, the join matches every live record of
+    /// a scan in offset order, lists the entries of an input in offset
+    /// order, and splits in two for two mergers.
+    #[test]
+    fn compact_live_join_after_a_two_thread_walk_and_a_split() {
+        let kd = KeyDir::new();
+        let mut locs = Vec::new();
+        for i in 0..5_000u32 {
+            let loc = Loc { seg: 1 + i % 3, off: 32 + (i / 3) * 50, len: 40 };
+            kd.insert(format!("key-{i}").as_bytes(), Entry { loc, kind: ValueKind::String, expire_at_ms: 0 }).unwrap();
+            locs.push(loc);
+        }
+        let inputs = [3u32, 1, 2];
+        let one = LiveStrings::collect_with(&kd, &inputs, 1, 0);
+        let two = LiveStrings::collect_with(&kd, &inputs, 2, 0);
+        for input in 0..3u32 {
+            let a: Vec<_> = one.entries_of(input).collect();
+            assert_eq!(a, two.entries_of(input).collect::<Vec<_>>());
+            assert!(a.windows(2).all(|w| w[0].0 < w[1].0) && a.len() > 1000);
+        }
+        // Scan order: inputs in merge order, offsets ascending, with a dead
+        // record between live ones.
+        let scan = |live: &mut LiveStrings, from_input: usize| {
+            for (input, &seg) in inputs.iter().enumerate().skip(from_input) {
+                let mut mine: Vec<Loc> = locs.iter().copied().filter(|l| l.seg == seg).collect();
+                mine.sort_by_key(|l| l.off);
+                for loc in mine {
+                    assert!(live.take(input as u32, Loc { off: loc.off - 5, ..loc }).is_none());
+                    assert!(live.take(input as u32, loc).is_some(), "{loc:?} not matched");
+                }
+                live.finish_input(input as u32).unwrap();
+            }
+        };
+        let mut two = two;
+        let mut second = two.split_off(1, 32 + 800 * 50);
+        // The first half ends inside input 1: its remaining entries went to `second`.
+        for (input, &seg) in inputs.iter().enumerate().take(2) {
+            let mut mine: Vec<Loc> = locs.iter().copied().filter(|l| l.seg == seg).collect();
+            mine.sort_by_key(|l| l.off);
+            for loc in mine.into_iter().filter(|l| input == 0 || l.off < 32 + 800 * 50) {
+                assert!(two.take(input as u32, loc).is_some(), "{loc:?} not matched");
+            }
+            if input == 0 {
+                two.finish_input(0).unwrap();
+            }
+        }
+        assert_eq!(two.len() + second.len(), one.len());
+        let mut from_split: Vec<Loc> = locs.iter().copied().filter(|l| l.seg == 1 && l.off >= 32 + 800 * 50).collect();
+        from_split.sort_by_key(|l| l.off);
+        for loc in from_split {
+            assert!(second.take(1, loc).is_some(), "{loc:?} not matched after the split");
+        }
+        second.finish_input(1).unwrap();
+        scan(&mut second, 2);
+        // A whole scan, and a missed record is still caught.
+        let mut whole = LiveStrings::collect_with(&kd, &inputs, 2, 0);
+        scan(&mut whole, 0);
+        let mut missing = LiveStrings::collect_with(&kd, &inputs, 2, 0);
+        assert!(missing.finish_input(0).is_err());
     }
 
     /// An index entry whose record the scan never meets stops the merge
