@@ -4,7 +4,7 @@
 //! the device, which would otherwise stall the copying).
 //!
 //! While foreground writers are committing (an `Fsync::Always` write
-//! committed in the last [`BUSY_HOLD`]), each chunk goes to the device in pieces of
+//! waiting for its fsync, or done within the last [`BUSY_HOLD`]), each chunk goes to the device in pieces of
 //! [`BUSY_PIECE_BYTES`], so a foreground fsync queues behind at most one
 //! small merge write instead of a whole chunk: the merge yields the device
 //! to foreground commits, and takes it whole when there are none. Measured
@@ -40,14 +40,30 @@ pub(crate) const BUSY_PIECE_BYTES: usize = 32 * 1024;
 /// small pieces.
 const BUSY_HOLD: Duration = Duration::from_millis(20);
 
-/// When a foreground write last committed under `Fsync::Always` (and so
-/// waits for an fsync), shared by the database's writers (which mark it)
-/// and merge writers (which read it).
+/// Whether foreground writes are committing under `Fsync::Always` (and so
+/// wait for fsyncs): when one last did, and how many wait right now. Shared
+/// by the database's writers (which mark it) and merge writers (which read
+/// it).
 #[derive(Debug, Default)]
 pub(crate) struct CommitActivity {
     /// Microseconds since [`CommitActivity::base`] at the last mark, plus
     /// one (0: never marked).
     last_us: AtomicU64,
+    /// Commits waiting for their fsync now. A wait can outlast
+    /// [`BUSY_HOLD`] on a loaded disk, and it is exactly when merge writes
+    /// hurt most.
+    waiting: AtomicU64,
+}
+
+/// A durable commit's wait for its fsync (see [`CommitActivity::waiting`]).
+pub(crate) struct CommitWait<'a>(&'a CommitActivity);
+
+impl Drop for CommitWait<'_> {
+    fn drop(&mut self) {
+        // The hold counts from the end of the last commit's wait.
+        self.0.mark();
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl CommitActivity {
@@ -66,13 +82,26 @@ impl CommitActivity {
         self.last_us.store(Self::micros(Instant::now()), Ordering::Relaxed);
     }
 
-    /// Whether a durable commit was marked within the last [`BUSY_HOLD`].
+    /// Marks a durable commit that waits for its fsync until the returned
+    /// guard is dropped: busy all that time, and for [`BUSY_HOLD`] after.
+    pub(crate) fn waiting(&self) -> CommitWait<'_> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        self.mark();
+        CommitWait(self)
+    }
+
+    /// Whether a durable commit waits now or was marked within the last
+    /// [`BUSY_HOLD`].
     pub(crate) fn busy(&self) -> bool {
         self.busy_at(Instant::now())
     }
 
-    /// Whether a durable commit was marked within [`BUSY_HOLD`] before `now`.
+    /// Whether a durable commit waits now or was marked within
+    /// [`BUSY_HOLD`] before `now`.
     fn busy_at(&self, now: Instant) -> bool {
+        if self.waiting.load(Ordering::Relaxed) > 0 {
+            return true;
+        }
         let last = self.last_us.load(Ordering::Relaxed);
         last != 0 && Self::micros(now).saturating_sub(last) < BUSY_HOLD.as_micros() as u64
     }
@@ -336,6 +365,24 @@ mod tests {
         assert!(a.busy_at(marked));
         assert!(a.busy_at(marked + BUSY_HOLD / 2));
         assert!(!a.busy_at(marked + BUSY_HOLD + Duration::from_millis(1)));
+    }
+
+    /// A commit still waiting for its fsync keeps the writer busy however
+    /// long the wait (a loaded disk's fsync can outlast the hold), and the
+    /// hold counts from the wait's end.
+    #[test]
+    fn compact_commit_activity_is_busy_while_a_commit_waits_for_its_fsync() {
+        let a = CommitActivity::default();
+        let late = Instant::now() + BUSY_HOLD * 50;
+        let wait = a.waiting();
+        assert!(a.busy_at(late), "a waiting commit, long after its mark");
+        let second = a.waiting();
+        drop(wait);
+        assert!(a.busy_at(late), "one of two commits still waits");
+        drop(second);
+        let ended = Instant::now();
+        assert!(!a.busy_at(late), "no commit waits, and the hold is over");
+        assert!(a.busy_at(ended + BUSY_HOLD / 2), "the hold after the last wait");
     }
 
     /// Busy pieces are spaced at the busy rate from the first one; time

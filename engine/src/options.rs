@@ -96,7 +96,8 @@ pub struct Options {
     /// Default 0.
     pub compaction_rate_limit_bytes_per_sec: u64,
     /// Throttle for the merge's writes while foreground commits are
-    /// running (`Fsync::Always` writes committed in the last 20 ms), in
+    /// running (`Fsync::Always` writes waiting for their fsync, or done
+    /// within the last 20 ms), in
     /// bytes per second; 0 = unthrottled. Every byte a
     /// merge writes between two foreground fsyncs is flushed by the second
     /// one, so this bounds what a merge adds to commit latency; with no

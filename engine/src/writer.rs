@@ -251,7 +251,7 @@ impl Inner {
         if let (Some(pos), Fsync::Always) = (pos, self.opts.fsync) {
             // Marked here, not by the fsync leader: a merge's own sync (or
             // `Db::sync`) is no foreground commit to yield to.
-            self.commit_activity.mark();
+            let _waiting = self.commit_activity.waiting();
             self.wait_durable(pos)?;
         }
         Ok(out)

@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use common::{open_sim, small_opts};
@@ -862,6 +862,7 @@ fn compact_paced_while_always_commits_run_keeps_data() {
     }
     rotate(&db, "pace");
     let stop = AtomicBool::new(false);
+    let commits = AtomicU32::new(0);
     let (summary, fg) = std::thread::scope(|s| {
         let writer = s.spawn(|| {
             let mut fg = Model::new();
@@ -871,9 +872,16 @@ fn compact_paced_while_always_commits_run_keeps_data() {
                 db.put(&k, b"during the merge").unwrap();
                 fg.insert(k, Some(b"during the merge".to_vec()));
                 i += 1;
+                commits.store(i, Ordering::Relaxed);
             }
             fg
         });
+        // The merge starts once the writer commits: on a loaded machine the
+        // thread could start late, and the merge then saw no commits and
+        // took two threads (this test failed so once in a full parallel run).
+        while commits.load(Ordering::Relaxed) < 2 {
+            std::thread::yield_now();
+        }
         let summary = db.compact().unwrap();
         stop.store(true, Ordering::Relaxed);
         (summary, writer.join().unwrap())
