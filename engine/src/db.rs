@@ -57,6 +57,15 @@ impl Segment {
         }
     }
 
+    /// Whether no one but this segment holds its file handle (so when the
+    /// last reference to the segment goes, so does its mapping).
+    pub fn file_unshared(&self) -> bool {
+        match &self.file {
+            SegmentFile::Active(w) => Arc::strong_count(w) == 1,
+            SegmentFile::Sealed(r) => Arc::strong_count(r) == 1,
+        }
+    }
+
     /// Reads `len` bytes at `off`, zero-copy when mapped.
     fn read(&self, off: u64, len: usize, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> std::io::Result<Result<()>> {
         let file: &dyn ReadFile = match &self.file {

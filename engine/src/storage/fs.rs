@@ -271,8 +271,9 @@ impl Storage for FsStorage {
             return Ok(Arc::new(MappedFile { map: None }));
         }
         // SAFETY: the mapping is read-only and private to this handle. libkv
-        // never writes to, truncates or extends a file once it is opened
-        // read-only (sealed segments and hint files are immutable), and the
+        // never writes to, truncates or extends a file while it is opened
+        // read-only (sealed segments and hint files are immutable; compaction
+        // shrinks a merged input only once no handle to it is left), and the
         // directory lock keeps other libkv processes out. A file removed by
         // compaction stays mapped until the last reader drops it.
         let map = unsafe { memmap2::Mmap::map(&file)? };
