@@ -85,6 +85,10 @@ pub struct CompactionSummary {
     pub tombstones_kept: u64,
     /// Wall time of the merge in milliseconds.
     pub duration_ms: u64,
+    /// The part of `duration_ms` spent removing the inputs (freeing their
+    /// disk blocks and cached pages), after the index switched to the
+    /// outputs.
+    pub removal_ms: u64,
     /// Threads that scanned the inputs (see `Options::compaction_threads`).
     pub scan_threads: u32,
 }
@@ -1123,6 +1127,7 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         .collect();
     drop(inputs);
     let step_bytes = shrink_step_bytes(inner.opts.max_segment_size_bytes);
+    let removal_started = Instant::now();
     let deleted = (|| -> std::io::Result<()> {
         for &id in &marker.inputs {
             remove_if_exists(storage, &segment::hint_file_name(id))?;
@@ -1136,8 +1141,10 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         storage.sync_dir()
     })();
     deleted.map_err(|e| inner.poison(format!("deleting merged segments failed: {e}"), e))?;
+    let removal_ms = removal_started.elapsed().as_millis() as u64;
 
     let mut summary = std::mem::take(&mut m.summary);
+    summary.removal_ms = removal_ms;
     summary.output_segments = marker.outputs;
     summary.output_bytes = m.outputs.iter().map(|o| o.len).sum();
     summary.duration_ms = started.elapsed().as_millis() as u64;

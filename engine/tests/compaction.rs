@@ -78,6 +78,7 @@ fn compact_basic_reclaims_and_reopens_from_hints() {
         let s = db.compact().unwrap();
         assert!(!s.input_segments.is_empty() && !s.output_segments.is_empty());
         assert!(s.reclaimed_bytes() > 0);
+        assert!(s.removal_ms <= s.duration_ms, "{s:?}");
         let after = db.stats();
         assert!(after.disk_bytes < before.disk_bytes / 2, "{} vs {}", after.disk_bytes, before.disk_bytes);
         assert_eq!(after.merges, 1);
