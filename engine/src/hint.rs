@@ -1534,21 +1534,27 @@ mod tests {
         }
     }
 
+    /// Options of the tests that open a whole database: small segments, so
+    /// a few hundred writes make several, and no background work.
+    fn db_opts() -> crate::Options {
+        crate::Options {
+            fsync: crate::Fsync::Always,
+            max_segment_size_bytes: 4096,
+            auto_compaction: false,
+            active_expiry: false,
+            ..crate::Options::default()
+        }
+    }
+
     /// A database whose merge outputs carry v3 hints (written before v4)
     /// opens from them, with the same contents as a scan; its next merge
     /// writes v4.
     #[test]
     fn database_with_v3_hints_opens_from_them() {
-        use crate::{Db, Fsync, Options};
+        use crate::Db;
         use std::sync::Arc;
         let sim = SimStorage::new();
-        let opts = || Options {
-            fsync: Fsync::Always,
-            max_segment_size_bytes: 4096,
-            auto_compaction: false,
-            active_expiry: false,
-            ..Options::default()
-        };
+        let opts = db_opts;
         let db = Db::open_with_storage(Arc::new(sim.clone()), opts()).unwrap();
         for i in 0..300u32 {
             db.put(format!("key{}", i % 200).as_bytes(), format!("value{i}").as_bytes()).unwrap();
@@ -1586,16 +1592,10 @@ mod tests {
     /// a merge wrote arrive in table order on the next open.
     #[test]
     fn open_hashes_with_the_seed_of_the_hint_files() {
-        use crate::{Db, Fsync, Options};
+        use crate::Db;
         use std::sync::Arc;
         let sim = SimStorage::new();
-        let opts = || Options {
-            fsync: Fsync::Always,
-            max_segment_size_bytes: 4096,
-            auto_compaction: false,
-            active_expiry: false,
-            ..Options::default()
-        };
+        let opts = db_opts;
         let db = Db::open_with_storage(Arc::new(sim.clone()), opts()).unwrap();
         for i in 0..300u32 {
             db.put(format!("key{i}").as_bytes(), b"value").unwrap();
