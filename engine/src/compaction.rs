@@ -743,7 +743,6 @@ fn relocate_moves(
     }
 }
 
-/// Removes `name`, which may already be gone.
 /// How much of a merged input [`shrink_before_removal`] frees per step: a
 /// sixteenth of a full segment (16 MiB at the default 256 MiB).
 fn shrink_step_bytes(max_segment_size_bytes: u64) -> u64 {
@@ -779,6 +778,7 @@ fn shrink_before_removal(storage: &dyn Storage, name: &str, len_bytes: u64, step
     Ok(())
 }
 
+/// Removes `name`, which may already be gone.
 fn remove_if_exists(storage: &dyn Storage, name: &str) -> std::io::Result<()> {
     match storage.remove(name) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

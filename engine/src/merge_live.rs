@@ -286,6 +286,12 @@ mod tests {
             locs.push(loc);
         }
         let inputs = [3u32, 1, 2];
+        // The live records of segment `seg`, in scan (offset) order.
+        let sorted_of = |seg: u32| -> Vec<Loc> {
+            let mut v: Vec<Loc> = locs.iter().copied().filter(|l| l.seg == seg).collect();
+            v.sort_by_key(|l| l.off);
+            v
+        };
         let one = LiveStrings::collect_with(&kd, &inputs, 1, 0);
         let two = LiveStrings::collect_with(&kd, &inputs, 2, 0);
         for input in 0..3u32 {
@@ -297,9 +303,7 @@ mod tests {
         // record between live ones.
         let scan = |live: &mut LiveStrings, from_input: usize| {
             for (input, &seg) in inputs.iter().enumerate().skip(from_input) {
-                let mut mine: Vec<Loc> = locs.iter().copied().filter(|l| l.seg == seg).collect();
-                mine.sort_by_key(|l| l.off);
-                for loc in mine {
+                for loc in sorted_of(seg) {
                     assert!(live.take(input as u32, Loc { off: loc.off - 5, ..loc }).is_none());
                     assert!(live.take(input as u32, loc).is_some(), "{loc:?} not matched");
                 }
@@ -310,9 +314,7 @@ mod tests {
         let mut second = two.split_off(1, 32 + 800 * 50);
         // The first half ends inside input 1: its remaining entries went to `second`.
         for (input, &seg) in inputs.iter().enumerate().take(2) {
-            let mut mine: Vec<Loc> = locs.iter().copied().filter(|l| l.seg == seg).collect();
-            mine.sort_by_key(|l| l.off);
-            for loc in mine.into_iter().filter(|l| input == 0 || l.off < 32 + 800 * 50) {
+            for loc in sorted_of(seg).into_iter().filter(|l| input == 0 || l.off < 32 + 800 * 50) {
                 assert!(two.take(input as u32, loc).is_some(), "{loc:?} not matched");
             }
             if input == 0 {
@@ -320,9 +322,7 @@ mod tests {
             }
         }
         assert_eq!(two.len() + second.len(), one.len());
-        let mut from_split: Vec<Loc> = locs.iter().copied().filter(|l| l.seg == 1 && l.off >= 32 + 800 * 50).collect();
-        from_split.sort_by_key(|l| l.off);
-        for loc in from_split {
+        for loc in sorted_of(1).into_iter().filter(|l| l.off >= 32 + 800 * 50) {
             assert!(second.take(1, loc).is_some(), "{loc:?} not matched after the split");
         }
         second.finish_input(1).unwrap();
