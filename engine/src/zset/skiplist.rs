@@ -601,6 +601,13 @@ impl SkipList {
     /// than `target` (the predecessors of the block at `before == target`
     /// when all other blocks are non-empty). Spans only, no key reads.
     fn preds(&self, target: u64) -> [u32; MAX_LEVEL] {
+        self.descend_spans(target).0
+    }
+
+    /// The descent by spans above level 0 to `target` elements: on each
+    /// level the last node whose `before` is less than `target`, and the
+    /// last of them (the lowest) with its `before`.
+    fn descend_spans(&self, target: u64) -> ([u32; MAX_LEVEL], u32, u64) {
         let mut p = [HEAD; MAX_LEVEL];
         let (mut x, mut upper, mut before) = (HEAD, self.nodes[HEAD as usize].upper as usize, 0u64);
         for i in (1..self.level).rev() {
@@ -614,7 +621,7 @@ impl SkipList {
             }
             p[i] = x;
         }
-        p
+        (p, x, before)
     }
 
     /// The descent to live element `id`'s entry: into the last block whose
@@ -1014,17 +1021,7 @@ impl SkipList {
         }
         // Enter a node while its first element's rank, `before + 1`, is at
         // most `rank`.
-        let (mut x, mut upper, mut before) = (HEAD, self.nodes[HEAD as usize].upper as usize, 0u64);
-        for i in (1..self.level).rev() {
-            loop {
-                let l = self.links[upper + i - 1];
-                if l.next == NONE || before + u64::from(l.span) >= rank {
-                    break;
-                }
-                before += u64::from(l.span);
-                (x, upper) = (l.next, l.next_upper as usize);
-            }
-        }
+        let (_, mut x, mut before) = self.descend_spans(rank);
         loop {
             let (next, len) = (self.nodes[x as usize].next, u64::from(self.nodes[x as usize].len));
             if next == NONE || before + len >= rank {
