@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use common::{open_sim, small_opts};
 use kv_engine::storage::Fault;
-use kv_engine::{Db, Fsync, ManualClock, Options, SimStorage, Storage, WriteBatch};
+use kv_engine::{CompactionSummary, Db, Fsync, ManualClock, Options, SimStorage, Storage, WriteBatch};
 
 type Model = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
@@ -563,6 +563,17 @@ fn build_for_crash(sim: &SimStorage, keys: u32) -> (Db, Model) {
     (db, model)
 }
 
+/// The storage operations of one merge of `build_for_crash(_, keys)`: the
+/// op count when the merge starts, how many it takes, and its summary (the
+/// runs are deterministic, so each fault test replays them by index).
+fn probe_merge_ops(keys: u32) -> (u64, u64, CompactionSummary) {
+    let probe = SimStorage::new();
+    let (db, _) = build_for_crash(&probe, keys);
+    let base = probe.op_count();
+    let s = db.compact().unwrap();
+    (base, probe.op_count() - base, s)
+}
+
 fn crash_opts() -> Options {
     Options { max_segment_size_bytes: 4096, ..small_opts(Fsync::Always) }
 }
@@ -630,13 +641,8 @@ fn compact_power_cut_at_every_step_of_a_two_thread_merge() {
 /// holds exactly the data.
 #[test]
 fn compact_two_thread_merge_fails_cleanly_at_every_operation() {
-    let probe = SimStorage::new();
-    let (db, _) = build_for_crash(&probe, 160);
-    let base = probe.op_count();
-    let s = db.compact().unwrap();
+    let (base, total, s) = probe_merge_ops(160);
     assert_eq!(s.scan_threads, 2, "{s:?}");
-    let total = probe.op_count() - base;
-    drop(db);
     let mut failures = 0;
     for n in 0..total {
         let sim = SimStorage::new();
@@ -669,12 +675,7 @@ fn compact_two_thread_merge_fails_cleanly_at_every_operation() {
 /// shrunk, and the merge is still finished by the next open.
 #[test]
 fn compact_removes_unshared_inputs_in_steps_not_at_once() {
-    let probe = SimStorage::new();
-    let (db, _) = build_for_crash(&probe, 160);
-    let base = probe.op_count();
-    db.compact().unwrap();
-    let total = probe.op_count() - base;
-    drop(db);
+    let (base, total, _) = probe_merge_ops(160);
     let mut part_shrunk = 0;
     for n in 0..total {
         let sim = SimStorage::new();
@@ -714,12 +715,7 @@ fn compact_removes_unshared_inputs_in_steps_not_at_once() {
 fn compact_power_cut_during_open_that_finishes_a_merge() {
     // Find the op index at which the merge's commit point has passed: the
     // marker exists after the cut.
-    let probe = SimStorage::new();
-    let (db, _) = build_for_crash(&probe, 40);
-    let base = probe.op_count();
-    db.compact().unwrap();
-    let total = probe.op_count() - base;
-    drop(db);
+    let (base, total, _) = probe_merge_ops(40);
     let mut tested = 0;
     for n in 0..total {
         let sim = SimStorage::new();
