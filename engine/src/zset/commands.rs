@@ -256,6 +256,11 @@ impl Db {
             return Err(Error::NotFloat);
         }
         self.inner.check_key(key)?;
+        if let [(_, member)] = pairs {
+            // Start loading the member's index slot before the write lock
+            // and the key's state are taken (see `ZSet::score_warming`).
+            self.inner.zsets.read(key, |z| z.prefetch_member(member));
+        }
         self.inner.write(|tx| {
             let inner = tx.inner;
             let expire = write_state(tx, key)?;
@@ -270,6 +275,9 @@ impl Db {
             for &(score, member) in pairs {
                 let cur = match pending.get(member) {
                     Some(&s) => Some(s),
+                    None if pairs.len() == 1 => {
+                        set.and_then(|z| z.score_warming(member, (!flags.incr).then_some(score)))
+                    }
                     None => set.and_then(|z| z.score(member)),
                 };
                 let plan = plan_add_to(cur, score, &flags)?;

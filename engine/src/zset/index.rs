@@ -75,6 +75,23 @@ impl MemberIndex {
         }
     }
 
+    /// Hints the CPU to load the slot a probe for `hash` starts at; no
+    /// effect on results.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, hash: u64) {
+        if !self.slots.is_empty() {
+            super::skiplist::prefetch(&self.slots[tag_of(hash) as usize & (self.slots.len() - 1)]);
+        }
+    }
+
+    /// The id in the first slot from `hash`'s home whose tag matches, if
+    /// any: most likely the entry a [`MemberIndex::find`] will confirm, so
+    /// a caller can start loading that element early.
+    #[inline]
+    pub(crate) fn first_candidate(&self, hash: u64) -> Option<u32> {
+        self.find_slot(hash, |_| true).map(|i| self.slots[i] as u32)
+    }
+
     /// The id of the entry with hash `hash` for which `is(id)` holds.
     #[inline]
     pub(crate) fn find(&self, hash: u64, is: impl Fn(u32) -> bool) -> Option<u32> {

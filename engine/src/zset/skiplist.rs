@@ -275,7 +275,7 @@ fn prefetch_block(block: &Block, lines: std::ops::Range<usize>) {
 
 /// Hints the CPU to load the cache line of `item`; no effect on results.
 #[inline(always)]
-fn prefetch<T>(item: &T) {
+pub(crate) fn prefetch<T>(item: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: as in `prefetch_block`: the instruction is baseline x86_64,
     // never faults, and the address is that of a live reference.
@@ -635,13 +635,42 @@ impl SkipList {
     /// removal moves) load in parallel with the slot search.
     fn find_to(&self, id: u32, to_remove: bool) -> Descent {
         let (score, member) = (self.score(id), self.member(id));
-        let mut d = self.descend_blocks(|s, i| s < score || (s == score && (i == id || self.member(i) < member)));
+        let mut d = self.descend_blocks(self.toward(id));
         if to_remove {
             prefetch_block(&self.blocks[d.block as usize], ID_LINES);
         }
         self.scan_slot(&mut d, |s, i| self.entry_before(s, i, score, member));
         debug_assert_eq!(self.blocks[d.block as usize].ids[d.slot as usize], id, "element not at its ordered position");
         d
+    }
+
+    /// Hints the CPU to load what inserting `(score, member)` will read:
+    /// the descent runs now and asks for the block it ends in. No effect on
+    /// results (see [`ZSet::score_warming`](super::ZSet::score_warming)).
+    pub(crate) fn warm_position(&self, score: f64, member: &[u8]) {
+        let d = self.descend_blocks(|s, i| self.entry_before(s, i, score, member));
+        prefetch_block(&self.blocks[d.block as usize], 0..SCORE_LINES.end.max(ID_LINES.end));
+    }
+
+    /// Hints the CPU to load element `id`'s `cold` entry (score, member).
+    pub(crate) fn prefetch_element(&self, id: u32) {
+        if let Some(c) = self.cold.get(id as usize) {
+            prefetch(c);
+        }
+    }
+
+    /// The `block_go` of a descent to live element `id`'s block: the one
+    /// whose first element it is, or else the last one starting before it.
+    #[inline(always)]
+    fn toward(&self, id: u32) -> impl Fn(f64, u32) -> bool + '_ {
+        let (score, member) = (self.score(id), self.member(id));
+        move |s, i| s < score || (s == score && (i == id || self.member(i) < member))
+    }
+
+    /// [`SkipList::warm_position`] for the entry of live element `id`.
+    pub(crate) fn warm_element(&self, id: u32) {
+        let d = self.descend_blocks(self.toward(id));
+        prefetch_block(&self.blocks[d.block as usize], 0..SCORE_LINES.end.max(ID_LINES.end));
     }
 
     /// Takes an id for a new element, reusing a freed one when possible.
