@@ -125,7 +125,7 @@ fn write_state(tx: &mut WriteTxn<'_>, key: &[u8]) -> Result<Option<u64>> {
             stage_purge_tombstone(tx, key)?;
             Ok(None)
         }
-        Some(e) if e.is_expired(tx.inner.now_ms()) => {
+        Some(e) if tx.inner.expired(&e) => {
             crate::expiry::stage_purge(tx, key, crate::expiry::PurgeCause::Lazy)?;
             Ok(None)
         }
@@ -222,7 +222,7 @@ impl Db {
     fn zread<R>(&self, key: &[u8], f: impl FnOnce(&ZSet) -> R) -> Result<Option<R>> {
         self.inner.check_open()?;
         self.inner.check_key(key)?;
-        match self.inner.live_entry(key, self.inner.now_ms()) {
+        match self.inner.live_entry_now(key) {
             None => Ok(None),
             Some(e) if e.kind != ValueKind::ZSet => Err(Error::WrongType),
             // `None` if a concurrent write removed it since the lookup.
