@@ -292,7 +292,7 @@ impl Inner {
             let path = || self.storage.path().join(segment::segment_file_name(e.loc.seg));
             match self.read_record(e.loc, |rec| {
                 if rec.header.kind != RecordKind::Put || rec.key != key {
-                    return Err(Error::corruption(&path(), e.loc.off as u64, "index points at a different record"));
+                    return Err(Error::corruption(path(), e.loc.off as u64, "index points at a different record"));
                 }
                 rec.value(max).map_err(|err| record::corruption(&path(), e.loc.off as u64, &err))
             })? {
