@@ -524,6 +524,7 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
             active_seg,
             scratch: Vec::new(),
             scratch_staged: Vec::new(),
+            zset_plan: Box::new(crate::zset::UpdatePlan::new()),
         },
         stats,
         zsets: rp.zsets.store,

@@ -28,6 +28,7 @@ use crate::record::{self, RecordKind};
 use crate::segment;
 use crate::stats::Counters;
 use crate::storage::WriteFile;
+use crate::zset::UpdatePlan;
 
 /// State owned by whoever holds the writer mutex.
 pub(crate) struct WriterState {
@@ -50,6 +51,9 @@ pub(crate) struct WriterState {
     pub scratch: Vec<u8>,
     /// Reused list of staged records.
     pub(crate) scratch_staged: Vec<Staged>,
+    /// Where a `ZADD` plans its skiplist change (see
+    /// [`WriteTxn::zset_plan`]); reused, since a plan is ~800 bytes.
+    pub(crate) zset_plan: Box<UpdatePlan>,
 }
 
 impl WriterState {
@@ -118,9 +122,27 @@ pub(crate) struct WriteTxn<'a> {
     /// batch limits unless raised with [`WriteTxn::raise_limits`]).
     max_ops: usize,
     max_bytes: usize,
+    /// The writer's plan buffer holds a plan for the transaction's only
+    /// record (see [`WriteTxn::zset_plan`]).
+    zset_planned: bool,
 }
 
 impl<'a> WriteTxn<'a> {
+    /// The buffer a `ZADD` plans its skiplist change into
+    /// ([`crate::zset::ZSet::score_planning`]); call
+    /// [`WriteTxn::use_zset_plan`] if it planned. The apply step of the
+    /// staged `ZAdd` record then skips the skiplist descents, if that
+    /// record is the transaction's only one; the skiplist re-plans a plan
+    /// made stale by any change since.
+    pub(crate) fn zset_plan(&mut self) -> &mut UpdatePlan {
+        &mut self.ws.zset_plan
+    }
+
+    /// Marks the plan buffer as holding the plan of the last staged record.
+    pub(crate) fn use_zset_plan(&mut self) {
+        self.zset_planned = true;
+    }
+
     /// Stages one record; `apply` runs after it is appended.
     pub fn stage(&mut self, kind: RecordKind, key: &[u8], value: &[u8], expire_at_ms: u64, apply: Apply) -> Result<()> {
         let opts = &self.inner.opts;
@@ -184,6 +206,7 @@ impl<'a> WriteTxn<'a> {
         inner.appended_total.store(ws.appended_writes, Ordering::Release);
         let seg = ws.active_id;
         let pos = ws.pos();
+        let mut zset_plan = (self.zset_planned && self.staged.len() == 1).then_some(&mut *ws.zset_plan);
         for s in self.staged.drain(..) {
             let loc = Loc { seg, off: (off + (base + s.start) as u64) as u32, len: s.len as u32 };
             let rec = &self.buf[s.start..s.start + s.len];
@@ -192,7 +215,8 @@ impl<'a> WriteTxn<'a> {
             match s.apply {
                 // A ZAdd record is never compressed: its member follows the score.
                 Apply::ZAdd { score, expire_at_ms } => {
-                    inner.zset_apply_add(key, value.get(8..).unwrap_or_default(), score, expire_at_ms, loc);
+                    let member = value.get(8..).unwrap_or_default();
+                    inner.zset_apply_add(key, member, score, expire_at_ms, loc, zset_plan.take());
                 }
                 apply => inner.apply(apply, key, loc),
             }
@@ -223,6 +247,7 @@ impl Inner {
             staged,
             max_ops: self.opts.max_batch_ops,
             max_bytes: self.opts.max_batch_size_bytes,
+            zset_planned: false,
         })
     }
 
@@ -239,6 +264,7 @@ impl Inner {
             staged: Vec::new(),
             max_ops: self.opts.max_batch_ops,
             max_bytes: self.opts.max_batch_size_bytes,
+            zset_planned: false,
         }))
     }
 

@@ -258,7 +258,7 @@ impl Db {
         self.inner.check_key(key)?;
         if let [(_, member)] = pairs {
             // Start loading the member's index slot before the write lock
-            // and the key's state are taken (see `ZSet::score_warming`).
+            // and the key's state are taken (see `ZSet::score_planning`).
             self.inner.zsets.read(key, |z| z.prefetch_member(member));
         }
         self.inner.write(|tx| {
@@ -273,16 +273,22 @@ impl Db {
             let mut pending: hashbrown::HashMap<&[u8], f64> = hashbrown::HashMap::new();
             let (mut counted, mut last) = (0u64, None);
             for &(score, member) in pairs {
+                let mut planned = false;
                 let cur = match pending.get(member) {
                     Some(&s) => Some(s),
-                    None if pairs.len() == 1 => {
-                        set.and_then(|z| z.score_warming(member, (!flags.incr).then_some(score)))
-                    }
+                    None if pairs.len() == 1 => set.and_then(|z| {
+                        let (cur, p) = z.score_planning(member, (!flags.incr).then_some(score), tx.zset_plan());
+                        planned = p;
+                        cur
+                    }),
                     None => set.and_then(|z| z.score(member)),
                 };
                 let plan = plan_add_to(cur, score, &flags)?;
                 if let Some(s) = plan.write {
                     stage_zadd(tx, key, member, s, expire_at_ms)?;
+                    if planned {
+                        tx.use_zset_plan();
+                    }
                     if pairs.len() > 1 {
                         pending.insert(member, s);
                     }

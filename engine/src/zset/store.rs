@@ -19,7 +19,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashMap;
 use parking_lot::{RwLock, RwLockReadGuard};
 
-use super::ZSet;
+use super::{UpdatePlan, ZSet};
 use crate::db::Inner;
 use crate::keydir::{Entry, Loc, ValueKind};
 use crate::record::{self, RecordKind, RecordRef};
@@ -113,12 +113,25 @@ impl ZSetStore {
     /// Sets `member` of `key` (creating the set) to `score` with the record at
     /// `loc`; returns the location of the record it superseded.
     pub fn insert_member(&self, key: &[u8], member: &[u8], score: f64, loc: Loc) -> Option<Loc> {
+        self.insert_member_planned(key, member, score, loc, None)
+    }
+
+    /// [`ZSetStore::insert_member`] with the update planned while the
+    /// record was staged (see [`ZSet::score_planning`]).
+    pub fn insert_member_planned(
+        &self,
+        key: &[u8],
+        member: &[u8],
+        score: f64,
+        loc: Loc,
+        plan: Option<&mut UpdatePlan>,
+    ) -> Option<Loc> {
         let mut shard = self.shard(key).write();
         let set = match shard.get_mut(key) {
             Some(s) => s,
             None => shard.entry(key.to_vec()).or_default(),
         };
-        set.upsert(member, score, tag_of(loc)).map(|(_, t)| loc_of_tag(t, key.len(), member.len()))
+        set.upsert_planned(member, score, tag_of(loc), plan).map(|(_, t)| loc_of_tag(t, key.len(), member.len()))
     }
 
     /// Removes `member` of `key`; returns the location of its `ZAdd` record
@@ -199,7 +212,15 @@ impl Inner {
 
     /// Applies a committed `ZAdd` record at `loc`. `expire_at_ms` is the
     /// key's expiry when the set is created (an existing set keeps its own).
-    pub(crate) fn zset_apply_add(&self, key: &[u8], member: &[u8], score: f64, expire_at_ms: u64, loc: Loc) {
+    pub(crate) fn zset_apply_add(
+        &self,
+        key: &[u8],
+        member: &[u8],
+        score: f64,
+        expire_at_ms: u64,
+        loc: Loc,
+        plan: Option<&mut UpdatePlan>,
+    ) {
         match self.keydir.get(key) {
             Some(e) if e.kind == ValueKind::ZSet => {}
             // A string key is replaced (the command layer stages a tombstone
@@ -208,7 +229,7 @@ impl Inner {
                 self.set_entry(key, Entry { loc: Loc::default(), kind: ValueKind::ZSet, expire_at_ms });
             }
         }
-        if let Some(old) = self.zsets.insert_member(key, member, score, loc) {
+        if let Some(old) = self.zsets.insert_member_planned(key, member, score, loc, plan) {
             self.add_dead(old.seg, old.len as u64);
         }
     }
