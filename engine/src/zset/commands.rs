@@ -277,7 +277,7 @@ impl Db {
                 let cur = match pending.get(member) {
                     Some(&s) => Some(s),
                     None if pairs.len() == 1 => set.and_then(|z| {
-                        let (cur, p) = z.score_planning(member, (!flags.incr).then_some(score), tx.zset_plan());
+                        let (cur, p) = z.score_planning(member, score, flags.incr, tx.zset_plan());
                         planned = p;
                         cur
                     }),

@@ -144,38 +144,46 @@ impl ZSet {
         self.index.prefetch(self.hasher.hash_one(member));
     }
 
-    /// [`ZSet::score`] for a `ZADD` about to set `member`'s score to `new`
-    /// (`None`: not known before the lookup, as with `INCR`), which also
-    /// plans the change into `plan` (and says whether it did): when `member` exists with another score, the
-    /// descents to its old and new places, made now so that their blocks
-    /// (at 1M members each a likely ~140 ns miss, like the index slot and
-    /// the element) load while the engine appends the record, and so that
-    /// [`ZSet::upsert_planned`] need not descend again; for a new member,
-    /// the descent to its place.
-    pub(crate) fn score_planning(&self, member: &[u8], new: Option<f64>, plan: &mut UpdatePlan) -> (Option<f64>, bool) {
+    /// [`ZSet::score`] for a `ZADD` about to set `member`'s score to
+    /// `score` (with `incr`: to add `score` to it, as `ZINCRBY`), which
+    /// also plans that change into `plan` (and says whether it did): when
+    /// `member` exists with another score, the descents to its old and new
+    /// places, so that their blocks (at 1M members each a likely ~140 ns
+    /// miss, like the index slot and the element) load while the engine
+    /// appends the record, and so that [`ZSet::upsert_planned`] need not
+    /// descend again; for a new member, the descent to its place. A flag
+    /// that makes `ZADD` skip the member leaves the plan unused.
+    pub(crate) fn score_planning(
+        &self,
+        member: &[u8],
+        score: f64,
+        incr: bool,
+        plan: &mut UpdatePlan,
+    ) -> (Option<f64>, bool) {
         let hash = self.hasher.hash_one(member);
         // The element the index most likely names loads while the descent
-        // to the new place runs.
+        // to the new place runs (its key is known up front unless `incr`).
         if let Some(id) = self.index.first_candidate(hash) {
             self.list.prefetch_element(id);
         }
-        if let Some(s) = new {
-            self.list.descend_to(s, member, plan);
+        if !incr {
+            self.list.descend_to(score, member, plan);
         }
         let Some(id) = self.index.find(hash, |i| self.list.member(i) == member) else {
-            if let Some(s) = new {
-                self.list.plan_insert(s, hash, plan);
+            // A new member starts at `score`, with or without `incr`.
+            if incr {
+                self.list.descend_to(score, member, plan);
             }
-            return (None, new.is_some());
+            self.list.plan_insert(score, hash, plan);
+            return (None, true);
         };
         let cur = self.list.score(id);
-        match new {
-            Some(s) if s != cur => {
-                self.list.plan_update(id, s, plan, true);
-                (Some(cur), true)
-            }
-            _ => (Some(cur), false),
+        let new = if incr { cur + score } else { score };
+        if new == cur || new.is_nan() {
+            return (Some(cur), false);
         }
+        self.list.plan_update(id, new, plan, !incr);
+        (Some(cur), true)
     }
 
     /// [`ZSet::upsert`], skipping the descents when `plan` (from
@@ -850,15 +858,22 @@ mod tests {
         for i in (0..6000u32).step_by(7) {
             let m = format!("m{i}");
             let want = z.score(m.as_bytes());
-            for new in [None, Some(-1.0), Some(50.0), Some(f64::INFINITY), want] {
-                let (cur, planned) = z.score_planning(m.as_bytes(), new, &mut UpdatePlan::new());
-                assert_eq!(cur, want, "{m} {new:?}");
-                // An update plan when the score changes, an insert plan for
-                // a new member with a known score.
-                assert_eq!(planned, new.is_some() && new != want, "{m} {new:?}");
+            for (score, incr) in [(-1.0, false), (50.0, false), (f64::INFINITY, true), (0.0, true), (2.5, true)] {
+                let (cur, planned) = z.score_planning(m.as_bytes(), score, incr, &mut UpdatePlan::new());
+                assert_eq!(cur, want, "{m} {score} {incr}");
+                // A plan unless the score stays: an insert plan for a new
+                // member, an update plan for a changed score.
+                let stays = want.is_some_and(|w| {
+                    let new = if incr { w + score } else { score };
+                    new == w || new.is_nan()
+                });
+                assert_eq!(planned, !stays, "{m} {score} {incr}");
+            }
+            if let Some(w) = want {
+                assert!(!z.score_planning(m.as_bytes(), w, false, &mut UpdatePlan::new()).1);
             }
         }
-        assert_eq!(ZSet::new().score_planning(b"x", Some(1.0), &mut UpdatePlan::new()).0, None);
+        assert_eq!(ZSet::new().score_planning(b"x", 1.0, false, &mut UpdatePlan::new()), (None, true));
         z.check_invariants();
     }
 

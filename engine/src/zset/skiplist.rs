@@ -69,6 +69,18 @@
 //! node and in the links to it) is rewritten whenever that element
 //! changes; the invariant check compares them all.
 //!
+//! # Planned changes
+//!
+//! The engine decides a `ZADD` (reading the set) before it appends the
+//! record and changes the set after. [`SkipList::plan_update`] and
+//! [`SkipList::plan_insert`] do the descents in the first step, into an
+//! [`UpdatePlan`], and ask for the blocks they end in, so those misses
+//! overlap the append; [`SkipList::update_planned`] and
+//! [`SkipList::insert_planned`] then start from the plan. A plan records
+//! the list's `version`, which every insert, removal and score change
+//! bumps: a plan made before any other change is re-done (an update) or
+//! not used (an insert), never applied stale.
+//!
 //! # Skiplist rules (as in `zskiplist`, counted in elements)
 //!
 //! Every block has a random height `1..=MAX_LEVEL` (`P(height > k) =
