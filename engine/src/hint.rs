@@ -442,11 +442,107 @@ impl Format {
         }
     }
 
+    /// The version number.
+    fn version(self) -> u32 {
+        match self {
+            Format::V3 => HINT_VERSION_V3,
+            Format::V4 { .. } => HINT_VERSION_V4,
+            Format::V5 { .. } => HINT_VERSION,
+        }
+    }
+
+    /// The base sequence number (v3 has none: 0).
+    fn base_seq(self) -> u64 {
+        match self {
+            Format::V3 => 0,
+            Format::V4 { base_seq } | Format::V5 { base_seq, .. } => base_seq,
+        }
+    }
+
     /// Bytes before the first entry.
     fn header_len(self) -> usize {
         match self {
             Format::V3 => HINT_V3_HEADER_LEN,
             Format::V4 { .. } | Format::V5 { .. } => HINT_HEADER_LEN,
+        }
+    }
+}
+
+/// `LEAD_MASKS[n]`: 16 bytes, the first `n` of them 0xff, the rest 0.
+const LEAD_MASKS: [[u8; 16]; 16] = {
+    let mut m = [[0u8; 16]; 16];
+    let mut n = 0;
+    while n < 16 {
+        let mut j = 0;
+        while j < n {
+            m[n][j] = 0xff;
+            j += 1;
+        }
+        n += 1;
+    }
+    m
+};
+
+/// A v5 decoder's copy of the previous entry's key, rebuilt in place for
+/// each entry.
+///
+/// The key is written in whole 16-byte chunks (aligned to its start), never
+/// in pieces: hashing it next loads 8-byte words, and a load that straddles
+/// a smaller, still-buffered store cannot be forwarded from it and stalls
+/// (a plain 3-byte suffix copy made a 10M-key open ~20% slower).
+struct KeyBuf {
+    /// The key, then padding; always a multiple of 16 bytes.
+    bytes: Vec<u8>,
+    /// The key's length.
+    len: usize,
+}
+
+impl KeyBuf {
+    fn new() -> KeyBuf {
+        KeyBuf { bytes: vec![0; 256], len: 0 }
+    }
+
+    /// Forgets the key (a restart point: the next entry shares nothing).
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn key(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Makes the key its first `shared` bytes (at most its length) followed
+    /// by `suffix`, which is `body[p..]`.
+    #[inline(always)]
+    fn rebuild(&mut self, shared: usize, body: &[u8], p: usize, suffix: &[u8]) {
+        let key_len = shared + suffix.len();
+        let padded = (key_len + 15) & !15;
+        if self.bytes.len() < padded {
+            self.bytes.resize(padded, 0);
+        }
+        self.len = key_len;
+        if suffix.is_empty() {
+            return;
+        }
+        // Chunk `c0` holds the first suffix byte, after `lead` kept bytes;
+        // chunk c0 + i comes from body[src + 16 i..], and the bytes read
+        // past the suffix land in the padding.
+        let (c0, lead) = (shared / 16, shared % 16);
+        let chunks = padded / 16 - c0;
+        let src = p.checked_sub(lead).and_then(|from| body.get(from..from.checked_add(16 * chunks)?));
+        let Some(src) = src else {
+            // Near the end of the body: byte by byte.
+            self.bytes[shared..key_len].copy_from_slice(suffix);
+            return;
+        };
+        let (dst, _) = self.bytes[16 * c0..padded].as_chunks_mut::<16>();
+        let (src, _) = src.as_chunks::<16>();
+        // A byte mask keeps it branch-free, in one vector register.
+        let keep = u128::from_le_bytes(LEAD_MASKS[lead]);
+        let (old, new) = (u128::from_le_bytes(dst[0]), u128::from_le_bytes(src[0]));
+        dst[0] = ((old & keep) | (new & !keep)).to_le_bytes();
+        for (d, s) in dst[1..].iter_mut().zip(&src[1..]) {
+            *d = *s;
         }
     }
 }
@@ -474,12 +570,30 @@ fn parse_entry<'a>(
     body: &'a [u8],
     pos: usize,
     seg_len: u64,
-    key_buf: &'a mut Vec<u8>,
+    key_buf: &'a mut KeyBuf,
 ) -> Option<(HintEntry<'a>, Loc, usize)> {
-    match fmt {
-        Format::V5 { base_seq, .. } => parse_v4::<true>(body, pos, seg_len, base_seq, key_buf),
-        Format::V4 { base_seq } => parse_v4::<false>(body, pos, seg_len, base_seq, key_buf),
-        Format::V3 => parse_v3(body, pos, seg_len),
+    match fmt.version() {
+        HINT_VERSION => parse_entry_as::<HINT_VERSION>(fmt, body, pos, seg_len, key_buf),
+        HINT_VERSION_V4 => parse_entry_as::<HINT_VERSION_V4>(fmt, body, pos, seg_len, key_buf),
+        _ => parse_entry_as::<HINT_VERSION_V3>(fmt, body, pos, seg_len, key_buf),
+    }
+}
+
+/// [`parse_entry`] for a format of version `VERSION` (which `fmt` is),
+/// inlined whole into its caller's loop: returned through memory, the
+/// entry costs more than parsing it.
+#[inline(always)]
+fn parse_entry_as<'a, const VERSION: u32>(
+    fmt: Format,
+    body: &'a [u8],
+    pos: usize,
+    seg_len: u64,
+    key_buf: &'a mut KeyBuf,
+) -> Option<(HintEntry<'a>, Loc, usize)> {
+    match VERSION {
+        HINT_VERSION => parse_v4::<true>(body, pos, seg_len, fmt.base_seq(), key_buf),
+        HINT_VERSION_V4 => parse_v4::<false>(body, pos, seg_len, fmt.base_seq(), key_buf),
+        _ => parse_v3(body, pos, seg_len),
     }
 }
 
@@ -495,7 +609,7 @@ fn parse_v4<'a, const V5: bool>(
     pos: usize,
     seg_len: u64,
     base_seq: u64,
-    key_buf: &'a mut Vec<u8>,
+    key_buf: &'a mut KeyBuf,
 ) -> Option<(HintEntry<'a>, Loc, usize)> {
     let head = body.get(pos..pos.checked_add(2)?)?;
     let (tag, widths) = (head[0], head[1]);
@@ -567,7 +681,7 @@ fn parse_v4<'a, const V5: bool>(
         return None;
     }
     let key: &[u8] = if V5 {
-        let prev = &key_buf[..];
+        let prev = key_buf.key();
         // Canonical: `shared` is no longer than the previous key, and when
         // under the cap, the keys differ right after it (or one ends).
         if shared > prev.len()
@@ -575,9 +689,8 @@ fn parse_v4<'a, const V5: bool>(
         {
             return None;
         }
-        key_buf.truncate(shared);
-        key_buf.extend_from_slice(stored_key);
-        key_buf
+        key_buf.rebuild(shared, body, p, stored_key);
+        key_buf.key()
     } else {
         stored_key
     };
@@ -623,13 +736,13 @@ struct Entries<'b> {
     left: u32,
     seg_len: u64,
     /// The previous entry's key (v5; emptied at the restart points).
-    key: Vec<u8>,
+    key: KeyBuf,
 }
 
 impl<'b> Entries<'b> {
     /// The first `count` entries of `body`, of format `fmt`.
     fn new(fmt: Format, body: &'b [u8], count: u32, seg_len: u64) -> Entries<'b> {
-        Entries { fmt, body, pos: fmt.header_len(), left: count, seg_len, key: Vec::new() }
+        Entries { fmt, body, pos: fmt.header_len(), left: count, seg_len, key: KeyBuf::new() }
     }
 
     /// The next entry, with its position and the position after it in the
@@ -884,7 +997,7 @@ fn walk_v4_half<const V5: bool>(
     let mut out = HalfWalk { count: 0, min_delta: u64::MAX, strings_only: true, tiling: Tiling::default() };
     let mut pos = from;
     // A half starts at a restart point: no previous key.
-    let mut key = Vec::new();
+    let mut key = KeyBuf::new();
     while pos < to {
         let (e, loc, next) = parse_v4::<V5>(part, pos, seg_len, base_seq, &mut key)?;
         if (keydir::KeyDir::shard_index(hasher.hash_one(e.key)) >= keydir::SHARDS / 2) != upper {
@@ -1064,9 +1177,15 @@ struct HalfOutcome {
 fn apply_halves(fmt: Format, body: &[u8], split_at: usize, id: u32, seg_len: u64, rp: &mut Replayer) {
     let now_ms = rp.now_ms;
     let (mut lo, mut hi) = rp.keydir.split_halves();
+    // One loop per version, so the entry parser inlines into it.
+    let half = |from: usize, to: usize, kd: &mut crate::keydir::ShardsMut<'_>| match fmt.version() {
+        HINT_VERSION => replay_half::<HINT_VERSION>(fmt, body, from, to, id, seg_len, now_ms, kd),
+        HINT_VERSION_V4 => replay_half::<HINT_VERSION_V4>(fmt, body, from, to, id, seg_len, now_ms, kd),
+        _ => replay_half::<HINT_VERSION_V3>(fmt, body, from, to, id, seg_len, now_ms, kd),
+    };
     let (a, b) = std::thread::scope(|scope| {
-        let upper = scope.spawn(|| replay_half(fmt, body, split_at, body.len(), id, seg_len, now_ms, &mut hi));
-        let lower = replay_half(fmt, body, fmt.header_len(), split_at, id, seg_len, now_ms, &mut lo);
+        let upper = scope.spawn(|| half(split_at, body.len(), &mut hi));
+        let lower = half(fmt.header_len(), split_at, &mut lo);
         // A panic in the upper half is re-raised here, as it would have been
         // had it run in this thread.
         (lower, upper.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
@@ -1083,9 +1202,10 @@ fn apply_halves(fmt: Format, body: &[u8], split_at: usize, id: u32, seg_len: u64
     }
 }
 
-/// One half of [`apply_halves`]: the entries at `from..to` of `body`.
+/// One half of [`apply_halves`]: the entries at `from..to` of `body`, of
+/// format `fmt` (whose version is `VERSION`).
 #[allow(clippy::too_many_arguments)]
-fn replay_half(
+fn replay_half<const VERSION: u32>(
     fmt: Format,
     body: &[u8],
     from: usize,
@@ -1097,12 +1217,11 @@ fn replay_half(
 ) -> HalfOutcome {
     let mut out = HalfOutcome::default();
     let mut pos = from;
-    // A half starts at a restart point (v5): no previous key. Keys are at
-    // most 64 KiB; most fit this.
-    let mut key = Vec::with_capacity(256);
+    // A half starts at a restart point (v5): no previous key.
+    let mut key = KeyBuf::new();
     while pos < to {
         // Validated already: every entry parses.
-        let Some((e, loc, next)) = parse_entry(fmt, body, pos, seg_len, &mut key) else { break };
+        let Some((e, loc, next)) = parse_entry_as::<VERSION>(fmt, body, pos, seg_len, &mut key) else { break };
         pos = next;
         let loc = Loc { seg: id, ..loc };
         out.max_seq = out.max_seq.max(e.seq);
