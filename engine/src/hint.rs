@@ -469,10 +469,10 @@ impl Format {
 }
 
 /// `LEAD_MASKS[n]`: 16 bytes, the first `n` of them 0xff, the rest 0.
-const LEAD_MASKS: [[u8; 16]; 16] = {
-    let mut m = [[0u8; 16]; 16];
+const LEAD_MASKS: [[u8; 16]; 17] = {
+    let mut m = [[0u8; 16]; 17];
     let mut n = 0;
-    while n < 16 {
+    while n <= 16 {
         let mut j = 0;
         while j < n {
             m[n][j] = 0xff;
@@ -483,6 +483,9 @@ const LEAD_MASKS: [[u8; 16]; 16] = {
     m
 };
 
+/// Bytes of a [`KeyBuf`]: the longest key and a chunk of padding.
+const KEY_BUF_LEN: usize = crate::options::MAX_KEY_SIZE_BYTES + 16;
+
 /// A v5 decoder's copy of the previous entry's key, rebuilt in place for
 /// each entry.
 ///
@@ -491,15 +494,25 @@ const LEAD_MASKS: [[u8; 16]; 16] = {
 /// a smaller, still-buffered store cannot be forwarded from it and stalls
 /// (a plain 3-byte suffix copy made a 10M-key open ~20% slower).
 struct KeyBuf {
-    /// The key, then padding; always a multiple of 16 bytes.
-    bytes: Vec<u8>,
+    /// The key, then padding.
+    bytes: Box<[u8; KEY_BUF_LEN]>,
     /// The key's length.
     len: usize,
 }
 
 impl KeyBuf {
     fn new() -> KeyBuf {
-        KeyBuf { bytes: vec![0; 256], len: 0 }
+        let bytes = vec![0u8; KEY_BUF_LEN].into_boxed_slice().try_into().unwrap_or_else(|_| unreachable!());
+        KeyBuf { bytes, len: 0 }
+    }
+
+    /// A buffer holding `key` (tests start decoding after it).
+    #[cfg(test)]
+    fn holding(key: &[u8]) -> KeyBuf {
+        let mut b = KeyBuf::new();
+        b.bytes[..key.len()].copy_from_slice(key);
+        b.len = key.len();
+        b
     }
 
     /// Forgets the key (a restart point: the next entry shares nothing).
@@ -511,38 +524,61 @@ impl KeyBuf {
         &self.bytes[..self.len]
     }
 
+    /// Whether a key sharing `shared` (at most 255) bytes with this one
+    /// and going on with `next` shares more: then `shared` is not canonical.
+    #[inline(always)]
+    fn shares_more(&self, shared: u8, next: Option<&u8>) -> bool {
+        (shared as usize) < self.len && next == Some(&self.bytes[shared as usize])
+    }
+
     /// Makes the key its first `shared` bytes (at most its length) followed
-    /// by `suffix`, which is `body[p..]`.
+    /// by `suffix`, which is `body[p..]`; the key is at most
+    /// [`crate::options::MAX_KEY_SIZE_BYTES`].
     #[inline(always)]
     fn rebuild(&mut self, shared: usize, body: &[u8], p: usize, suffix: &[u8]) {
         let key_len = shared + suffix.len();
-        let padded = (key_len + 15) & !15;
-        if self.bytes.len() < padded {
-            self.bytes.resize(padded, 0);
+        // A key of one chunk (most): kept bytes and suffix blended in one
+        // register, then stored whole. The bytes read past the suffix land
+        // in the padding.
+        if key_len <= 16 {
+            if let Some(src) = p.checked_sub(shared).and_then(|from| body.get(from..from + 16)) {
+                let keep = u128::from_le_bytes(LEAD_MASKS[shared]);
+                let old = u128::from_le_bytes(self.bytes[..16].try_into().unwrap_or_default());
+                let new = u128::from_le_bytes(src.try_into().unwrap_or_default());
+                self.bytes[..16].copy_from_slice(&((old & keep) | (new & !keep)).to_le_bytes());
+                self.len = key_len;
+                return;
+            }
         }
+        self.rebuild_long(shared, body, p, suffix);
+    }
+
+    /// [`KeyBuf::rebuild`] for keys of more than one chunk, and near the end
+    /// of the body: chunk `c0` holds the first suffix byte, after `lead`
+    /// kept bytes, and the chunks from it on come from body[p - lead..].
+    #[inline(never)]
+    fn rebuild_long(&mut self, shared: usize, body: &[u8], p: usize, suffix: &[u8]) {
+        let key_len = shared + suffix.len();
         self.len = key_len;
         if suffix.is_empty() {
             return;
         }
-        // Chunk `c0` holds the first suffix byte, after `lead` kept bytes;
-        // chunk c0 + i comes from body[src + 16 i..], and the bytes read
-        // past the suffix land in the padding.
         let (c0, lead) = (shared / 16, shared % 16);
-        let chunks = padded / 16 - c0;
-        let src = p.checked_sub(lead).and_then(|from| body.get(from..from.checked_add(16 * chunks)?));
-        let Some(src) = src else {
+        let end = (key_len + 15) & !15;
+        let src = p.checked_sub(lead).and_then(|from| body.get(from..from + (end - 16 * c0)));
+        let (Some(src), Some(dst)) = (src, self.bytes.get_mut(16 * c0..end)) else {
             // Near the end of the body: byte by byte.
-            self.bytes[shared..key_len].copy_from_slice(suffix);
+            if let Some(dst) = self.bytes.get_mut(shared..key_len) {
+                dst.copy_from_slice(suffix);
+            }
             return;
         };
-        let (dst, _) = self.bytes[16 * c0..padded].as_chunks_mut::<16>();
+        let (dst, _) = dst.as_chunks_mut::<16>();
         let (src, _) = src.as_chunks::<16>();
-        // A byte mask keeps it branch-free, in one vector register.
-        let keep = u128::from_le_bytes(LEAD_MASKS[lead]);
-        let (old, new) = (u128::from_le_bytes(dst[0]), u128::from_le_bytes(src[0]));
-        dst[0] = ((old & keep) | (new & !keep)).to_le_bytes();
-        for (d, s) in dst[1..].iter_mut().zip(&src[1..]) {
-            *d = *s;
+        for (i, (d, s)) in dst.iter_mut().zip(src).enumerate() {
+            let keep = u128::from_le_bytes(LEAD_MASKS[if i == 0 { lead } else { 0 }]);
+            let (old, new) = (u128::from_le_bytes(*d), u128::from_le_bytes(*s));
+            *d = ((old & keep) | (new & !keep)).to_le_bytes();
         }
     }
 }
@@ -681,12 +717,9 @@ fn parse_v4<'a, const V5: bool>(
         return None;
     }
     let key: &[u8] = if V5 {
-        let prev = key_buf.key();
         // Canonical: `shared` is no longer than the previous key, and when
         // under the cap, the keys differ right after it (or one ends).
-        if shared > prev.len()
-            || (shared < MAX_SHARED && stored_key.first().is_some_and(|&b| prev.get(shared) == Some(&b)))
-        {
+        if shared > key_buf.len || (shared < MAX_SHARED && key_buf.shares_more(shared as u8, stored_key.first())) {
             return None;
         }
         key_buf.rebuild(shared, body, p, stored_key);
@@ -1592,18 +1625,18 @@ mod tests {
         let mut body = vec![0u8; HINT_HEADER_LEN];
         encode_raw(e, prev, &mut body);
         let total = body.len();
-        let mut key = prev.to_vec();
+        let mut key = KeyBuf::holding(prev);
         let got = parse_v4::<true>(&body, HINT_HEADER_LEN, seg_len, base, &mut key)
             .map(|(h, loc, next)| (next, (h.seq, h.key.to_vec(), loc, h.expire_at_ms, h.inline.len())));
         // Every proper prefix fails to parse (no read past the end).
         for cut in HINT_HEADER_LEN..total {
-            let mut key = prev.to_vec();
+            let mut key = KeyBuf::holding(prev);
             let short = parse_v4::<true>(&body[..cut], HINT_HEADER_LEN, seg_len, base, &mut key);
             assert!(short.is_none(), "prefix {cut} parsed");
         }
         // Without a shared prefix the entry is also a v4 entry, read alike.
         if body[HINT_HEADER_LEN] & TAG_SHARED == 0 {
-            let v4 = parse_v4::<false>(&body, HINT_HEADER_LEN, seg_len, base, &mut Vec::new())
+            let v4 = parse_v4::<false>(&body, HINT_HEADER_LEN, seg_len, base, &mut KeyBuf::new())
                 .map(|(h, loc, next)| (next, (h.seq, h.key.to_vec(), loc, h.expire_at_ms, h.inline.len())));
             assert_eq!(v4, got, "v4 reads a v5 entry without a shared prefix otherwise");
         }
@@ -1706,9 +1739,9 @@ mod tests {
         e.widths = None;
         let mut body = vec![0u8; HINT_HEADER_LEN];
         encode_raw(&e, &[], &mut body);
-        assert!(parse_v4::<true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut Vec::new()).is_some());
+        assert!(parse_v4::<true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut KeyBuf::new()).is_some());
         body[HINT_HEADER_LEN + 1] |= 1;
-        let wide_and_code = parse_v4::<true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut Vec::new()).is_none();
+        let wide_and_code = parse_v4::<true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut KeyBuf::new()).is_none();
         assert!(wide_and_code, "wide and a width code");
     }
 
