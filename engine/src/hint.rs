@@ -498,12 +498,15 @@ struct KeyBuf {
     bytes: Box<[u8; KEY_BUF_LEN]>,
     /// The key's length.
     len: usize,
+    /// The first 16 bytes of `bytes`, kept in a register: the next key is
+    /// blended from it without waiting on a store and a load.
+    head: u128,
 }
 
 impl KeyBuf {
     fn new() -> KeyBuf {
         let bytes = vec![0u8; KEY_BUF_LEN].into_boxed_slice().try_into().unwrap_or_else(|_| unreachable!());
-        KeyBuf { bytes, len: 0 }
+        KeyBuf { bytes, len: 0, head: 0 }
     }
 
     /// A buffer holding `key` (tests start decoding after it).
@@ -512,6 +515,7 @@ impl KeyBuf {
         let mut b = KeyBuf::new();
         b.bytes[..key.len()].copy_from_slice(key);
         b.len = key.len();
+        b.head = u128::from_le_bytes(b.bytes[..16].try_into().unwrap_or_default());
         b
     }
 
@@ -543,9 +547,9 @@ impl KeyBuf {
         if key_len <= 16 {
             if let Some(src) = p.checked_sub(shared).and_then(|from| body.get(from..from + 16)) {
                 let keep = u128::from_le_bytes(LEAD_MASKS[shared]);
-                let old = u128::from_le_bytes(self.bytes[..16].try_into().unwrap_or_default());
                 let new = u128::from_le_bytes(src.try_into().unwrap_or_default());
-                self.bytes[..16].copy_from_slice(&((old & keep) | (new & !keep)).to_le_bytes());
+                self.head = (self.head & keep) | (new & !keep);
+                self.bytes[..16].copy_from_slice(&self.head.to_le_bytes());
                 self.len = key_len;
                 return;
             }
@@ -558,6 +562,12 @@ impl KeyBuf {
     /// kept bytes, and the chunks from it on come from body[p - lead..].
     #[inline(never)]
     fn rebuild_long(&mut self, shared: usize, body: &[u8], p: usize, suffix: &[u8]) {
+        self.rebuild_chunks(shared, body, p, suffix);
+        self.head = u128::from_le_bytes(self.bytes[..16].try_into().unwrap_or_default());
+    }
+
+    /// [`KeyBuf::rebuild_long`] but for `head`.
+    fn rebuild_chunks(&mut self, shared: usize, body: &[u8], p: usize, suffix: &[u8]) {
         let key_len = shared + suffix.len();
         self.len = key_len;
         if suffix.is_empty() {
