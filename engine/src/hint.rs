@@ -483,6 +483,31 @@ const LEAD_MASKS: [[u8; 16]; 17] = {
     m
 };
 
+/// Sets the bytes of `dst` that `keep` does not mask (0xff: keep) to those
+/// of `src`, with one 16-byte store: the loads that read the key next (8
+/// bytes for its hash, 16 for the keydir's copy and compare) are then each
+/// forwarded from that one store.
+#[inline(always)]
+fn blend16(dst: &mut [u8; 16], src: &[u8; 16], keep: &[u8; 16]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_and_si128, _mm_andnot_si128, _mm_loadu_si128, _mm_or_si128, _mm_storeu_si128};
+        // SAFETY: each pointer is to a 16-byte array, valid for a 16-byte
+        // read (and `dst` for a write); these loads and the store take
+        // unaligned addresses; SSE2 is part of the x86_64 baseline.
+        unsafe {
+            let (d, s) = (_mm_loadu_si128(dst.as_ptr().cast()), _mm_loadu_si128(src.as_ptr().cast()));
+            let k = _mm_loadu_si128(keep.as_ptr().cast());
+            _mm_storeu_si128(dst.as_mut_ptr().cast(), _mm_or_si128(_mm_and_si128(k, d), _mm_andnot_si128(k, s)));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let (d, s, k) = (u128::from_le_bytes(*dst), u128::from_le_bytes(*src), u128::from_le_bytes(*keep));
+        *dst = ((d & k) | (s & !k)).to_le_bytes();
+    }
+}
+
 /// Bytes of a [`KeyBuf`]: the longest key and a chunk of padding.
 const KEY_BUF_LEN: usize = crate::options::MAX_KEY_SIZE_BYTES + 16;
 
@@ -498,15 +523,12 @@ struct KeyBuf {
     bytes: Box<[u8; KEY_BUF_LEN]>,
     /// The key's length.
     len: usize,
-    /// The first 16 bytes of `bytes`, kept in a register: the next key is
-    /// blended from it without waiting on a store and a load.
-    head: u128,
 }
 
 impl KeyBuf {
     fn new() -> KeyBuf {
         let bytes = vec![0u8; KEY_BUF_LEN].into_boxed_slice().try_into().unwrap_or_else(|_| unreachable!());
-        KeyBuf { bytes, len: 0, head: 0 }
+        KeyBuf { bytes, len: 0 }
     }
 
     /// A buffer holding `key` (tests start decoding after it).
@@ -515,7 +537,6 @@ impl KeyBuf {
         let mut b = KeyBuf::new();
         b.bytes[..key.len()].copy_from_slice(key);
         b.len = key.len();
-        b.head = u128::from_le_bytes(b.bytes[..16].try_into().unwrap_or_default());
         b
     }
 
@@ -545,11 +566,10 @@ impl KeyBuf {
         // register, then stored whole. The bytes read past the suffix land
         // in the padding.
         if key_len <= 16 {
-            if let Some(src) = p.checked_sub(shared).and_then(|from| body.get(from..from + 16)) {
-                let keep = u128::from_le_bytes(LEAD_MASKS[shared]);
-                let new = u128::from_le_bytes(src.try_into().unwrap_or_default());
-                self.head = (self.head & keep) | (new & !keep);
-                self.bytes[..16].copy_from_slice(&self.head.to_le_bytes());
+            let src = p.checked_sub(shared).and_then(|from| body.get(from..from + 16));
+            if let (Some(src), Some(keep)) = (src.and_then(|s| s.as_array()), LEAD_MASKS.get(shared)) {
+                let (dst, _) = self.bytes.as_chunks_mut::<16>();
+                blend16(&mut dst[0], src, keep);
                 self.len = key_len;
                 return;
             }
@@ -562,12 +582,6 @@ impl KeyBuf {
     /// kept bytes, and the chunks from it on come from body[p - lead..].
     #[inline(never)]
     fn rebuild_long(&mut self, shared: usize, body: &[u8], p: usize, suffix: &[u8]) {
-        self.rebuild_chunks(shared, body, p, suffix);
-        self.head = u128::from_le_bytes(self.bytes[..16].try_into().unwrap_or_default());
-    }
-
-    /// [`KeyBuf::rebuild_long`] but for `head`.
-    fn rebuild_chunks(&mut self, shared: usize, body: &[u8], p: usize, suffix: &[u8]) {
         let key_len = shared + suffix.len();
         self.len = key_len;
         if suffix.is_empty() {
@@ -586,9 +600,7 @@ impl KeyBuf {
         let (dst, _) = dst.as_chunks_mut::<16>();
         let (src, _) = src.as_chunks::<16>();
         for (i, (d, s)) in dst.iter_mut().zip(src).enumerate() {
-            let keep = u128::from_le_bytes(LEAD_MASKS[if i == 0 { lead } else { 0 }]);
-            let (old, new) = (u128::from_le_bytes(*d), u128::from_le_bytes(*s));
-            *d = ((old & keep) | (new & !keep)).to_le_bytes();
+            blend16(d, s, &LEAD_MASKS[if i == 0 { lead } else { 0 }]);
         }
     }
 }
