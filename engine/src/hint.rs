@@ -1622,22 +1622,269 @@ mod tests {
         assert_eq!(validate(&encode_v5(&m), 3, 3 << 16, f.as_ref(), len), Some(50));
     }
 
-    /// At 16-byte keys and 100-byte values a v4 entry is 28 bytes (v3: 52).
+    /// Sizes measured by the builder: with the benchmark's keys
+    /// (`key:\0\0\0\0` + a big-endian u64 below 2^24: neighbours share 13
+    /// bytes) a v5 entry is at most 15 bytes, against 28 in v4; with random
+    /// 16-byte keys nothing is shared and it is v4's size.
     #[test]
-    fn hint_entry_is_28_bytes_at_16_byte_keys() {
-        let mut seg = segment::SegmentHeader { id: 1, order: 1 << 16 }.encode().to_vec();
-        let mut hint = HintBuilder::new(1, 1 << 16, 7, 4);
-        let n = 1000u64;
-        for i in 0..n {
-            let start = seg.len();
-            let key = format!("key-{i:012}");
-            record::encode(&mut seg, RecordKind::Put, 5_000_000 + i * 10, 0, key.as_bytes(), &[7u8; 100], 4096);
-            // A realistic offset (segments are up to 256 MiB).
-            hint.add(&record::decode(&seg[start..]).unwrap(), 200_000_000 + start as u64);
+    fn hint_entry_sizes_at_16_byte_keys_shared_prefix_and_random() {
+        let n = 4000u64;
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut random_key = || {
+            let mut k = [0u8; 16];
+            for half in k.chunks_mut(8) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                half.copy_from_slice(&x.to_le_bytes());
+            }
+            k
+        };
+        for structured in [true, false] {
+            let mut hint = HintBuilder::new(1, 1 << 16, 7, 12);
+            let mut seg = segment::SegmentHeader { id: 1, order: 1 << 16 }.encode().to_vec();
+            for i in 0..n {
+                let key = if structured {
+                    let mut k = *b"key:\0\0\0\0\0\0\0\0\0\0\0\0";
+                    k[8..].copy_from_slice(&((i * 4099) % (1 << 24)).to_be_bytes());
+                    k
+                } else {
+                    random_key()
+                };
+                let start = seg.len();
+                // Sequence deltas of 3 bytes, offsets of 4 (past 16 MiB).
+                record::encode(&mut seg, RecordKind::Put, 5_000_000 + i * 1000, 0, &key, &[7u8; 100], 4096);
+                hint.add(&record::decode(&seg[start..]).unwrap(), 200_000_000 + start as u64);
+            }
+            let bytes = hint.finish(u32::MAX as u64, 0);
+            let per_entry = (bytes.len() - HINT_HEADER_LEN - 4) as f64 / n as f64;
+            // v4: tag, widths, the sequence delta, 1 + 1 + 4 bytes of
+            // integers, the key.
+            let v4: usize = (0..n).map(|i| 2 + seq_width(i * 1000).0 + 1 + 1 + 4 + 16).sum();
+            let v4 = v4 as f64 / n as f64;
+            assert!(v4 > 26.9, "{v4}");
+            if structured {
+                assert!(per_entry <= 15.0, "{per_entry} B per entry");
+            } else {
+                // A 1-byte shared prefix (1 entry in 256) costs its byte.
+                assert!(per_entry <= v4 && per_entry > v4 - 0.01, "{per_entry} B per entry, v4 {v4}");
+            }
         }
-        let bytes = hint.finish(u32::MAX as u64, 0);
-        let per_entry = (bytes.len() - HINT_HEADER_LEN - 4) as f64 / n as f64;
-        assert!(per_entry <= 28.0, "{per_entry} B per entry");
+    }
+
+    /// `prefix` and a two-byte tail, its first byte not in `avoid`, that
+    /// puts the key in keydir shard `shard` under `seed`.
+    fn key_in_shard(prefix: &[u8], avoid: &[u8], shard: usize, seed: u64) -> Vec<u8> {
+        use std::hash::BuildHasher as _;
+        let hasher = KeyHasher::with_seed(seed);
+        for a in (0u8..=255).filter(|a| !avoid.contains(a)) {
+            for b in 0u8..=255 {
+                let key = [prefix, &[a, b]].concat();
+                if keydir::KeyDir::shard_index(hasher.hash_one(&key)) == shard {
+                    return key;
+                }
+            }
+        }
+        panic!("no key in shard {shard}");
+    }
+
+    /// The `shared` byte each entry of a v5 hint stores (0 when absent).
+    fn stored_shared(hint: &[u8]) -> Vec<u8> {
+        entry_positions(hint)
+            .into_iter()
+            .map(|pos| {
+                let (tag, widths) = (hint[pos], hint[pos + 1] as usize);
+                let ws = if tag & TAG_WIDE_SEQ != 0 { 8 } else { (widths & 3) + 1 };
+                let ints = ws + (widths >> 2 & 3) + (widths >> 4 & 3) + (widths >> 6) + 3;
+                if tag & TAG_SHARED != 0 {
+                    hint[pos + 2 + ints]
+                } else {
+                    0
+                }
+            })
+            .collect()
+    }
+
+    /// A segment whose hint (order bits 0: a shard's entries stay in file
+    /// order) lists keys sharing prefixes of 0, 1, 254, 255 and more than
+    /// 255 bytes with their neighbour, of lengths from 3 bytes to the
+    /// 64 KiB limit, and whose first upper-half key shares 12 bytes with
+    /// the last lower-half one. Returns the segment, its hint, the keys in
+    /// hint order and the `shared` each entry must store.
+    fn segment_with_shared_prefixes(sim: &SimStorage, seed: u64) -> (Vec<u8>, Vec<u8>, Vec<Vec<u8>>, Vec<u8>) {
+        let y = |n: usize| vec![b'y'; n];
+        let l1 = key_in_shard(b"x", &[], 0, seed);
+        let l2 = key_in_shard(b"x", &[l1[1]], 0, seed);
+        let l3 = key_in_shard(&y(300), &[], 0, seed);
+        let l4 = key_in_shard(&y(300), &[l3[300]], 0, seed);
+        let l5 = key_in_shard(&y(255), b"y", 0, seed);
+        let l6 = key_in_shard(&y(254), b"y", 0, seed);
+        let l8 = key_in_shard(&y(10), b"y", 0, seed);
+        let l9 = key_in_shard(&y(crate::options::MAX_KEY_SIZE_BYTES - 2), b"y", 0, seed);
+        let l10 = key_in_shard(&y(12), b"y", 0, seed);
+        let u1 = key_in_shard(&y(12), &[b'y', l10[12]], keydir::SHARDS / 2, seed);
+        let u2 = key_in_shard(&y(12), &[b'y', u1[12]], keydir::SHARDS / 2, seed);
+        // L7 is L6 again (a delete): the same key shares all of it, capped.
+        let keys = vec![l1, l2, l3, l4, l5, l6.clone(), l6, l8, l9, l10, u1, u2];
+        let shared = vec![0, 1, 0, 255, 255, 254, 255, 10, 10, 12, 0, 12];
+        let mut seg = segment::SegmentHeader { id: 3, order: 3 << 16 }.encode().to_vec();
+        let mut hint = HintBuilder::new(3, 3 << 16, seed, 0);
+        for (i, key) in keys.iter().enumerate() {
+            let start = seg.len();
+            let kind = if i == 6 { RecordKind::Delete } else { RecordKind::Put };
+            let value: &[u8] = if i == 6 { b"" } else { b"v" };
+            record::encode(&mut seg, kind, i as u64 + 1, 0, key, value, 4096);
+            hint.add(&record::decode(&seg[start..]).unwrap(), start as u64);
+        }
+        let f = sim.create(&segment::segment_file_name(3)).unwrap();
+        f.write_all_at(&seg, 0).unwrap();
+        let tail = tail_crc(f.as_ref(), seg.len() as u64).unwrap();
+        let bytes = hint.finish(seg.len() as u64, tail);
+        (seg, bytes, keys, shared)
+    }
+
+    /// A scan of segment 3 into `rp`.
+    fn scan_segment_3(rp: &mut Replayer, seg: &[u8]) {
+        let mut off = segment::HEADER_LEN as usize;
+        while off < seg.len() {
+            let rec = record::decode(&seg[off..]).unwrap();
+            rp.apply(&rec, Loc { seg: 3, off: off as u32, len: rec.len() as u32 }, Path::new("x")).unwrap();
+            off += rec.len() as usize;
+        }
+    }
+
+    /// Keys sharing 0, 1, 254, 255 and more than 255 bytes, of very
+    /// different lengths, round-trip through a v5 hint: each entry stores
+    /// the canonical `shared`, decodes to its key, and the hint validates,
+    /// splits, and replays to what a scan builds.
+    #[test]
+    fn v5_round_trip_with_shared_prefixes_of_0_1_255_and_more() {
+        let seed = 7;
+        let sim = SimStorage::new();
+        let (seg, hint, keys, shared) = segment_with_shared_prefixes(&sim, seed);
+        assert_eq!(stored_shared(&hint), shared);
+        let d = decode_v5(&hint);
+        assert_eq!(d.entries.iter().map(|e| e.key.clone()).collect::<Vec<_>>(), keys);
+        assert_eq!(d.split_idx, 10, "the upper half starts at the 11th entry");
+        assert_eq!(encode_v5(&d), hint, "the test encoder agrees byte for byte");
+        let f = sim.open_read(&segment::segment_file_name(3)).unwrap();
+        let len = seg.len() as u64;
+        let v = validate_for_replay(&hint, 3, 3 << 16, f.as_ref(), len, Some(seed)).unwrap();
+        assert_eq!((v.count, v.split_at), (12, Some(entry_positions(&hint)[10])));
+        sim.write_file(&segment::hint_file_name(3), &hint);
+        let fresh = || Replayer { keydir: crate::keydir::KeyDir::with_seed(seed), ..replayer() };
+        let mut from_hint = fresh();
+        let mut removed = 0;
+        assert!(replay(&sim, 3, 3 << 16, f.as_ref(), len, &mut from_hint, &mut removed).unwrap());
+        let mut scanned = fresh();
+        scan_segment_3(&mut scanned, &seg);
+        assert_eq!((from_hint.max_seq, &from_hint.dead), (scanned.max_seq, &scanned.dead));
+        assert_eq!(from_hint.keydir.len(), scanned.keydir.len());
+        for key in &keys {
+            assert_eq!(from_hint.keydir.get(key), scanned.keydir.get(key), "{:?}", &key[..key.len().min(20)]);
+        }
+        assert!(from_hint.keydir.get(&keys[5]).is_none(), "deleted");
+        assert!(from_hint.keydir.get(&keys[8]).is_some(), "the 64 KiB key");
+        // The two halves decode alone (the upper from its restart point),
+        // in two threads, to the same keydir.
+        let mut halves = fresh();
+        apply_halves(
+            Format::of(&hint[..hint.len() - 4]).unwrap(),
+            &hint[..hint.len() - 4],
+            v.split_at.unwrap(),
+            3,
+            len,
+            &mut halves,
+        );
+        for key in &keys {
+            assert_eq!(halves.keydir.get(key), scanned.keydir.get(key));
+        }
+    }
+
+    /// `shared` must be the true common prefix length capped at 255: one
+    /// too small (the next bytes still agree), one longer than the previous
+    /// key, and a flagged 0 are each rejected; v4 has no `shared`.
+    #[test]
+    fn v5_entry_rejects_non_canonical_shared() {
+        let entry = |key: &[u8], shared: Option<u8>| RawEntry {
+            shared,
+            key: key.to_vec(),
+            ..put_entry(key.len(), (32 + key.len()) as u64, 32)
+        };
+        let ok = |prev: &[u8], key: &[u8], shared: Option<u8>| {
+            parse_after(prev, &entry(key, shared), 0, 1 << 20).map(|got| got.1)
+        };
+        assert_eq!(ok(b"abcdef", b"abcxyz", None).as_deref(), Some(&b"abcxyz"[..]));
+        assert_eq!(ok(b"abcdef", b"abcxyz", Some(3)).as_deref(), Some(&b"abcxyz"[..]), "canonical");
+        assert_eq!(ok(b"abcdef", b"abcxyz", Some(2)), None, "too small");
+        assert_eq!(ok(b"abcdef", b"abcxyz", Some(0)), None, "flagged 0");
+        assert_eq!(ok(b"abcdef", b"xyz", Some(0)), None, "flagged 0, nothing shared");
+        assert_eq!(ok(b"abc", b"abcdef", Some(4)), None, "longer than the previous key");
+        assert_eq!(ok(b"", b"abc", Some(1)), None, "after a restart point");
+        // A key that is a prefix of the previous one, and the reverse.
+        assert_eq!(ok(b"abc", b"ab", None).as_deref(), Some(&b"ab"[..]));
+        assert_eq!(ok(b"abc", b"ab", Some(1)), None, "too small, key ends after");
+        assert_eq!(ok(b"ab", b"abc", Some(2)).as_deref(), Some(&b"abc"[..]), "previous key ends");
+        // The cap: 300 common bytes store 255; fewer is too small.
+        let long = vec![b'a'; 300];
+        let longer = [&long[..], b"b"].concat();
+        assert_eq!(ok(&long, &longer, None), Some(longer.clone()));
+        assert_eq!(ok(&long, &longer, Some(255)), Some(longer.clone()));
+        assert_eq!(ok(&long, &longer, Some(254)), None, "under the cap with more in common");
+        // Exactly 255 in common, then a difference.
+        let other = [&long[..255], b"c"].concat();
+        assert_eq!(ok(&long, &other, Some(255)), Some(other.clone()));
+        assert_eq!(ok(&long, &other, Some(254)), None);
+        // Version 4 knows no shared-prefix flag.
+        let mut body = vec![0u8; HINT_HEADER_LEN];
+        encode_raw(&entry(b"abcxyz", Some(3)), b"abcdef", &mut body);
+        let mut key = KeyBuf::holding(b"abcdef");
+        assert!(parse_v4::<true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut key).is_some());
+        assert!(parse_v4::<false>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut KeyBuf::new()).is_none());
+    }
+
+    /// The entry at the split position is a restart point: encoded as
+    /// sharing its prefix with the last lower-half key instead (a canonical
+    /// `shared` for a reader that did not restart), the hint is rejected,
+    /// removed, and the segment scanned, which builds the same keydir.
+    #[test]
+    fn v5_split_entry_with_shared_prefix_is_rejected() {
+        let seed = 7;
+        let sim = SimStorage::new();
+        let (seg, hint, keys, _) = segment_with_shared_prefixes(&sim, seed);
+        let f = sim.open_read(&segment::segment_file_name(3)).unwrap();
+        let len = seg.len() as u64;
+        let mut d = decode_v5(&hint);
+        assert_eq!(encode_v5(&d), hint);
+        let prev = d.entries[d.split_idx - 1].key.clone();
+        let split = d.split_idx;
+        let shared = shared_prefix_len(&prev, &d.entries[split].key);
+        assert_eq!(shared, 12);
+        d.entries[split].shared = Some(shared as u8);
+        let bad = encode_v5(&d);
+        for keydir_seed in [Some(seed), Some(seed + 1), None] {
+            assert_eq!(validate_for_replay(&bad, 3, 3 << 16, f.as_ref(), len, keydir_seed), None);
+        }
+        // Entry 0 (the other restart point) sharing with nothing is rejected too.
+        let mut d0 = decode_v5(&hint);
+        d0.entries[0].shared = Some(1);
+        assert_eq!(validate(&encode_v5(&d0), 3, 3 << 16, f.as_ref(), len), None);
+
+        sim.write_file(&segment::hint_file_name(3), &bad);
+        let fresh = || Replayer { keydir: crate::keydir::KeyDir::with_seed(seed), ..replayer() };
+        let mut rp = fresh();
+        let mut removed = 0;
+        assert!(!replay(&sim, 3, 3 << 16, f.as_ref(), len, &mut rp, &mut removed).unwrap(), "not replayed");
+        assert_eq!((removed, rp.records), (1, 0), "removed, nothing applied");
+        assert!(sim.read_file(&segment::hint_file_name(3)).is_none());
+        scan_segment_3(&mut rp, &seg);
+        let mut from_hint = fresh();
+        sim.write_file(&segment::hint_file_name(3), &hint);
+        assert!(replay(&sim, 3, 3 << 16, f.as_ref(), len, &mut from_hint, &mut removed).unwrap());
+        assert_eq!(rp.keydir.len(), from_hint.keydir.len());
+        for key in &keys {
+            assert_eq!(rp.keydir.get(key), from_hint.keydir.get(key));
+        }
     }
 
     /// Parses a single v5 entry built from `e` (base sequence `base`) after
