@@ -649,20 +649,22 @@ fn parse_entry_as<'a, const VERSION: u32>(
     key_buf: &'a mut KeyBuf,
 ) -> Option<(HintEntry<'a>, Loc, usize)> {
     match VERSION {
-        HINT_VERSION => parse_v4::<true>(body, pos, seg_len, fmt.base_seq(), key_buf),
-        HINT_VERSION_V4 => parse_v4::<false>(body, pos, seg_len, fmt.base_seq(), key_buf),
+        HINT_VERSION => parse_v4::<true, true>(body, pos, seg_len, fmt.base_seq(), key_buf),
+        HINT_VERSION_V4 => parse_v4::<false, true>(body, pos, seg_len, fmt.base_seq(), key_buf),
         _ => parse_v3(body, pos, seg_len),
     }
 }
 
 /// [`parse_entry`] for format v4, or v5 when `V5`. Every field is
 /// bounds-checked; each integer must be in its fewest bytes; an expiry flag
-/// with expiry 0 is rejected, and so is a v5 `shared` that is not the true
-/// common prefix length of the key and the previous one (in `key_buf`)
-/// capped at [`MAX_SHARED`] (each entry has one encoding). v5 rebuilds the
-/// key in `key_buf`; v4 returns it in place.
+/// with expiry 0 is rejected, and so is (when `CANON`) a v5 `shared` that is
+/// not the true common prefix length of the key and the previous one (in
+/// `key_buf`) capped at [`MAX_SHARED`] (each entry has one encoding).
+/// Without `CANON` (replay of a validated hint) any `shared` up to the
+/// previous key's length is taken. v5 rebuilds the key in `key_buf`; v4
+/// returns it in place.
 #[inline(always)]
-fn parse_v4<'a, const V5: bool>(
+fn parse_v4<'a, const V5: bool, const CANON: bool>(
     body: &'a [u8],
     pos: usize,
     seg_len: u64,
@@ -741,7 +743,9 @@ fn parse_v4<'a, const V5: bool>(
     let key: &[u8] = if V5 {
         // Canonical: `shared` is no longer than the previous key, and when
         // under the cap, the keys differ right after it (or one ends).
-        if shared > key_buf.len || (shared < MAX_SHARED && key_buf.shares_more(shared as u8, stored_key.first())) {
+        if shared > key_buf.len
+            || (CANON && shared < MAX_SHARED && key_buf.shares_more(shared as u8, stored_key.first()))
+        {
             return None;
         }
         key_buf.rebuild(shared, body, p, stored_key);
@@ -1054,7 +1058,7 @@ fn walk_v4_half<const V5: bool>(
     // A half starts at a restart point: no previous key.
     let mut key = KeyBuf::new();
     while pos < to {
-        let (e, loc, next) = parse_v4::<V5>(part, pos, seg_len, base_seq, &mut key)?;
+        let (e, loc, next) = parse_v4::<V5, true>(part, pos, seg_len, base_seq, &mut key)?;
         if (keydir::KeyDir::shard_index(hasher.hash_one(e.key)) >= keydir::SHARDS / 2) != upper {
             return None;
         }
@@ -1275,8 +1279,15 @@ fn replay_half<const VERSION: u32>(
     // A half starts at a restart point (v5): no previous key.
     let mut key = KeyBuf::new();
     while pos < to {
-        // Validated already: every entry parses.
-        let Some((e, loc, next)) = parse_entry_as::<VERSION>(fmt, body, pos, seg_len, &mut key) else { break };
+        // Validated already: every entry parses, and each v5 `shared` was
+        // found canonical, so that check is not repeated (the rest still
+        // is: bounds keep a file changed since from reading out of range).
+        let Some((e, loc, next)) = (match VERSION {
+            HINT_VERSION => parse_v4::<true, false>(body, pos, seg_len, fmt.base_seq(), &mut key),
+            _ => parse_entry_as::<VERSION>(fmt, body, pos, seg_len, &mut key),
+        }) else {
+            break;
+        };
         pos = next;
         let loc = Loc { seg: id, ..loc };
         out.max_seq = out.max_seq.max(e.seq);
@@ -1839,8 +1850,8 @@ mod tests {
         let mut body = vec![0u8; HINT_HEADER_LEN];
         encode_raw(&entry(b"abcxyz", Some(3)), b"abcdef", &mut body);
         let mut key = KeyBuf::holding(b"abcdef");
-        assert!(parse_v4::<true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut key).is_some());
-        assert!(parse_v4::<false>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut KeyBuf::new()).is_none());
+        assert!(parse_v4::<true, true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut key).is_some());
+        assert!(parse_v4::<false, true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut KeyBuf::new()).is_none());
     }
 
     /// The entry at the split position is a restart point: encoded as
@@ -1895,17 +1906,17 @@ mod tests {
         encode_raw(e, prev, &mut body);
         let total = body.len();
         let mut key = KeyBuf::holding(prev);
-        let got = parse_v4::<true>(&body, HINT_HEADER_LEN, seg_len, base, &mut key)
+        let got = parse_v4::<true, true>(&body, HINT_HEADER_LEN, seg_len, base, &mut key)
             .map(|(h, loc, next)| (next, (h.seq, h.key.to_vec(), loc, h.expire_at_ms, h.inline.len())));
         // Every proper prefix fails to parse (no read past the end).
         for cut in HINT_HEADER_LEN..total {
             let mut key = KeyBuf::holding(prev);
-            let short = parse_v4::<true>(&body[..cut], HINT_HEADER_LEN, seg_len, base, &mut key);
+            let short = parse_v4::<true, true>(&body[..cut], HINT_HEADER_LEN, seg_len, base, &mut key);
             assert!(short.is_none(), "prefix {cut} parsed");
         }
         // Without a shared prefix the entry is also a v4 entry, read alike.
         if body[HINT_HEADER_LEN] & TAG_SHARED == 0 {
-            let v4 = parse_v4::<false>(&body, HINT_HEADER_LEN, seg_len, base, &mut KeyBuf::new())
+            let v4 = parse_v4::<false, true>(&body, HINT_HEADER_LEN, seg_len, base, &mut KeyBuf::new())
                 .map(|(h, loc, next)| (next, (h.seq, h.key.to_vec(), loc, h.expire_at_ms, h.inline.len())));
             assert_eq!(v4, got, "v4 reads a v5 entry without a shared prefix otherwise");
         }
@@ -2008,9 +2019,9 @@ mod tests {
         e.widths = None;
         let mut body = vec![0u8; HINT_HEADER_LEN];
         encode_raw(&e, &[], &mut body);
-        assert!(parse_v4::<true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut KeyBuf::new()).is_some());
+        assert!(parse_v4::<true, true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut KeyBuf::new()).is_some());
         body[HINT_HEADER_LEN + 1] |= 1;
-        let wide_and_code = parse_v4::<true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut KeyBuf::new()).is_none();
+        let wide_and_code = parse_v4::<true, true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut KeyBuf::new()).is_none();
         assert!(wide_and_code, "wide and a width code");
     }
 
