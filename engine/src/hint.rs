@@ -566,10 +566,9 @@ impl KeyBuf {
         // register, then stored whole. The bytes read past the suffix land
         // in the padding.
         if key_len <= 16 {
-            let src = p.checked_sub(shared).and_then(|from| body.get(from..from + 16));
-            if let (Some(src), Some(keep)) = (src.and_then(|s| s.as_array()), LEAD_MASKS.get(shared)) {
-                let (dst, _) = self.bytes.as_chunks_mut::<16>();
-                blend16(&mut dst[0], src, keep);
+            let src = p.checked_sub(shared).and_then(|from| body.get(from..from + 16)?.first_chunk::<16>());
+            if let (Some(src), Some(keep), Some(dst)) = (src, LEAD_MASKS.get(shared), self.bytes.first_chunk_mut()) {
+                blend16(dst, src, keep);
                 self.len = key_len;
                 return;
             }
@@ -597,10 +596,11 @@ impl KeyBuf {
             }
             return;
         };
-        let (dst, _) = dst.as_chunks_mut::<16>();
-        let (src, _) = src.as_chunks::<16>();
-        for (i, (d, s)) in dst.iter_mut().zip(src).enumerate() {
-            blend16(d, s, &LEAD_MASKS[if i == 0 { lead } else { 0 }]);
+        let chunks = dst.chunks_exact_mut(16).zip(src.chunks_exact(16));
+        for (i, (d, s)) in chunks.enumerate() {
+            if let (Some(d), Some(s)) = (d.first_chunk_mut::<16>(), s.first_chunk::<16>()) {
+                blend16(d, s, &LEAD_MASKS[if i == 0 { lead } else { 0 }]);
+            }
         }
     }
 }
