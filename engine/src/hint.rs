@@ -19,11 +19,11 @@
 //! makes open fall back to scanning the segment, which yields the identical
 //! keydir (bitcask#212/#171).
 //!
-//! Layout, format v4 (little-endian; see `docs/format.md`):
+//! Layout, format v5 (little-endian; see `docs/format.md`):
 //!
 //! ```text
 //! 0   [u8; 8] magic b"LIBKVHNT"
-//! 8   u32     format version (4)
+//! 8   u32     format version (5)
 //! 12  u32     segment id
 //! 16  u64     segment replay order
 //! 24  u64     segment length in bytes
@@ -37,19 +37,30 @@
 //!             the keydir's shards (end of the entries when there is none)
 //! 72  entries, each:
 //!       u8  tag: kind (bits 0..3), lz4 (bit 3), has expiry (bit 4),
-//!           wide sequence delta (bit 5)
+//!           wide sequence delta (bit 5), shares a key prefix (bit 6)
 //!       u8  widths - 1 of: sequence delta (bits 0..2; 0 when wide), key
-//!           length (2..4), record length L (4..6), offset (6..8)
+//!           suffix length (2..4), record length L (4..6), offset (6..8)
 //!       sequence number - base   (1..=4 bytes, or 8 when wide)
-//!       key length   record length L   record offset   (1..=4 bytes each)
+//!       suffix length   record length L   record offset   (1..=4 bytes each)
+//!       u8  shared (only when flagged; never 0)
 //!       u64 expiry (Unix ms, only when flagged; never 0)
-//!       key, inline value (L - 32 - key length bytes; empty for Put)
+//!       key suffix, inline value (L - 32 - key length bytes; empty for Put)
 //! end-4  u32  crc32 of every preceding byte of the hint file
 //! ```
 //!
 //! The integers are little-endian in the fewest bytes that hold them
-//! ([`crate::packed_int`]). Format v3 (fixed 36-byte entry heads, 56-byte
-//! header, no base or split) is still read.
+//! ([`crate::packed_int`]). Keys are prefix-compressed as in LevelDB's
+//! blocks: an entry's key is the first `shared` bytes of the previous
+//! entry's key followed by its suffix, and `shared` is exactly the two
+//! keys' common prefix length capped at 255 (0, the tag bit clear, when
+//! there is none), so each entry has one encoding. The first entry and the
+//! entry at the split are restart points (their previous key is empty, so
+//! `shared` is 0): each half decodes on its own, in its own thread. A
+//! decoder rebuilds a key by truncating its scratch copy of the previous
+//! key to `shared` bytes and appending the suffix. Format v4 (the same
+//! without prefix compression: no bit 6, no `shared`, the whole key) and
+//! format v3 (fixed 36-byte entry heads, 56-byte header, no base or split)
+//! are still read.
 
 use std::path::Path;
 
@@ -63,10 +74,13 @@ use crate::storage::{ReadFile, Storage};
 /// Magic bytes at the start of every hint file.
 pub const HINT_MAGIC: [u8; 8] = *b"LIBKVHNT";
 /// Hint format version this build writes.
-pub const HINT_VERSION: u32 = 4;
-/// The older format version this build still reads.
+pub const HINT_VERSION: u32 = 5;
+/// An older format version this build still reads (v5 without key prefix
+/// compression).
+pub const HINT_VERSION_V4: u32 = 4;
+/// The oldest format version this build still reads.
 pub const HINT_VERSION_V3: u32 = 3;
-/// Bytes before the first entry (format v4).
+/// Bytes before the first entry (formats v4 and v5).
 pub const HINT_HEADER_LEN: usize = 72;
 /// Bytes before the first entry in format v3.
 pub const HINT_V3_HEADER_LEN: usize = 56;
@@ -75,7 +89,8 @@ pub const HINT_V3_HEADER_LEN: usize = 56;
 pub const MIN_HINT_FILE_LEN: usize = HINT_V3_HEADER_LEN + 4;
 /// Bytes of a v3 entry before its key.
 pub const V3_ENTRY_HEADER_LEN: usize = 36;
-/// The fewest bytes a v4 entry takes (tag, widths, four one-byte integers).
+/// The fewest bytes a v4 or v5 entry takes (tag, widths, four one-byte
+/// integers).
 const V4_MIN_ENTRY_LEN: u64 = 6;
 /// How many trailing segment bytes the tie checksum covers.
 pub const TAIL_CRC_SPAN_BYTES: u64 = 4096;
@@ -88,6 +103,19 @@ const TAG_LZ4: u8 = 0b0000_1000;
 const TAG_EXPIRY: u8 = 0b0001_0000;
 /// v4 entry tag: the sequence delta takes 8 bytes (it needs more than 4).
 const TAG_WIDE_SEQ: u8 = 0b0010_0000;
+/// v5 entry tag: a `shared` byte follows the offset (the key shares a
+/// prefix with the previous entry's key).
+const TAG_SHARED: u8 = 0b0100_0000;
+/// The most key bytes a v5 entry takes from the previous entry's key (what
+/// its one `shared` byte holds).
+const MAX_SHARED: usize = 255;
+
+/// Length of the common prefix of `a` and `b`, capped at [`MAX_SHARED`]:
+/// the `shared` of a v5 entry with key `b` after an entry with key `a`.
+#[inline]
+fn shared_prefix_len(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take(MAX_SHARED).take_while(|(x, y)| x == y).count()
+}
 
 /// Bytes the sequence delta `d` takes in a v4 entry, and its width code
 /// and tag bit.
@@ -101,11 +129,13 @@ fn seq_width(d: u64) -> (usize, u8, u8) {
 
 /// The entries of one keydir shard, in the order they were added.
 ///
-/// Each entry in `buf`: u32 length `n` of what follows the sequence
-/// number, u64 sequence number, then `n` bytes: the v4 entry without its
-/// sequence delta (tag and widths byte lack the delta's bits). The base
-/// sequence is known only once every record is added, so the delta is
-/// encoded while the entries are gathered.
+/// Each entry in `buf`: u32 length `n` of what follows the key length, u64
+/// sequence number, u32 key length, then `n` bytes: tag, widths byte,
+/// record length, offset, expiry, whole key, inline value (the tag and
+/// widths byte lack the sequence delta's and suffix length's bits). The
+/// base sequence is known only once every record is added, and the shared
+/// key prefix once the entries are ordered, so those are encoded while the
+/// entries are gathered.
 #[derive(Default)]
 struct ShardEntries {
     /// Staged entries.
@@ -114,8 +144,37 @@ struct ShardEntries {
     order: Vec<(u32, u32)>,
 }
 
-/// Bytes before the tag of a staged entry (length and sequence number).
-const STAGED_PREFIX_LEN: usize = 12;
+/// Bytes before the tag of a staged entry (length, sequence number, key
+/// length).
+const STAGED_PREFIX_LEN: usize = 16;
+
+/// A staged entry (see [`ShardEntries`]) taken apart.
+struct Staged<'a> {
+    seq: u64,
+    /// Tag and widths byte (without the sequence and suffix bits).
+    head: [u8; 2],
+    /// Record length and offset, as encoded.
+    ints: &'a [u8],
+    /// The expiry's 8 bytes, or empty.
+    expiry: &'a [u8],
+    key: &'a [u8],
+    inline: &'a [u8],
+}
+
+impl Staged<'_> {
+    /// Bytes the v5 entry takes after a key sharing `shared` bytes with
+    /// the previous one, its sequence delta taking `ws` bytes.
+    fn encoded_len(&self, ws: usize, shared: usize) -> usize {
+        let suffix = self.key.len() - shared;
+        2 + ws
+            + packed_int::width(suffix as u64)
+            + self.ints.len()
+            + (shared > 0) as usize
+            + self.expiry.len()
+            + suffix
+            + self.inline.len()
+    }
+}
 
 /// Builds the hint of one segment while its records are written.
 ///
@@ -169,6 +228,7 @@ impl HintBuilder {
         let b = &mut shard.buf;
         b.extend_from_slice(&[0u8; 4]);
         b.extend_from_slice(&h.seq.to_le_bytes());
+        b.extend_from_slice(&h.key_len.to_le_bytes());
         let mut tag = h.kind as u8 & TAG_KIND_MASK;
         if h.flags & record::FLAG_LZ4 != 0 {
             tag |= TAG_LZ4;
@@ -176,14 +236,13 @@ impl HintBuilder {
         if h.expire_at_ms != 0 {
             tag |= TAG_EXPIRY;
         }
-        // Key and record lengths and offsets are u32 (segments are at most
+        // Record lengths and offsets are u32 (segments are at most
         // u32::MAX bytes): 1..=4 bytes each.
-        let (key_len, len) = (h.key_len as u64, rec.len());
-        let (wk, wl, wo) = (packed_int::width(key_len), packed_int::width(len), packed_int::width(off));
-        debug_assert!(wk <= 4 && wl <= 4 && wo <= 4, "a record past the u32 range");
+        let len = rec.len();
+        let (wl, wo) = (packed_int::width(len), packed_int::width(off));
+        debug_assert!(wl <= 4 && wo <= 4, "a record past the u32 range");
         b.push(tag);
-        b.push(((wk - 1) << 2 | (wl - 1) << 4 | (wo - 1) << 6) as u8);
-        packed_int::put(b, key_len, wk);
+        b.push(((wl - 1) << 4 | (wo - 1) << 6) as u8);
         packed_int::put(b, len, wl);
         packed_int::put(b, off, wo);
         if h.expire_at_ms != 0 {
@@ -200,12 +259,45 @@ impl HintBuilder {
         self.min_seq = self.min_seq.min(h.seq);
     }
 
-    /// The staged entry at `s` of a shard buffer: (sequence number, tag and
-    /// rest of the entry).
-    fn staged(buf: &[u8], s: usize) -> (u64, &[u8]) {
+    /// The staged entry at `s` of a shard buffer. The buffer is this
+    /// builder's own: its layout is known good.
+    fn staged(buf: &[u8], s: usize) -> Staged<'_> {
         let n = u32::from_le_bytes(buf[s..s + 4].try_into().expect("4 bytes")) as usize;
-        let seq = u64::from_le_bytes(buf[s + 4..s + STAGED_PREFIX_LEN].try_into().expect("8 bytes"));
-        (seq, &buf[s + STAGED_PREFIX_LEN..s + STAGED_PREFIX_LEN + n])
+        let seq = u64::from_le_bytes(buf[s + 4..s + 12].try_into().expect("8 bytes"));
+        let key_len = u32::from_le_bytes(buf[s + 12..s + 16].try_into().expect("4 bytes")) as usize;
+        let rest = &buf[s + STAGED_PREFIX_LEN..s + STAGED_PREFIX_LEN + n];
+        let (tag, widths) = (rest[0], rest[1]);
+        let ints_end = 2 + (widths >> 4 & 3) as usize + 1 + (widths >> 6) as usize + 1;
+        let key_at = ints_end + if tag & TAG_EXPIRY != 0 { 8 } else { 0 };
+        Staged {
+            seq,
+            head: [tag, widths],
+            ints: &rest[2..ints_end],
+            expiry: &rest[ints_end..key_at],
+            key: &rest[key_at..key_at + key_len],
+            inline: &rest[key_at + key_len..],
+        }
+    }
+
+    /// Appends the v5 encoding of `e` to `out`, after an entry with key
+    /// `prev` (empty at a restart point), its sequence numbers relative to
+    /// `base_seq`.
+    fn encode_v5(e: &Staged<'_>, prev: &[u8], base_seq: u64, out: &mut Vec<u8>) {
+        let shared = shared_prefix_len(prev, e.key);
+        let suffix = &e.key[shared..];
+        let (ws, seq_code, wide) = seq_width(e.seq - base_seq);
+        let wsuf = packed_int::width(suffix.len() as u64);
+        out.push(e.head[0] | wide | if shared > 0 { TAG_SHARED } else { 0 });
+        out.push(e.head[1] | seq_code | ((wsuf - 1) << 2) as u8);
+        packed_int::put(out, e.seq - base_seq, ws);
+        packed_int::put(out, suffix.len() as u64, wsuf);
+        out.extend_from_slice(e.ints);
+        if shared > 0 {
+            out.push(shared as u8);
+        }
+        out.extend_from_slice(e.expiry);
+        out.extend_from_slice(suffix);
+        out.extend_from_slice(e.inline);
     }
 
     /// Hands the finished hint file's bytes, in order and in pieces, to
@@ -219,15 +311,22 @@ impl HintBuilder {
         emit: &mut dyn FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         let base_seq = if self.entries == 0 { 0 } else { self.min_seq };
+        let mut scratch = Vec::new();
         // The split point goes in the header, before the entries: sum the
-        // encoded sizes of the lower half's entries (a sequential pass).
+        // encoded sizes of the lower half's entries. Their shared key
+        // prefixes depend on the order, so those shards are ordered now.
         let mut split = HINT_HEADER_LEN as u64;
+        let mut prev: &[u8] = &[];
+        for shard in &mut self.shards[..keydir::SHARDS / 2] {
+            // Ties keep insertion (file) order: a key's entries replay in
+            // order (the sort is stable and entries were added in file order).
+            crate::radix::sort_by_u64_key(&mut shard.order, &mut scratch, |&(bucket, _)| bucket as u64);
+        }
         for shard in &self.shards[..keydir::SHARDS / 2] {
-            let mut s = 0;
-            while s < shard.buf.len() {
-                let (seq, rest) = Self::staged(&shard.buf, s);
-                split += (seq_width(seq - base_seq).0 + rest.len()) as u64;
-                s += STAGED_PREFIX_LEN + rest.len();
+            for &(_, start) in &shard.order {
+                let e = Self::staged(&shard.buf, start as usize);
+                split += e.encoded_len(seq_width(e.seq - base_seq).0, shared_prefix_len(prev, e.key)) as u64;
+                prev = e.key;
             }
         }
         let mut header = Vec::with_capacity(HINT_HEADER_LEN);
@@ -247,25 +346,25 @@ impl HintBuilder {
         let mut crc = crc32fast::Hasher::new();
         crc.update(&header);
         emit(&header)?;
-        let mut scratch = Vec::new();
         let mut piece = Vec::with_capacity(64 * 1024);
         let mut at = HINT_HEADER_LEN as u64;
+        // The previous entry's key (empty at the two restart points).
+        let mut prev: Vec<u8> = Vec::new();
         for (i, shard) in self.shards.iter_mut().enumerate() {
             if i == keydir::SHARDS / 2 {
                 debug_assert_eq!(at, split, "split point miscounted");
+                prev.clear();
             }
-            // Ties keep insertion (file) order: a key's entries replay in
-            // order (the sort is stable and entries were added in file order).
-            crate::radix::sort_by_u64_key(&mut shard.order, &mut scratch, |&(bucket, _)| bucket as u64);
+            if i >= keydir::SHARDS / 2 {
+                // See above (the lower half is ordered already).
+                crate::radix::sort_by_u64_key(&mut shard.order, &mut scratch, |&(bucket, _)| bucket as u64);
+            }
             for &(_, start) in &shard.order {
-                let (seq, rest) = Self::staged(&shard.buf, start as usize);
+                let e = Self::staged(&shard.buf, start as usize);
                 let before = piece.len();
-                let delta = seq - base_seq;
-                let (w, code, wide) = seq_width(delta);
-                piece.push(rest[0] | wide);
-                piece.push(rest[1] | code);
-                packed_int::put(&mut piece, delta, w);
-                piece.extend_from_slice(&rest[2..]);
+                Self::encode_v5(&e, &prev, base_seq, &mut piece);
+                prev.clear();
+                prev.extend_from_slice(e.key);
                 at += (piece.len() - before) as u64;
                 if piece.len() >= 64 * 1024 {
                     crc.update(&piece);
@@ -315,24 +414,48 @@ pub fn tail_crc(file: &dyn ReadFile, seg_len: u64) -> std::io::Result<u32> {
 enum Format {
     /// Fixed 36-byte entry heads (still read, no longer written).
     V3,
-    /// Varint entries; sequence numbers relative to `base_seq`.
+    /// Varint entries; sequence numbers relative to `base_seq` (still
+    /// read, no longer written).
     V4 {
         /// The header's base sequence number.
         base_seq: u64,
     },
+    /// v4 with key prefix compression, restarting at `split`.
+    V5 {
+        /// The header's base sequence number.
+        base_seq: u64,
+        /// The header's split position: the entry there shares no prefix.
+        split: u64,
+    },
 }
 
 impl Format {
-    /// Reads the version (and v4's base sequence) of a hint body whose
-    /// length is at least [`HINT_V3_HEADER_LEN`]. `None`: not a version read.
+    /// Reads the version (and the base sequence and split of v4 and v5) of
+    /// a hint body. `None`: not a version read, or a header cut short.
     fn of(body: &[u8]) -> Option<Format> {
+        let u64_at = |i: usize| Some(u64::from_le_bytes(body.get(i..i + 8)?.try_into().ok()?));
         match u32::from_le_bytes(body.get(8..12)?.try_into().ok()?) {
             HINT_VERSION_V3 => Some(Format::V3),
-            HINT_VERSION => {
-                let base_seq = u64::from_le_bytes(body.get(56..64)?.try_into().ok()?);
-                Some(Format::V4 { base_seq })
-            }
+            HINT_VERSION_V4 => Some(Format::V4 { base_seq: u64_at(56)? }),
+            HINT_VERSION => Some(Format::V5 { base_seq: u64_at(56)?, split: u64_at(64)? }),
             _ => None,
+        }
+    }
+
+    /// The version number.
+    fn version(self) -> u32 {
+        match self {
+            Format::V3 => HINT_VERSION_V3,
+            Format::V4 { .. } => HINT_VERSION_V4,
+            Format::V5 { .. } => HINT_VERSION,
+        }
+    }
+
+    /// The base sequence number (v3 has none: 0).
+    fn base_seq(self) -> u64 {
+        match self {
+            Format::V3 => 0,
+            Format::V4 { base_seq } | Format::V5 { base_seq, .. } => base_seq,
         }
     }
 
@@ -340,7 +463,144 @@ impl Format {
     fn header_len(self) -> usize {
         match self {
             Format::V3 => HINT_V3_HEADER_LEN,
-            Format::V4 { .. } => HINT_HEADER_LEN,
+            Format::V4 { .. } | Format::V5 { .. } => HINT_HEADER_LEN,
+        }
+    }
+}
+
+/// `LEAD_MASKS[n]`: 16 bytes, the first `n` of them 0xff, the rest 0.
+const LEAD_MASKS: [[u8; 16]; 17] = {
+    let mut m = [[0u8; 16]; 17];
+    let mut n = 0;
+    while n <= 16 {
+        let mut j = 0;
+        while j < n {
+            m[n][j] = 0xff;
+            j += 1;
+        }
+        n += 1;
+    }
+    m
+};
+
+/// Sets the bytes of `dst` that `keep` does not mask (0xff: keep) to those
+/// of `src`, with one 16-byte store: the loads that read the key next (8
+/// bytes for its hash, 16 for the keydir's copy and compare) are then each
+/// forwarded from that one store.
+#[inline(always)]
+fn blend16(dst: &mut [u8; 16], src: &[u8; 16], keep: &[u8; 16]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_and_si128, _mm_andnot_si128, _mm_loadu_si128, _mm_or_si128, _mm_storeu_si128};
+        // SAFETY: each pointer is to a 16-byte array, valid for a 16-byte
+        // read (and `dst` for a write); these loads and the store take
+        // unaligned addresses; SSE2 is part of the x86_64 baseline.
+        unsafe {
+            let (d, s) = (_mm_loadu_si128(dst.as_ptr().cast()), _mm_loadu_si128(src.as_ptr().cast()));
+            let k = _mm_loadu_si128(keep.as_ptr().cast());
+            _mm_storeu_si128(dst.as_mut_ptr().cast(), _mm_or_si128(_mm_and_si128(k, d), _mm_andnot_si128(k, s)));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let (d, s, k) = (u128::from_le_bytes(*dst), u128::from_le_bytes(*src), u128::from_le_bytes(*keep));
+        *dst = ((d & k) | (s & !k)).to_le_bytes();
+    }
+}
+
+/// Bytes of a [`KeyBuf`]: the longest key and a chunk of padding.
+const KEY_BUF_LEN: usize = crate::options::MAX_KEY_SIZE_BYTES + 16;
+
+/// A v5 decoder's copy of the previous entry's key, rebuilt in place for
+/// each entry.
+///
+/// The key is written in whole 16-byte chunks (aligned to its start), never
+/// in pieces: hashing it next loads 8-byte words, and a load that straddles
+/// a smaller, still-buffered store cannot be forwarded from it and stalls
+/// (a plain 3-byte suffix copy made a 10M-key open ~20% slower).
+struct KeyBuf {
+    /// The key, then padding.
+    bytes: Box<[u8; KEY_BUF_LEN]>,
+    /// The key's length.
+    len: usize,
+}
+
+impl KeyBuf {
+    fn new() -> KeyBuf {
+        let bytes = vec![0u8; KEY_BUF_LEN].into_boxed_slice().try_into().unwrap_or_else(|_| unreachable!());
+        KeyBuf { bytes, len: 0 }
+    }
+
+    /// A buffer holding `key` (tests start decoding after it).
+    #[cfg(test)]
+    fn holding(key: &[u8]) -> KeyBuf {
+        let mut b = KeyBuf::new();
+        b.bytes[..key.len()].copy_from_slice(key);
+        b.len = key.len();
+        b
+    }
+
+    /// Forgets the key (a restart point: the next entry shares nothing).
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn key(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Whether a key sharing `shared` (at most 255) bytes with this one
+    /// and going on with `next` shares more: then `shared` is not canonical.
+    #[inline(always)]
+    fn shares_more(&self, shared: u8, next: Option<&u8>) -> bool {
+        (shared as usize) < self.len && next == Some(&self.bytes[shared as usize])
+    }
+
+    /// Makes the key its first `shared` bytes (at most its length) followed
+    /// by `suffix`, which is `body[p..]`; the key is at most
+    /// [`crate::options::MAX_KEY_SIZE_BYTES`].
+    #[inline(always)]
+    fn rebuild(&mut self, shared: usize, body: &[u8], p: usize, suffix: &[u8]) {
+        let key_len = shared + suffix.len();
+        // A key of one chunk (most): kept bytes and suffix blended in one
+        // register, then stored whole. The bytes read past the suffix land
+        // in the padding.
+        if key_len <= 16 {
+            let src = p.checked_sub(shared).and_then(|from| body.get(from..from + 16)?.first_chunk::<16>());
+            if let (Some(src), Some(keep), Some(dst)) = (src, LEAD_MASKS.get(shared), self.bytes.first_chunk_mut()) {
+                blend16(dst, src, keep);
+                self.len = key_len;
+                return;
+            }
+        }
+        self.rebuild_long(shared, body, p, suffix);
+    }
+
+    /// [`KeyBuf::rebuild`] for keys of more than one chunk, and near the end
+    /// of the body: chunk `c0` holds the first suffix byte, after `lead`
+    /// kept bytes, and the chunks from it on come from body[p - lead..].
+    #[inline(never)]
+    fn rebuild_long(&mut self, shared: usize, body: &[u8], p: usize, suffix: &[u8]) {
+        let key_len = shared + suffix.len();
+        self.len = key_len;
+        if suffix.is_empty() {
+            return;
+        }
+        let (c0, lead) = (shared / 16, shared % 16);
+        let end = (key_len + 15) & !15;
+        let src = p.checked_sub(lead).and_then(|from| body.get(from..from + (end - 16 * c0)));
+        let (Some(src), Some(dst)) = (src, self.bytes.get_mut(16 * c0..end)) else {
+            // Near the end of the body: byte by byte.
+            if let Some(dst) = self.bytes.get_mut(shared..key_len) {
+                dst.copy_from_slice(suffix);
+            }
+            return;
+        };
+        let chunks = dst.chunks_exact_mut(16).zip(src.chunks_exact(16));
+        for (i, (d, s)) in chunks.enumerate() {
+            if let (Some(d), Some(s)) = (d.first_chunk_mut::<16>(), s.first_chunk::<16>()) {
+                blend16(d, s, &LEAD_MASKS[if i == 0 { lead } else { 0 }]);
+            }
         }
     }
 }
@@ -357,27 +617,66 @@ struct HintEntry<'a> {
 }
 
 /// Parses the entry at `pos` of a checksum-verified hint body of format
-/// `fmt` against its segment (`seg_len` bytes). Returns the entry, its
-/// location (segment id left 0) and the position of the next entry, or
-/// `None` when malformed.
+/// `fmt` against its segment (`seg_len` bytes). `key_buf` holds the
+/// previous entry's key (v5: empty at a restart point) and is left holding
+/// this one's; v3 and v4 do not use it. Returns the entry, its location
+/// (segment id left 0) and the position of the next entry, or `None` when
+/// malformed.
 #[inline]
-fn parse_entry(fmt: Format, body: &[u8], pos: usize, seg_len: u64) -> Option<(HintEntry<'_>, Loc, usize)> {
-    match fmt {
-        Format::V4 { base_seq } => parse_v4(body, pos, seg_len, base_seq),
-        Format::V3 => parse_v3(body, pos, seg_len),
+fn parse_entry<'a>(
+    fmt: Format,
+    body: &'a [u8],
+    pos: usize,
+    seg_len: u64,
+    key_buf: &'a mut KeyBuf,
+) -> Option<(HintEntry<'a>, Loc, usize)> {
+    match fmt.version() {
+        HINT_VERSION => parse_entry_as::<HINT_VERSION>(fmt, body, pos, seg_len, key_buf),
+        HINT_VERSION_V4 => parse_entry_as::<HINT_VERSION_V4>(fmt, body, pos, seg_len, key_buf),
+        _ => parse_entry_as::<HINT_VERSION_V3>(fmt, body, pos, seg_len, key_buf),
     }
 }
 
-/// [`parse_entry`] for format v4. Every field is bounds-checked; each
-/// integer must be in its fewest bytes; an expiry flag with expiry 0 is
-/// rejected (each entry has one encoding).
+/// [`parse_entry`] for a format of version `VERSION` (which `fmt` is),
+/// inlined whole into its caller's loop: returned through memory, the
+/// entry costs more than parsing it.
 #[inline(always)]
-fn parse_v4(body: &[u8], pos: usize, seg_len: u64, base_seq: u64) -> Option<(HintEntry<'_>, Loc, usize)> {
+fn parse_entry_as<'a, const VERSION: u32>(
+    fmt: Format,
+    body: &'a [u8],
+    pos: usize,
+    seg_len: u64,
+    key_buf: &'a mut KeyBuf,
+) -> Option<(HintEntry<'a>, Loc, usize)> {
+    match VERSION {
+        HINT_VERSION => parse_v4::<true, true>(body, pos, seg_len, fmt.base_seq(), key_buf),
+        HINT_VERSION_V4 => parse_v4::<false, true>(body, pos, seg_len, fmt.base_seq(), key_buf),
+        _ => parse_v3(body, pos, seg_len),
+    }
+}
+
+/// [`parse_entry`] for format v4, or v5 when `V5`. Every field is
+/// bounds-checked; each integer must be in its fewest bytes; an expiry flag
+/// with expiry 0 is rejected, and so is (when `CANON`) a v5 `shared` that is
+/// not the true common prefix length of the key and the previous one (in
+/// `key_buf`) capped at [`MAX_SHARED`] (each entry has one encoding).
+/// Without `CANON` (replay of a validated hint) any `shared` up to the
+/// previous key's length is taken. v5 rebuilds the key in `key_buf`; v4
+/// returns it in place.
+#[inline(always)]
+fn parse_v4<'a, const V5: bool, const CANON: bool>(
+    body: &'a [u8],
+    pos: usize,
+    seg_len: u64,
+    base_seq: u64,
+    key_buf: &'a mut KeyBuf,
+) -> Option<(HintEntry<'a>, Loc, usize)> {
     let head = body.get(pos..pos.checked_add(2)?)?;
     let (tag, widths) = (head[0], head[1]);
     let kind = RecordKind::from_u8(tag & TAG_KIND_MASK)?;
+    let known = TAG_KIND_MASK | TAG_LZ4 | TAG_EXPIRY | TAG_WIDE_SEQ | if V5 { TAG_SHARED } else { 0 };
     // Merge output never holds a batch: its inner records are written singly.
-    if kind == RecordKind::Batch || tag & !(TAG_KIND_MASK | TAG_LZ4 | TAG_EXPIRY | TAG_WIDE_SEQ) != 0 {
+    if kind == RecordKind::Batch || tag & !known != 0 {
         return None;
     }
     let ws = if tag & TAG_WIDE_SEQ == 0 {
@@ -387,6 +686,7 @@ fn parse_v4(body: &[u8], pos: usize, seg_len: u64, base_seq: u64) -> Option<(Hin
     } else {
         return None;
     };
+    // v4: the key's length; v5: its suffix's.
     let wk = (widths >> 2 & 3) as usize + 1;
     let wl = (widths >> 4 & 3) as usize + 1;
     let wo = (widths >> 6) as usize + 1;
@@ -405,6 +705,18 @@ fn parse_v4(body: &[u8], pos: usize, seg_len: u64, base_seq: u64) -> Option<(Hin
         & packed_int::is_minimal(len, wl)
         & packed_int::is_minimal(off, wo)
         & seq_minimal;
+    // v5: the shared prefix, present (and then nonzero) when flagged.
+    let (shared, p_rest) = if V5 && tag & TAG_SHARED != 0 {
+        match *body.get(p_rest)? {
+            0 => return None,
+            s => (s as usize, p_rest + 1),
+        }
+    } else {
+        (0, p_rest)
+    };
+    // The stored length is the suffix's (all of the key in v4).
+    let suffix_len = key_len;
+    let key_len = shared as u64 + suffix_len;
     if !minimal || key_len > crate::options::MAX_KEY_SIZE_BYTES as u64 {
         return None;
     }
@@ -417,17 +729,30 @@ fn parse_v4(body: &[u8], pos: usize, seg_len: u64, base_seq: u64) -> Option<(Hin
         (0, p_rest)
     };
     let seq = base_seq.checked_add(delta)?;
-    // At most 4 bytes each: both fit in u32.
-    let (key_len, len) = (key_len as usize, len as u32);
+    // At most 64 KiB and 4 bytes: both fit in usize and u32.
+    let (key_len, suffix_len, len) = (key_len as usize, suffix_len as usize, len as u32);
     let value_len = (len as usize).checked_sub(record::HEADER_LEN + key_len)?;
     let inline_len = if kind == RecordKind::Put { 0 } else { value_len };
-    let key_end = p.checked_add(key_len)?;
+    let key_end = p.checked_add(suffix_len)?;
     let end = key_end.checked_add(inline_len)?;
-    let key = body.get(p..key_end)?;
+    let stored_key = body.get(p..key_end)?;
     let inline = body.get(key_end..end)?;
     if off < segment::HEADER_LEN || off + len as u64 > seg_len {
         return None;
     }
+    let key: &[u8] = if V5 {
+        // Canonical: `shared` is no longer than the previous key, and when
+        // under the cap, the keys differ right after it (or one ends).
+        if shared > key_buf.len
+            || (CANON && shared < MAX_SHARED && key_buf.shares_more(shared as u8, stored_key.first()))
+        {
+            return None;
+        }
+        key_buf.rebuild(shared, body, p, stored_key);
+        key_buf.key()
+    } else {
+        stored_key
+    };
     let flags = if tag & TAG_LZ4 != 0 { record::FLAG_LZ4 } else { 0 };
     let loc = Loc { seg: 0, off: off as u32, len };
     Some((HintEntry { kind, flags, key, len, inline, seq, expire_at_ms }, loc, end))
@@ -460,36 +785,51 @@ fn parse_v3(body: &[u8], pos: usize, seg_len: u64) -> Option<(HintEntry<'_>, Loc
     Some((e, loc, key_start + key_len + inline_len))
 }
 
-/// Iterates the entries of a checksum-verified hint body, checking each
-/// against the segment (`seg_len`). Yields `None` for a malformed entry.
-/// Each item also carries the position of the entry and the position after
-/// it in `body`.
-#[allow(clippy::type_complexity)]
-fn entries(
+/// The entries of a checksum-verified hint body, in order, each checked
+/// against the segment (`seg_len`). A lending iterator: a v5 entry's key
+/// lives in the cursor's scratch buffer.
+struct Entries<'b> {
     fmt: Format,
-    body: &[u8],
-    count: u32,
+    body: &'b [u8],
+    pos: usize,
+    left: u32,
     seg_len: u64,
-) -> impl Iterator<Item = Option<(HintEntry<'_>, Loc, usize, usize)>> + '_ {
-    let mut pos = fmt.header_len();
-    let mut left = count;
-    std::iter::from_fn(move || {
-        if left == 0 {
+    /// The previous entry's key (v5; emptied at the restart points).
+    key: KeyBuf,
+}
+
+impl<'b> Entries<'b> {
+    /// The first `count` entries of `body`, of format `fmt`.
+    fn new(fmt: Format, body: &'b [u8], count: u32, seg_len: u64) -> Entries<'b> {
+        Entries { fmt, body, pos: fmt.header_len(), left: count, seg_len, key: KeyBuf::new() }
+    }
+
+    /// The next entry, with its position and the position after it in the
+    /// body; `Some(None)` for a malformed entry (the last item then).
+    #[allow(clippy::type_complexity)]
+    fn next_entry(&mut self) -> Option<Option<(HintEntry<'_>, Loc, usize, usize)>> {
+        if self.left == 0 {
             return None;
         }
-        left -= 1;
-        match parse_entry(fmt, body, pos, seg_len) {
+        self.left -= 1;
+        let at = self.pos;
+        if let Format::V5 { split, .. } = self.fmt {
+            // The upper half starts afresh (see `walk_v4`).
+            if at as u64 == split {
+                self.key.clear();
+            }
+        }
+        match parse_entry(self.fmt, self.body, at, self.seg_len, &mut self.key) {
             Some((e, loc, next)) => {
-                let at = pos;
-                pos = next;
+                self.pos = next;
                 Some(Some((e, loc, at, next)))
             }
             None => {
-                left = 0;
+                self.left = 0;
                 Some(None)
             }
         }
-    })
+    }
 }
 
 /// A 64-bit mix (splitmix64's finaliser) for the tiling check.
@@ -552,7 +892,9 @@ pub(crate) fn validate_for_replay(
     let hint_seed = u64_at(48);
     let (tiled, consumed, split_at) = match fmt {
         Format::V3 => walk_v3(body, count, seg_len, keydir_seed.filter(|&k| k == hint_seed))?,
-        Format::V4 { .. } => walk_v4(fmt, body, count, seg_len, hint_seed, u64_at(64), keydir_seed == Some(hint_seed))?,
+        Format::V4 { .. } | Format::V5 { .. } => {
+            walk_v4(fmt, body, count, seg_len, hint_seed, u64_at(64), keydir_seed == Some(hint_seed))?
+        }
     };
     (tiled && consumed == body.len()).then_some(Validated { count, split_at })
 }
@@ -606,7 +948,8 @@ fn walk_v3(body: &[u8], count: u32, seg_len: u64, split_seed: Option<u64>) -> Op
     let mut tiling = Tiling::default();
     let mut consumed = HINT_V3_HEADER_LEN;
     let mut split = split_seed.map(|k| (KeyHasher::with_seed(k), 0usize, None));
-    for item in entries(Format::V3, body, count, seg_len) {
+    let mut entries = Entries::new(Format::V3, body, count, seg_len);
+    while let Some(item) = entries.next_entry() {
         let (e, loc, at, next) = item?;
         if let Some((hasher, last_shard, first_upper)) = &mut split {
             use std::hash::BuildHasher as _;
@@ -628,7 +971,7 @@ fn walk_v3(body: &[u8], count: u32, seg_len: u64, split_seed: Option<u64>) -> Op
     Some((tiling.tiles(seg_len), consumed, split_at))
 }
 
-/// Walks a v4 body: (records tile, bytes consumed, split point). The
+/// Walks a v4 or v5 body: (records tile, bytes consumed, split point). The
 /// header's split point `split_pos` must be an entry boundary (or the end),
 /// every entry before it must belong to the lower half of the shards under
 /// the hint's seed `hint_seed` and every entry from it on to the upper
@@ -636,7 +979,9 @@ fn walk_v3(body: &[u8], count: u32, seg_len: u64, split_seed: Option<u64>) -> Op
 /// be the smallest; otherwise the hint is rejected. It is used
 /// (`same_seed`: the keydir hashes with `hint_seed`) when every entry is a
 /// string kind. A large hint's halves are walked in two threads (the
-/// first hint's check is not overlapped by any replay).
+/// first hint's check is not overlapped by any replay). In v5 each half
+/// starts with an empty previous key, so the first entry of each must
+/// share no prefix: a hint violating that is rejected too.
 fn walk_v4(
     fmt: Format,
     body: &[u8],
@@ -647,9 +992,18 @@ fn walk_v4(
     same_seed: bool,
 ) -> Option<(bool, usize, Option<usize>)> {
     let split_pos = usize::try_from(split_pos).ok().filter(|p| (HINT_HEADER_LEN..=body.len()).contains(p))?;
-    let Format::V4 { base_seq } = fmt else { return None };
-    let half =
-        move |from: usize, to: usize, upper: bool| walk_v4_half(body, from, to, upper, seg_len, hint_seed, base_seq);
+    let (base_seq, v5) = match fmt {
+        Format::V4 { base_seq } => (base_seq, false),
+        Format::V5 { base_seq, .. } => (base_seq, true),
+        Format::V3 => return None,
+    };
+    let half = move |from: usize, to: usize, upper: bool| {
+        if v5 {
+            walk_v4_half::<true>(body, from, to, upper, seg_len, hint_seed, base_seq)
+        } else {
+            walk_v4_half::<false>(body, from, to, upper, seg_len, hint_seed, base_seq)
+        }
+    };
     let (lo, hi) = if count >= PARALLEL_REPLAY_MIN_ENTRIES && split_pos > HINT_HEADER_LEN && split_pos < body.len() {
         std::thread::scope(|s| {
             let upper = s.spawn(move || half(split_pos, body.len(), true));
@@ -675,7 +1029,7 @@ fn walk_v4(
     Some((tiling.tiles(seg_len), body.len(), split_at))
 }
 
-/// What [`walk_v4_half`] found in one half of a v4 body.
+/// What [`walk_v4_half`] found in one half of a v4 or v5 body.
 struct HalfWalk {
     count: u64,
     min_delta: u64,
@@ -683,10 +1037,10 @@ struct HalfWalk {
     tiling: Tiling,
 }
 
-/// Walks the v4 entries at `from..to` of `body`, which must end exactly at
-/// `to` and whose keys must all be in the `upper` (or lower) half of the
-/// shards under `hint_seed`. `None` when an entry is malformed.
-fn walk_v4_half(
+/// Walks the v4 (v5 when `V5`) entries at `from..to` of `body`, which must
+/// end exactly at `to` and whose keys must all be in the `upper` (or lower)
+/// half of the shards under `hint_seed`. `None` when an entry is malformed.
+fn walk_v4_half<const V5: bool>(
     body: &[u8],
     from: usize,
     to: usize,
@@ -701,8 +1055,10 @@ fn walk_v4_half(
     let part = body.get(..to)?;
     let mut out = HalfWalk { count: 0, min_delta: u64::MAX, strings_only: true, tiling: Tiling::default() };
     let mut pos = from;
+    // A half starts at a restart point: no previous key.
+    let mut key = KeyBuf::new();
     while pos < to {
-        let (e, loc, next) = parse_v4(part, pos, seg_len, base_seq)?;
+        let (e, loc, next) = parse_v4::<V5, true>(part, pos, seg_len, base_seq, &mut key)?;
         if (keydir::KeyDir::shard_index(hasher.hash_one(e.key)) >= keydir::SHARDS / 2) != upper {
             return None;
         }
@@ -717,7 +1073,8 @@ fn walk_v4_half(
 
 /// What the header of segment `id`'s hint file claims, read without
 /// validating the file: used to size the keydir and pick its hash seed
-/// before replay. `None` when there is no readable v3 or v4 hint header.
+/// before replay. `None` when there is no readable hint header of a version
+/// read.
 pub(crate) struct HintHeaderInfo {
     /// Put entries, capped by what the file could hold, so a damaged count
     /// cannot cause a huge allocation.
@@ -738,11 +1095,11 @@ pub(crate) fn header_info(storage: &dyn Storage, id: u32) -> Option<HintHeaderIn
         return None;
     }
     let min_entry_len = match u32::from_le_bytes(h[8..12].try_into().expect("4 bytes")) {
-        HINT_VERSION => V4_MIN_ENTRY_LEN,
+        HINT_VERSION | HINT_VERSION_V4 => V4_MIN_ENTRY_LEN,
         HINT_VERSION_V3 => V3_ENTRY_HEADER_LEN as u64 + 1,
         _ => return None,
     };
-    // Both versions keep the v3 header's fields at the same offsets.
+    // Every version keeps the v3 header's fields at the same offsets.
     let puts = u32::from_le_bytes(h[40..44].try_into().expect("4 bytes")) as u64;
     let seed = u64::from_le_bytes(h[48..56].try_into().expect("8 bytes"));
     Some(HintHeaderInfo { puts: puts.min(len / min_entry_len), seed })
@@ -832,7 +1189,9 @@ pub(crate) fn apply_checked(
         apply_halves(fmt, body, split_at, id, seg_len, rp);
         return Ok(true);
     }
-    for (e, loc, _, _) in entries(fmt, body, v.count, seg_len).flatten() {
+    let mut entries = Entries::new(fmt, body, v.count, seg_len);
+    // Validated: every entry parses.
+    while let Some(Some((e, loc, _, _))) = entries.next_entry() {
         rp.apply(&record_of(&e), Loc { seg: id, ..loc }, Path::new(&path))?;
     }
     Ok(true)
@@ -877,9 +1236,15 @@ struct HalfOutcome {
 fn apply_halves(fmt: Format, body: &[u8], split_at: usize, id: u32, seg_len: u64, rp: &mut Replayer) {
     let now_ms = rp.now_ms;
     let (mut lo, mut hi) = rp.keydir.split_halves();
+    // One loop per version, so the entry parser inlines into it.
+    let half = |from: usize, to: usize, kd: &mut crate::keydir::ShardsMut<'_>| match fmt.version() {
+        HINT_VERSION => replay_half::<HINT_VERSION>(fmt, body, from, to, id, seg_len, now_ms, kd),
+        HINT_VERSION_V4 => replay_half::<HINT_VERSION_V4>(fmt, body, from, to, id, seg_len, now_ms, kd),
+        _ => replay_half::<HINT_VERSION_V3>(fmt, body, from, to, id, seg_len, now_ms, kd),
+    };
     let (a, b) = std::thread::scope(|scope| {
-        let upper = scope.spawn(|| replay_half(fmt, body, split_at, body.len(), id, seg_len, now_ms, &mut hi));
-        let lower = replay_half(fmt, body, fmt.header_len(), split_at, id, seg_len, now_ms, &mut lo);
+        let upper = scope.spawn(|| half(split_at, body.len(), &mut hi));
+        let lower = half(fmt.header_len(), split_at, &mut lo);
         // A panic in the upper half is re-raised here, as it would have been
         // had it run in this thread.
         (lower, upper.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
@@ -896,9 +1261,10 @@ fn apply_halves(fmt: Format, body: &[u8], split_at: usize, id: u32, seg_len: u64
     }
 }
 
-/// One half of [`apply_halves`]: the entries at `from..to` of `body`.
+/// One half of [`apply_halves`]: the entries at `from..to` of `body`, of
+/// format `fmt` (whose version is `VERSION`).
 #[allow(clippy::too_many_arguments)]
-fn replay_half(
+fn replay_half<const VERSION: u32>(
     fmt: Format,
     body: &[u8],
     from: usize,
@@ -910,9 +1276,18 @@ fn replay_half(
 ) -> HalfOutcome {
     let mut out = HalfOutcome::default();
     let mut pos = from;
+    // A half starts at a restart point (v5): no previous key.
+    let mut key = KeyBuf::new();
     while pos < to {
-        // Validated already: every entry parses.
-        let Some((e, loc, next)) = parse_entry(fmt, body, pos, seg_len) else { break };
+        // Validated already: every entry parses, and each v5 `shared` was
+        // found canonical, so that check is not repeated (the rest still
+        // is: bounds keep a file changed since from reading out of range).
+        let Some((e, loc, next)) = (match VERSION {
+            HINT_VERSION => parse_v4::<true, false>(body, pos, seg_len, fmt.base_seq(), &mut key),
+            _ => parse_entry_as::<VERSION>(fmt, body, pos, seg_len, &mut key),
+        }) else {
+            break;
+        };
         pos = next;
         let loc = Loc { seg: id, ..loc };
         out.max_seq = out.max_seq.max(e.seq);
@@ -1011,59 +1386,72 @@ mod tests {
         }
     }
 
-    /// A v4 entry with every field raw (so tests can write malformed ones).
+    /// A v5 entry with every field raw (so tests can write malformed ones).
     #[derive(Clone, Debug, PartialEq)]
     struct RawEntry {
-        /// Kind, lz4 and expiry bits (the wide-sequence bit follows `widths`).
+        /// Kind, lz4 and expiry bits (the wide-sequence and shared bits
+        /// follow `widths` and `shared`).
         tag: u8,
-        /// Bytes of sequence delta, key length, record length, offset: the
-        /// fewest when `None`; a sequence width of 8 is the wide form.
+        /// Bytes of sequence delta, suffix length, record length, offset:
+        /// the fewest when `None`; a sequence width of 8 is the wide form.
         widths: Option<[usize; 4]>,
         seq_delta: u64,
-        key_len: u64,
+        /// The stored suffix length: the suffix's when `None`.
+        suffix_len: Option<u64>,
         len: u64,
         off: u64,
+        /// The stored `shared` byte (its tag bit set, even for 0): the
+        /// common prefix with the previous key when `None` (no byte when 0).
+        shared: Option<u8>,
         expiry: Option<u64>,
+        /// The whole key: the bytes after `shared` are stored.
         key: Vec<u8>,
         inline: Vec<u8>,
     }
 
-    fn encode_raw(e: &RawEntry, out: &mut Vec<u8>) {
+    /// Appends `e` encoded after an entry with key `prev`.
+    fn encode_raw(e: &RawEntry, prev: &[u8], out: &mut Vec<u8>) {
         use packed_int::width;
+        let shared = e.shared.map_or(shared_prefix_len(prev, &e.key), usize::from);
+        let suffix = e.key.get(shared..).unwrap_or(&[]);
+        let suffix_len = e.suffix_len.unwrap_or(suffix.len() as u64);
         let [ws, wk, wl, wo] =
-            e.widths.unwrap_or([seq_width(e.seq_delta).0, width(e.key_len), width(e.len), width(e.off)]);
+            e.widths.unwrap_or([seq_width(e.seq_delta).0, width(suffix_len), width(e.len), width(e.off)]);
         let code = |w: usize| ((w - 1) & 3) as u8;
         let wide = ws == 8;
-        out.push(e.tag | if wide { TAG_WIDE_SEQ } else { 0 });
+        let shared_byte = e.shared.or((shared > 0).then_some(shared as u8));
+        out.push(e.tag | if wide { TAG_WIDE_SEQ } else { 0 } | if shared_byte.is_some() { TAG_SHARED } else { 0 });
         out.push(if wide { 0 } else { code(ws) } | code(wk) << 2 | code(wl) << 4 | code(wo) << 6);
-        for (v, w) in [(e.seq_delta, ws), (e.key_len, wk), (e.len, wl), (e.off, wo)] {
+        for (v, w) in [(e.seq_delta, ws), (suffix_len, wk), (e.len, wl), (e.off, wo)] {
             out.extend_from_slice(&v.to_le_bytes()[..w]);
         }
+        out.extend(shared_byte);
         if let Some(x) = e.expiry {
             out.extend_from_slice(&x.to_le_bytes());
         }
-        out.extend_from_slice(&e.key);
+        out.extend_from_slice(suffix);
         out.extend_from_slice(&e.inline);
     }
 
-    /// A v4 hint taken apart: header, entries, index of the split entry.
+    /// A v5 hint taken apart: header, entries, index of the split entry.
     struct Decoded {
         header: Vec<u8>,
         entries: Vec<RawEntry>,
         split_idx: usize,
     }
 
-    fn decode_v4(hint: &[u8]) -> Decoded {
+    fn decode_v5(hint: &[u8]) -> Decoded {
         let body = &hint[..hint.len() - 4];
         let fmt = Format::of(body).unwrap();
-        let Format::V4 { base_seq } = fmt else { panic!("not v4") };
-        let split = u64::from_le_bytes(body[64..72].try_into().unwrap()) as usize;
+        let Format::V5 { base_seq, split } = fmt else { panic!("not v5") };
         let count = u32::from_le_bytes(body[36..40].try_into().unwrap());
         let mut entries = Vec::new();
         let mut split_idx = count as usize;
-        for item in super::entries(fmt, body, count, u64::MAX) {
+        let mut cursor = Entries::new(fmt, body, count, u64::MAX);
+        while let Some(item) = cursor.next_entry() {
             let (e, loc, at, _) = item.unwrap();
-            if at == split {
+            let split = at as u64 == split;
+            if split {
                 split_idx = entries.len();
             }
             let mut tag = e.kind as u8;
@@ -1073,9 +1461,10 @@ mod tests {
                 tag,
                 widths: None,
                 seq_delta: e.seq - base_seq,
-                key_len: e.key.len() as u64,
+                suffix_len: None,
                 len: loc.len as u64,
                 off: loc.off as u64,
+                shared: None,
                 expiry: (e.expire_at_ms != 0).then_some(e.expire_at_ms),
                 key: e.key.to_vec(),
                 inline: e.inline.to_vec(),
@@ -1084,17 +1473,20 @@ mod tests {
         Decoded { header: body[..HINT_HEADER_LEN].to_vec(), entries, split_idx }
     }
 
-    /// Re-encodes `d`: the count and the split position follow the entries,
-    /// the trailer is recomputed.
-    fn encode_v4(d: &Decoded) -> Vec<u8> {
+    /// Re-encodes `d`: the count and the split position follow the entries
+    /// (the entry there is a restart point), the trailer is recomputed.
+    fn encode_v5(d: &Decoded) -> Vec<u8> {
         let mut out = d.header.clone();
         out[36..40].copy_from_slice(&(d.entries.len() as u32).to_le_bytes());
         let mut split = None;
+        let mut prev: &[u8] = &[];
         for (i, e) in d.entries.iter().enumerate() {
             if i == d.split_idx {
                 split = Some(out.len());
+                prev = &[];
             }
-            encode_raw(e, &mut out);
+            encode_raw(e, prev, &mut out);
+            prev = &e.key;
         }
         let split = split.unwrap_or(out.len()) as u64;
         out[64..72].copy_from_slice(&split.to_le_bytes());
@@ -1108,7 +1500,12 @@ mod tests {
         let body = &hint[..hint.len() - 4];
         let fmt = Format::of(body).unwrap();
         let count = u32::from_le_bytes(hint[36..40].try_into().unwrap());
-        super::entries(fmt, body, count, u64::MAX).map(|item| item.unwrap().2).collect()
+        let mut cursor = Entries::new(fmt, body, count, u64::MAX);
+        let mut out = Vec::new();
+        while let Some(item) = cursor.next_entry() {
+            out.push(item.unwrap().2);
+        }
+        out
     }
 
     fn reseal(hint: &mut [u8]) {
@@ -1122,7 +1519,7 @@ mod tests {
         let sim = SimStorage::new();
         let (_, hint) = segment_with_records(&sim, 3, 3 << 16);
         let hasher = KeyHasher::with_seed(7);
-        let d = decode_v4(&hint);
+        let d = decode_v5(&hint);
         let keys: Vec<u64> = d
             .entries
             .iter()
@@ -1135,7 +1532,7 @@ mod tests {
         // Not trivially sorted: the records were written in another order.
         assert!(d.entries.windows(2).any(|w| w[0].off > w[1].off), "hint happens to be in file order");
         // The decoder and the encoder agree byte for byte.
-        assert_eq!(encode_v4(&d), hint);
+        assert_eq!(encode_v5(&d), hint);
     }
 
     /// A hint whose checksum is right but whose records do not tile the
@@ -1146,29 +1543,29 @@ mod tests {
         let (seg, hint) = segment_with_records(&sim, 3, 3 << 16);
         let f = sim.open_read(&segment::segment_file_name(3)).unwrap();
         let len = seg.len() as u64;
-        let d = decode_v4(&hint);
+        let d = decode_v5(&hint);
         for i in 0..d.entries.len() {
             for delta in [1i64, -1, 32, -32, 1000] {
-                let mut m = decode_v4(&hint);
+                let mut m = decode_v5(&hint);
                 m.entries[i].off = (m.entries[i].off as i64 + delta).max(0) as u64;
-                let h = encode_v4(&m);
+                let h = encode_v5(&m);
                 assert_eq!(validate(&h, 3, 3 << 16, f.as_ref(), len), None, "entry {i} offset {delta:+}");
             }
         }
         // Two entries swapping offsets (same lengths would still tile; these differ).
-        let mut m = decode_v4(&hint);
+        let mut m = decode_v5(&hint);
         let (a, b) = (0, (1..m.entries.len()).find(|&j| m.entries[j].len != m.entries[0].len).unwrap());
         let (oa, ob) = (m.entries[a].off, m.entries[b].off);
         m.entries[a].off = ob;
         m.entries[b].off = oa;
-        assert_eq!(validate(&encode_v4(&m), 3, 3 << 16, f.as_ref(), len), None, "swapped offsets");
+        assert_eq!(validate(&encode_v5(&m), 3, 3 << 16, f.as_ref(), len), None, "swapped offsets");
         // A duplicated entry (count bumped, bytes repeated) overlaps itself.
-        let mut m = decode_v4(&hint);
+        let mut m = decode_v5(&hint);
         let last = m.entries.last().unwrap().clone();
         m.entries.push(last);
-        assert_eq!(validate(&encode_v4(&m), 3, 3 << 16, f.as_ref(), len), None, "duplicated entry");
+        assert_eq!(validate(&encode_v5(&m), 3, 3 << 16, f.as_ref(), len), None, "duplicated entry");
         // Unchanged, the rebuilt hint is valid (the checks above are not vacuous).
-        assert_eq!(validate(&encode_v4(&d), 3, 3 << 16, f.as_ref(), len), Some(50));
+        assert_eq!(validate(&encode_v5(&d), 3, 3 << 16, f.as_ref(), len), Some(50));
     }
 
     /// The header's split position (where the upper half of the shards
@@ -1221,52 +1618,316 @@ mod tests {
         let len = seg.len() as u64;
         let base = u64::from_le_bytes(hint[56..64].try_into().unwrap());
         assert_eq!(base, 1, "smallest sequence number of the records");
-        let mut m = decode_v4(&hint);
+        let mut m = decode_v5(&hint);
         assert!(m.entries.iter().any(|e| e.seq_delta == 0));
         for e in &mut m.entries {
             e.seq_delta += 1;
         }
         m.header[56..64].copy_from_slice(&0u64.to_le_bytes());
-        assert_eq!(validate(&encode_v4(&m), 3, 3 << 16, f.as_ref(), len), None, "base below the smallest");
+        assert_eq!(validate(&encode_v5(&m), 3, 3 << 16, f.as_ref(), len), None, "base below the smallest");
         // The same deltas on the right base are accepted.
         m.header[56..64].copy_from_slice(&base.to_le_bytes());
         for e in &mut m.entries {
             e.seq_delta -= 1;
         }
-        assert_eq!(validate(&encode_v4(&m), 3, 3 << 16, f.as_ref(), len), Some(50));
+        assert_eq!(validate(&encode_v5(&m), 3, 3 << 16, f.as_ref(), len), Some(50));
     }
 
-    /// At 16-byte keys and 100-byte values a v4 entry is 28 bytes (v3: 52).
+    /// Sizes measured by the builder: with the benchmark's keys
+    /// (`key:\0\0\0\0` + a big-endian u64 below 2^24: neighbours share 13
+    /// bytes) a v5 entry is at most 15 bytes, against 28 in v4; with random
+    /// 16-byte keys nothing is shared and it is v4's size.
     #[test]
-    fn hint_entry_is_28_bytes_at_16_byte_keys() {
-        let mut seg = segment::SegmentHeader { id: 1, order: 1 << 16 }.encode().to_vec();
-        let mut hint = HintBuilder::new(1, 1 << 16, 7, 4);
-        let n = 1000u64;
-        for i in 0..n {
-            let start = seg.len();
-            let key = format!("key-{i:012}");
-            record::encode(&mut seg, RecordKind::Put, 5_000_000 + i * 10, 0, key.as_bytes(), &[7u8; 100], 4096);
-            // A realistic offset (segments are up to 256 MiB).
-            hint.add(&record::decode(&seg[start..]).unwrap(), 200_000_000 + start as u64);
+    fn hint_entry_sizes_at_16_byte_keys_shared_prefix_and_random() {
+        let n = 4000u64;
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut random_key = || {
+            let mut k = [0u8; 16];
+            for half in k.chunks_mut(8) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                half.copy_from_slice(&x.to_le_bytes());
+            }
+            k
+        };
+        for structured in [true, false] {
+            let mut hint = HintBuilder::new(1, 1 << 16, 7, 12);
+            let mut seg = segment::SegmentHeader { id: 1, order: 1 << 16 }.encode().to_vec();
+            for i in 0..n {
+                let key = if structured {
+                    let mut k = *b"key:\0\0\0\0\0\0\0\0\0\0\0\0";
+                    k[8..].copy_from_slice(&((i * 4099) % (1 << 24)).to_be_bytes());
+                    k
+                } else {
+                    random_key()
+                };
+                let start = seg.len();
+                // Sequence deltas of 3 bytes, offsets of 4 (past 16 MiB).
+                record::encode(&mut seg, RecordKind::Put, 5_000_000 + i * 1000, 0, &key, &[7u8; 100], 4096);
+                hint.add(&record::decode(&seg[start..]).unwrap(), 200_000_000 + start as u64);
+            }
+            let bytes = hint.finish(u32::MAX as u64, 0);
+            let per_entry = (bytes.len() - HINT_HEADER_LEN - 4) as f64 / n as f64;
+            // v4: tag, widths, the sequence delta, 1 + 1 + 4 bytes of
+            // integers, the key.
+            let v4: usize = (0..n).map(|i| 2 + seq_width(i * 1000).0 + 1 + 1 + 4 + 16).sum();
+            let v4 = v4 as f64 / n as f64;
+            assert!(v4 > 26.9, "{v4}");
+            if structured {
+                assert!(per_entry <= 15.0, "{per_entry} B per entry");
+            } else {
+                // A 1-byte shared prefix (1 entry in 256) costs its byte.
+                assert!(per_entry <= v4 && per_entry > v4 - 0.01, "{per_entry} B per entry, v4 {v4}");
+            }
         }
-        let bytes = hint.finish(u32::MAX as u64, 0);
-        let per_entry = (bytes.len() - HINT_HEADER_LEN - 4) as f64 / n as f64;
-        assert!(per_entry <= 28.0, "{per_entry} B per entry");
     }
 
-    /// Parses a single v4 entry built from `e` (base sequence `base`), in a
-    /// body with a dummy header, against a segment of `seg_len` bytes.
-    fn parse_one(e: &RawEntry, base: u64, seg_len: u64) -> Option<(u64, Vec<u8>, Loc, u64, usize)> {
+    /// `prefix` and a two-byte tail, its first byte not in `avoid`, that
+    /// puts the key in keydir shard `shard` under `seed`.
+    fn key_in_shard(prefix: &[u8], avoid: &[u8], shard: usize, seed: u64) -> Vec<u8> {
+        use std::hash::BuildHasher as _;
+        let hasher = KeyHasher::with_seed(seed);
+        for a in (0u8..=255).filter(|a| !avoid.contains(a)) {
+            for b in 0u8..=255 {
+                let key = [prefix, &[a, b]].concat();
+                if keydir::KeyDir::shard_index(hasher.hash_one(&key)) == shard {
+                    return key;
+                }
+            }
+        }
+        panic!("no key in shard {shard}");
+    }
+
+    /// The `shared` byte each entry of a v5 hint stores (0 when absent).
+    fn stored_shared(hint: &[u8]) -> Vec<u8> {
+        entry_positions(hint)
+            .into_iter()
+            .map(|pos| {
+                let (tag, widths) = (hint[pos], hint[pos + 1] as usize);
+                let ws = if tag & TAG_WIDE_SEQ != 0 { 8 } else { (widths & 3) + 1 };
+                let ints = ws + (widths >> 2 & 3) + (widths >> 4 & 3) + (widths >> 6) + 3;
+                if tag & TAG_SHARED != 0 {
+                    hint[pos + 2 + ints]
+                } else {
+                    0
+                }
+            })
+            .collect()
+    }
+
+    /// A segment whose hint (order bits 0: a shard's entries stay in file
+    /// order) lists keys sharing prefixes of 0, 1, 254, 255 and more than
+    /// 255 bytes with their neighbour, of lengths from 3 bytes to the
+    /// 64 KiB limit, and whose first upper-half key shares 12 bytes with
+    /// the last lower-half one. Returns the segment, its hint, the keys in
+    /// hint order and the `shared` each entry must store.
+    fn segment_with_shared_prefixes(sim: &SimStorage, seed: u64) -> (Vec<u8>, Vec<u8>, Vec<Vec<u8>>, Vec<u8>) {
+        let y = |n: usize| vec![b'y'; n];
+        let l1 = key_in_shard(b"x", &[], 0, seed);
+        let l2 = key_in_shard(b"x", &[l1[1]], 0, seed);
+        let l3 = key_in_shard(&y(300), &[], 0, seed);
+        let l4 = key_in_shard(&y(300), &[l3[300]], 0, seed);
+        let l5 = key_in_shard(&y(255), b"y", 0, seed);
+        let l6 = key_in_shard(&y(254), b"y", 0, seed);
+        let l8 = key_in_shard(&y(10), b"y", 0, seed);
+        let l9 = key_in_shard(&y(crate::options::MAX_KEY_SIZE_BYTES - 2), b"y", 0, seed);
+        let l10 = key_in_shard(&y(12), b"y", 0, seed);
+        let u1 = key_in_shard(&y(12), &[b'y', l10[12]], keydir::SHARDS / 2, seed);
+        let u2 = key_in_shard(&y(12), &[b'y', u1[12]], keydir::SHARDS / 2, seed);
+        // L7 is L6 again (a delete): the same key shares all of it, capped.
+        let keys = vec![l1, l2, l3, l4, l5, l6.clone(), l6, l8, l9, l10, u1, u2];
+        let shared = vec![0, 1, 0, 255, 255, 254, 255, 10, 10, 12, 0, 12];
+        let mut seg = segment::SegmentHeader { id: 3, order: 3 << 16 }.encode().to_vec();
+        let mut hint = HintBuilder::new(3, 3 << 16, seed, 0);
+        for (i, key) in keys.iter().enumerate() {
+            let start = seg.len();
+            let kind = if i == 6 { RecordKind::Delete } else { RecordKind::Put };
+            let value: &[u8] = if i == 6 { b"" } else { b"v" };
+            record::encode(&mut seg, kind, i as u64 + 1, 0, key, value, 4096);
+            hint.add(&record::decode(&seg[start..]).unwrap(), start as u64);
+        }
+        let f = sim.create(&segment::segment_file_name(3)).unwrap();
+        f.write_all_at(&seg, 0).unwrap();
+        let tail = tail_crc(f.as_ref(), seg.len() as u64).unwrap();
+        let bytes = hint.finish(seg.len() as u64, tail);
+        (seg, bytes, keys, shared)
+    }
+
+    /// A scan of segment 3 into `rp`.
+    fn scan_segment_3(rp: &mut Replayer, seg: &[u8]) {
+        let mut off = segment::HEADER_LEN as usize;
+        while off < seg.len() {
+            let rec = record::decode(&seg[off..]).unwrap();
+            rp.apply(&rec, Loc { seg: 3, off: off as u32, len: rec.len() as u32 }, Path::new("x")).unwrap();
+            off += rec.len() as usize;
+        }
+    }
+
+    /// Keys sharing 0, 1, 254, 255 and more than 255 bytes, of very
+    /// different lengths, round-trip through a v5 hint: each entry stores
+    /// the canonical `shared`, decodes to its key, and the hint validates,
+    /// splits, and replays to what a scan builds.
+    #[test]
+    fn v5_round_trip_with_shared_prefixes_of_0_1_255_and_more() {
+        let seed = 7;
+        let sim = SimStorage::new();
+        let (seg, hint, keys, shared) = segment_with_shared_prefixes(&sim, seed);
+        assert_eq!(stored_shared(&hint), shared);
+        let d = decode_v5(&hint);
+        assert_eq!(d.entries.iter().map(|e| e.key.clone()).collect::<Vec<_>>(), keys);
+        assert_eq!(d.split_idx, 10, "the upper half starts at the 11th entry");
+        assert_eq!(encode_v5(&d), hint, "the test encoder agrees byte for byte");
+        let f = sim.open_read(&segment::segment_file_name(3)).unwrap();
+        let len = seg.len() as u64;
+        let v = validate_for_replay(&hint, 3, 3 << 16, f.as_ref(), len, Some(seed)).unwrap();
+        assert_eq!((v.count, v.split_at), (12, Some(entry_positions(&hint)[10])));
+        sim.write_file(&segment::hint_file_name(3), &hint);
+        let fresh = || Replayer { keydir: crate::keydir::KeyDir::with_seed(seed), ..replayer() };
+        let mut from_hint = fresh();
+        let mut removed = 0;
+        assert!(replay(&sim, 3, 3 << 16, f.as_ref(), len, &mut from_hint, &mut removed).unwrap());
+        let mut scanned = fresh();
+        scan_segment_3(&mut scanned, &seg);
+        assert_eq!((from_hint.max_seq, &from_hint.dead), (scanned.max_seq, &scanned.dead));
+        assert_eq!(from_hint.keydir.len(), scanned.keydir.len());
+        for key in &keys {
+            assert_eq!(from_hint.keydir.get(key), scanned.keydir.get(key), "{:?}", &key[..key.len().min(20)]);
+        }
+        assert!(from_hint.keydir.get(&keys[5]).is_none(), "deleted");
+        assert!(from_hint.keydir.get(&keys[8]).is_some(), "the 64 KiB key");
+        // The two halves decode alone (the upper from its restart point),
+        // in two threads, to the same keydir.
+        let mut halves = fresh();
+        apply_halves(
+            Format::of(&hint[..hint.len() - 4]).unwrap(),
+            &hint[..hint.len() - 4],
+            v.split_at.unwrap(),
+            3,
+            len,
+            &mut halves,
+        );
+        for key in &keys {
+            assert_eq!(halves.keydir.get(key), scanned.keydir.get(key));
+        }
+    }
+
+    /// `shared` must be the true common prefix length capped at 255: one
+    /// too small (the next bytes still agree), one longer than the previous
+    /// key, and a flagged 0 are each rejected; v4 has no `shared`.
+    #[test]
+    fn v5_entry_rejects_non_canonical_shared() {
+        let entry = |key: &[u8], shared: Option<u8>| RawEntry {
+            shared,
+            key: key.to_vec(),
+            ..put_entry(key.len(), (32 + key.len()) as u64, 32)
+        };
+        let ok = |prev: &[u8], key: &[u8], shared: Option<u8>| {
+            parse_after(prev, &entry(key, shared), 0, 1 << 20).map(|got| got.1)
+        };
+        assert_eq!(ok(b"abcdef", b"abcxyz", None).as_deref(), Some(&b"abcxyz"[..]));
+        assert_eq!(ok(b"abcdef", b"abcxyz", Some(3)).as_deref(), Some(&b"abcxyz"[..]), "canonical");
+        assert_eq!(ok(b"abcdef", b"abcxyz", Some(2)), None, "too small");
+        assert_eq!(ok(b"abcdef", b"abcxyz", Some(0)), None, "flagged 0");
+        assert_eq!(ok(b"abcdef", b"xyz", Some(0)), None, "flagged 0, nothing shared");
+        assert_eq!(ok(b"abc", b"abcdef", Some(4)), None, "longer than the previous key");
+        assert_eq!(ok(b"", b"abc", Some(1)), None, "after a restart point");
+        // A key that is a prefix of the previous one, and the reverse.
+        assert_eq!(ok(b"abc", b"ab", None).as_deref(), Some(&b"ab"[..]));
+        assert_eq!(ok(b"abc", b"ab", Some(1)), None, "too small, key ends after");
+        assert_eq!(ok(b"ab", b"abc", Some(2)).as_deref(), Some(&b"abc"[..]), "previous key ends");
+        // The cap: 300 common bytes store 255; fewer is too small.
+        let long = vec![b'a'; 300];
+        let longer = [&long[..], b"b"].concat();
+        assert_eq!(ok(&long, &longer, None), Some(longer.clone()));
+        assert_eq!(ok(&long, &longer, Some(255)), Some(longer.clone()));
+        assert_eq!(ok(&long, &longer, Some(254)), None, "under the cap with more in common");
+        // Exactly 255 in common, then a difference.
+        let other = [&long[..255], b"c"].concat();
+        assert_eq!(ok(&long, &other, Some(255)), Some(other.clone()));
+        assert_eq!(ok(&long, &other, Some(254)), None);
+        // Version 4 knows no shared-prefix flag.
         let mut body = vec![0u8; HINT_HEADER_LEN];
-        encode_raw(e, &mut body);
+        encode_raw(&entry(b"abcxyz", Some(3)), b"abcdef", &mut body);
+        let mut key = KeyBuf::holding(b"abcdef");
+        assert!(parse_v4::<true, true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut key).is_some());
+        assert!(parse_v4::<false, true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut KeyBuf::new()).is_none());
+    }
+
+    /// The entry at the split position is a restart point: encoded as
+    /// sharing its prefix with the last lower-half key instead (a canonical
+    /// `shared` for a reader that did not restart), the hint is rejected,
+    /// removed, and the segment scanned, which builds the same keydir.
+    #[test]
+    fn v5_split_entry_with_shared_prefix_is_rejected() {
+        let seed = 7;
+        let sim = SimStorage::new();
+        let (seg, hint, keys, _) = segment_with_shared_prefixes(&sim, seed);
+        let f = sim.open_read(&segment::segment_file_name(3)).unwrap();
+        let len = seg.len() as u64;
+        let mut d = decode_v5(&hint);
+        assert_eq!(encode_v5(&d), hint);
+        let prev = d.entries[d.split_idx - 1].key.clone();
+        let split = d.split_idx;
+        let shared = shared_prefix_len(&prev, &d.entries[split].key);
+        assert_eq!(shared, 12);
+        d.entries[split].shared = Some(shared as u8);
+        let bad = encode_v5(&d);
+        for keydir_seed in [Some(seed), Some(seed + 1), None] {
+            assert_eq!(validate_for_replay(&bad, 3, 3 << 16, f.as_ref(), len, keydir_seed), None);
+        }
+        // Entry 0 (the other restart point) sharing with nothing is rejected too.
+        let mut d0 = decode_v5(&hint);
+        d0.entries[0].shared = Some(1);
+        assert_eq!(validate(&encode_v5(&d0), 3, 3 << 16, f.as_ref(), len), None);
+
+        sim.write_file(&segment::hint_file_name(3), &bad);
+        let fresh = || Replayer { keydir: crate::keydir::KeyDir::with_seed(seed), ..replayer() };
+        let mut rp = fresh();
+        let mut removed = 0;
+        assert!(!replay(&sim, 3, 3 << 16, f.as_ref(), len, &mut rp, &mut removed).unwrap(), "not replayed");
+        assert_eq!((removed, rp.records), (1, 0), "removed, nothing applied");
+        assert!(sim.read_file(&segment::hint_file_name(3)).is_none());
+        scan_segment_3(&mut rp, &seg);
+        let mut from_hint = fresh();
+        sim.write_file(&segment::hint_file_name(3), &hint);
+        assert!(replay(&sim, 3, 3 << 16, f.as_ref(), len, &mut from_hint, &mut removed).unwrap());
+        assert_eq!(rp.keydir.len(), from_hint.keydir.len());
+        for key in &keys {
+            assert_eq!(rp.keydir.get(key), from_hint.keydir.get(key));
+        }
+    }
+
+    /// Parses a single v5 entry built from `e` (base sequence `base`) after
+    /// an entry with key `prev`, in a body with a dummy header, against a
+    /// segment of `seg_len` bytes.
+    fn parse_after(prev: &[u8], e: &RawEntry, base: u64, seg_len: u64) -> Option<(u64, Vec<u8>, Loc, u64, usize)> {
+        let mut body = vec![0u8; HINT_HEADER_LEN];
+        encode_raw(e, prev, &mut body);
         let total = body.len();
-        let (h, loc, next) = parse_v4(&body, HINT_HEADER_LEN, seg_len, base)?;
-        assert_eq!(next, total, "entry not consumed exactly");
+        let mut key = KeyBuf::holding(prev);
+        let got = parse_v4::<true, true>(&body, HINT_HEADER_LEN, seg_len, base, &mut key)
+            .map(|(h, loc, next)| (next, (h.seq, h.key.to_vec(), loc, h.expire_at_ms, h.inline.len())));
         // Every proper prefix fails to parse (no read past the end).
         for cut in HINT_HEADER_LEN..total {
-            assert!(parse_v4(&body[..cut], HINT_HEADER_LEN, seg_len, base).is_none(), "prefix {cut} parsed");
+            let mut key = KeyBuf::holding(prev);
+            let short = parse_v4::<true, true>(&body[..cut], HINT_HEADER_LEN, seg_len, base, &mut key);
+            assert!(short.is_none(), "prefix {cut} parsed");
         }
-        Some((h.seq, h.key.to_vec(), loc, h.expire_at_ms, h.inline.len()))
+        // Without a shared prefix the entry is also a v4 entry, read alike.
+        if body[HINT_HEADER_LEN] & TAG_SHARED == 0 {
+            let v4 = parse_v4::<false, true>(&body, HINT_HEADER_LEN, seg_len, base, &mut KeyBuf::new())
+                .map(|(h, loc, next)| (next, (h.seq, h.key.to_vec(), loc, h.expire_at_ms, h.inline.len())));
+            assert_eq!(v4, got, "v4 reads a v5 entry without a shared prefix otherwise");
+        }
+        let (next, got) = got?;
+        assert_eq!(next, total, "entry not consumed exactly");
+        Some(got)
+    }
+
+    /// [`parse_after`] at a restart point.
+    fn parse_one(e: &RawEntry, base: u64, seg_len: u64) -> Option<(u64, Vec<u8>, Loc, u64, usize)> {
+        parse_after(&[], e, base, seg_len)
     }
 
     fn put_entry(key_len: usize, len: u64, off: u64) -> RawEntry {
@@ -1274,9 +1935,10 @@ mod tests {
             tag: RecordKind::Put as u8,
             widths: None,
             seq_delta: 0,
-            key_len: key_len as u64,
+            suffix_len: None,
             len,
             off,
+            shared: None,
             expiry: None,
             key: vec![b'k'; key_len],
             inline: Vec::new(),
@@ -1306,7 +1968,7 @@ mod tests {
         // Past u32 is not expressible (widths are 1..=4 bytes); the largest
         // key length that is (u32::MAX) is past the key limit.
         let mut e = put_entry(16, 48, 32);
-        e.key_len = u32::MAX as u64;
+        e.suffix_len = Some(u32::MAX as u64);
         assert!(parse_one(&e, 0, u64::MAX).is_none());
         // The last offset that fits.
         let (_, _, loc, _, _) = parse_one(&put_entry(16, 48, u32::MAX as u64 - 48), 0, u32::MAX as u64).unwrap();
@@ -1345,7 +2007,7 @@ mod tests {
             assert_eq!(parse_one(&e, 42, 1 << 20).unwrap().0, 42 + delta, "delta {delta}");
         }
         let mut b = Vec::new();
-        encode_raw(&e, &mut b);
+        encode_raw(&e, &[], &mut b);
         assert_eq!(b[0] & TAG_WIDE_SEQ, TAG_WIDE_SEQ);
         assert!(parse_one(&e, 43, 1 << 20).is_none(), "base + delta overflows");
         // The wide form for a delta that fits 4 bytes is overlong.
@@ -1356,10 +2018,11 @@ mod tests {
         e.seq_delta = 1 << 40;
         e.widths = None;
         let mut body = vec![0u8; HINT_HEADER_LEN];
-        encode_raw(&e, &mut body);
-        assert!(parse_v4(&body, HINT_HEADER_LEN, 1 << 20, 0).is_some());
+        encode_raw(&e, &[], &mut body);
+        assert!(parse_v4::<true, true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut KeyBuf::new()).is_some());
         body[HINT_HEADER_LEN + 1] |= 1;
-        assert!(parse_v4(&body, HINT_HEADER_LEN, 1 << 20, 0).is_none(), "wide and a width code");
+        let wide_and_code = parse_v4::<true, true>(&body, HINT_HEADER_LEN, 1 << 20, 0, &mut KeyBuf::new()).is_none();
+        assert!(wide_and_code, "wide and a width code");
     }
 
     #[test]
@@ -1525,8 +2188,8 @@ mod tests {
             let k = format!("k{i}");
             assert_eq!(from_hint.keydir.get(k.as_bytes()), scanned.keydir.get(k.as_bytes()), "{k}");
         }
-        // Versions 1, 2 and 5 are not read: the segment is scanned.
-        for version in [1u32, 2, 5] {
+        // Versions 1, 2 and 6 are not read: the segment is scanned.
+        for version in [1u32, 2, 6] {
             let mut h = v3.clone();
             h[8..12].copy_from_slice(&version.to_le_bytes());
             reseal(&mut h);
@@ -1547,8 +2210,8 @@ mod tests {
     }
 
     /// A database whose merge outputs carry v3 hints (written before v4)
-    /// opens from them, with the same contents as a scan; its next merge
-    /// writes v4.
+    /// opens from them, with the same contents as a scan (the merge itself
+    /// writes the current version).
     #[test]
     fn database_with_v3_hints_opens_from_them() {
         use crate::Db;
@@ -1567,7 +2230,7 @@ mod tests {
         assert!(!ids.is_empty(), "compaction wrote no hint");
         for &id in &ids {
             let hint = sim.read_file(&segment::hint_file_name(id)).unwrap();
-            assert_eq!(u32::from_le_bytes(hint[8..12].try_into().unwrap()), HINT_VERSION, "merge writes v4");
+            assert_eq!(u32::from_le_bytes(hint[8..12].try_into().unwrap()), HINT_VERSION, "merge writes v5");
             let seg = sim.read_file(&segment::segment_file_name(id)).unwrap();
             let order = u64::from_le_bytes(hint[16..24].try_into().unwrap());
             let bits = u32::from_le_bytes(hint[44..48].try_into().unwrap());

@@ -1,12 +1,14 @@
 //! `hint_decode`: arbitrary bytes in place of one hint file of a compacted
 //! database, then open.
 //!
-//! The genuine hints (the seeds `seed-NN`) are format v4: variable-length
+//! The genuine hints (the seeds `seed-NN`) are format v5: variable-length
 //! entries whose integers take 1..=4 (or 8) bytes as a widths byte says,
-//! a base sequence number and a split position in the header. The corpus
-//! also keeps hints this database had in format v3 (`v3-seed-NN` and the
-//! inputs found from them), so the v3 decoder, which open still runs on
-//! databases written by earlier builds, stays fuzzed.
+//! keys prefix-compressed against the previous entry's (a `shared` byte,
+//! restarting at the first entry and at the split), a base sequence number
+//! and a split position in the header. The corpus also keeps hints this
+//! database had in formats v4 (`v4-seed-NN`) and v3 (`v3-seed-NN`, and the
+//! inputs found from them), so the older decoders, which open still runs on
+//! databases written by earlier builds, stay fuzzed.
 //!
 //! The base database (strings, TTLs, deletes, sorted sets; compacted, so its
 //! merge outputs carry hint files) is built once. Input: one flag byte (bit 0

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests (included with `mod common;`).
 #![allow(dead_code)]
 
+pub mod hint_fixture;
+
 use std::sync::Arc;
 
 use kv_engine::{Db, Fsync, Options, SimStorage};
