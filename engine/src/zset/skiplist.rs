@@ -1457,6 +1457,16 @@ mod tests {
         out
     }
 
+    /// Checks the invariants and ranks of `t`, and that it holds exactly
+    /// the elements `ids`, sorted by `(score, member)`.
+    fn assert_matches_sorted_model(t: &SkipList, ids: &[u32]) {
+        t.check_invariants();
+        assert_ranks_by_walk(t);
+        let mut want: Vec<(Vec<u8>, f64)> = ids.iter().map(|&i| (t.member(i).to_vec(), t.score(i))).collect();
+        want.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        assert_eq!(list_members(t), want);
+    }
+
     /// Live blocks, walking level 0.
     fn live_blocks(t: &SkipList) -> usize {
         let mut n = 0;
@@ -1690,11 +1700,7 @@ mod tests {
                     assert_ranks_by_walk(&t);
                 }
             }
-            t.check_invariants();
-            assert_ranks_by_walk(&t);
-            let mut want: Vec<(Vec<u8>, f64)> = ids.iter().map(|&i| (t.member(i).to_vec(), t.score(i))).collect();
-            want.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-            assert_eq!(list_members(&t), want);
+            assert_matches_sorted_model(&t, &ids);
         }
     }
 
@@ -1726,11 +1732,7 @@ mod tests {
                     assert_ranks_by_walk(&t);
                 }
             }
-            t.check_invariants();
-            assert_ranks_by_walk(&t);
-            let mut want: Vec<(Vec<u8>, f64)> = ids.iter().map(|&i| (t.member(i).to_vec(), t.score(i))).collect();
-            want.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-            assert_eq!(list_members(&t), want);
+            assert_matches_sorted_model(&t, &ids);
         }
     }
 
