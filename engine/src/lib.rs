@@ -44,6 +44,7 @@ mod hint;
 mod merge_live;
 mod merge_writer;
 mod packed_int;
+mod prefetch;
 mod radix;
 pub mod stats;
 

@@ -80,7 +80,7 @@ impl MemberIndex {
     #[inline(always)]
     pub(crate) fn prefetch(&self, hash: u64) {
         if !self.slots.is_empty() {
-            super::skiplist::prefetch(&self.slots[tag_of(hash) as usize & (self.slots.len() - 1)]);
+            crate::prefetch::prefetch(&self.slots[tag_of(hash) as usize & (self.slots.len() - 1)]);
         }
     }
 

@@ -124,6 +124,7 @@
 
 use super::range::{LexRange, ScoreRange};
 use super::Removed;
+use crate::prefetch::prefetch;
 
 /// Longest member stored inline in `cold`.
 pub(crate) const INLINE_MEMBER: usize = 15;
@@ -285,19 +286,6 @@ fn prefetch_block(block: &Block, lines: std::ops::Range<usize>) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (block, lines);
-}
-
-/// Hints the CPU to load the cache line of `item`; no effect on results.
-#[inline(always)]
-pub(crate) fn prefetch<T>(item: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: as in `prefetch_block`: the instruction is baseline x86_64,
-    // never faults, and the address is that of a live reference.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((item as *const T).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = item;
 }
 
 /// Pushes `item`, growing `v` by doubling and asking for huge pages (see
