@@ -221,14 +221,19 @@ impl Inner {
         loc: Loc,
         plan: Option<&mut UpdatePlan>,
     ) {
-        match self.keydir.get(key) {
-            Some(e) if e.kind == ValueKind::ZSet => {}
-            // A string key is replaced (the command layer stages a tombstone
-            // first, so this is defensive).
-            Some(_) | None => {
-                self.set_entry(key, Entry { loc: Loc::default(), kind: ValueKind::ZSet, expire_at_ms });
+        // A plan is made only on a live set (`ZSet::score_planning`), under
+        // the writer mutex this apply still holds: the key's entry is there.
+        if plan.is_none() {
+            match self.keydir.get(key) {
+                Some(e) if e.kind == ValueKind::ZSet => {}
+                // A string key is replaced (the command layer stages a
+                // tombstone first, so this is defensive).
+                Some(_) | None => {
+                    self.set_entry(key, Entry { loc: Loc::default(), kind: ValueKind::ZSet, expire_at_ms });
+                }
             }
         }
+        debug_assert!(self.keydir.get(key).is_some_and(|e| e.kind == ValueKind::ZSet), "a sorted set without its key");
         if let Some(old) = self.zsets.insert_member_planned(key, member, score, loc, plan) {
             self.add_dead(old.seg, old.len as u64);
         }
