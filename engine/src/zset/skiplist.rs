@@ -25,7 +25,7 @@
 //! members (bench VM, `kv-bench zset`, p50): ZRANK ~0.9 us, ZADD of a new
 //! member ~0.8 us and of an existing one ~1.35 us, against 2.6, 2.1 and
 //! 4.6 with one element per node (and with the planned changes below,
-//! 0.8, 0.56 and 0.96 us). With the same (`hashbrown`) member index, the
+//! 0.7-0.8, 0.56-0.59 and 0.91-0.98 us). With the same (`hashbrown`) member index, the
 //! order-statistic B+tree this replaced was 0.1-0.2 us faster on each: its
 //! 16-way inner nodes cost fewer dependent cache misses than the ~2-3
 //! level-0 steps of a skiplist with `p = 1/4` (about a quarter of a search
