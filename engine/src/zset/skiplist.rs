@@ -828,10 +828,18 @@ impl SkipList {
     pub(crate) fn insert(&mut self, score: f64, member: &[u8], tag: u64) -> u32 {
         assert!(!score.is_nan(), "NaN score in a sorted set");
         let mut d = self.descend_blocks(|s, i| self.entry_before(s, i, score, member));
+        self.insert_from(&mut d, score, member, tag)
+    }
+
+    /// Ends an insert of new element `(score, member)` whose descent by
+    /// that key (blocks only) is `d`: finds the slot, takes an id, adds
+    /// the entry.
+    #[inline]
+    fn insert_from(&mut self, d: &mut Descent, score: f64, member: &[u8], tag: u64) -> u32 {
         prefetch_block(&self.blocks[d.block as usize], ID_LINES);
-        self.scan_slot(&mut d, |s, i| self.entry_before(s, i, score, member));
+        self.scan_slot(d, |s, i| self.entry_before(s, i, score, member));
         let id = self.alloc(member, score, tag);
-        self.insert_at(&mut d, score, id);
+        self.insert_at(d, score, id);
         id
     }
 
@@ -1097,14 +1105,8 @@ impl SkipList {
             debug_assert!(false, "a stale or update plan applied as an insert");
             return self.insert(plan.score, member, tag);
         }
-        let score = plan.score;
-        assert!(!score.is_nan(), "NaN score in a sorted set");
-        let d = &mut plan.to;
-        prefetch_block(&self.blocks[d.block as usize], ID_LINES);
-        self.scan_slot(d, |s, i| self.entry_before(s, i, score, member));
-        let id = self.alloc(member, score, tag);
-        self.insert_at(d, score, id);
-        id
+        assert!(!plan.score.is_nan(), "NaN score in a sorted set");
+        self.insert_from(&mut plan.to, plan.score, member, tag)
     }
 
     /// Makes the score update `plan` describes (`zslUpdateScore`); re-plans
