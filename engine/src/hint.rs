@@ -2262,6 +2262,20 @@ mod tests {
         }
     }
 
+    /// Opens a database on `sim` with [`db_opts`], lets `write` fill it,
+    /// merges it and closes it; returns the keydir's hash seed and the ids
+    /// of the segments that have hint files (at least one).
+    fn merged_db(sim: &SimStorage, write: impl FnOnce(&crate::Db)) -> (u64, Vec<u32>) {
+        let db = crate::Db::open_with_storage(std::sync::Arc::new(sim.clone()), db_opts()).unwrap();
+        write(&db);
+        db.compact().unwrap();
+        let seed = db.inner.keydir.seed();
+        drop(db);
+        let ids: Vec<u32> = (0..256).filter(|&id| sim.open_read(&segment::hint_file_name(id)).is_ok()).collect();
+        assert!(!ids.is_empty(), "compaction wrote no hint");
+        (seed, ids)
+    }
+
     /// Options of the tests that open a whole database: small segments, so
     /// a few hundred writes make several, and no background work.
     fn db_opts() -> crate::Options {
@@ -2283,16 +2297,12 @@ mod tests {
         use std::sync::Arc;
         let sim = SimStorage::new();
         let opts = db_opts;
-        let db = Db::open_with_storage(Arc::new(sim.clone()), opts()).unwrap();
-        for i in 0..300u32 {
-            db.put(format!("key{}", i % 200).as_bytes(), format!("value{i}").as_bytes()).unwrap();
-        }
-        db.delete(b"key7").unwrap();
-        db.compact().unwrap();
-        let seed = db.inner.keydir.seed();
-        drop(db);
-        let ids: Vec<u32> = (0..256).filter(|&id| sim.open_read(&segment::hint_file_name(id)).is_ok()).collect();
-        assert!(!ids.is_empty(), "compaction wrote no hint");
+        let (seed, ids) = merged_db(&sim, |db| {
+            for i in 0..300u32 {
+                db.put(format!("key{}", i % 200).as_bytes(), format!("value{i}").as_bytes()).unwrap();
+            }
+            db.delete(b"key7").unwrap();
+        });
         for &id in &ids {
             let hint = sim.read_file(&segment::hint_file_name(id)).unwrap();
             assert_eq!(u32::from_le_bytes(hint[8..12].try_into().unwrap()), HINT_VERSION, "merge writes v5");
@@ -2324,15 +2334,11 @@ mod tests {
         use std::sync::Arc;
         let sim = SimStorage::new();
         let opts = db_opts;
-        let db = Db::open_with_storage(Arc::new(sim.clone()), opts()).unwrap();
-        for i in 0..300u32 {
-            db.put(format!("key{i}").as_bytes(), b"value").unwrap();
-        }
-        db.compact().unwrap();
-        let seed = db.inner.keydir.seed();
-        drop(db);
-        let ids: Vec<u32> = (0..64).filter(|&id| sim.open_read(&segment::hint_file_name(id)).is_ok()).collect();
-        assert!(!ids.is_empty(), "compaction wrote no hint");
+        let (seed, ids) = merged_db(&sim, |db| {
+            for i in 0..300u32 {
+                db.put(format!("key{i}").as_bytes(), b"value").unwrap();
+            }
+        });
         for &id in &ids {
             assert_eq!(header_info(&sim, id).map(|h| h.seed), Some(seed));
         }
