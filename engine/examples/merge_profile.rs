@@ -50,10 +50,11 @@ fn main() -> kv_engine::Result<()> {
     })?;
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "merged {} MB of input ({} segments, {} scan threads) into {} MB in {secs:.3} s (merge {} ms, {} ms CPU): \
-         {:.0} MB/s written, {:.0} MB/s read",
+        "merged {} MB of input ({} segments, {} copied from the index's list, {} scan threads) into {} MB in \
+         {secs:.3} s (merge {} ms, {} ms CPU): {:.0} MB/s written, {:.0} MB/s read",
         s.input_bytes / 1_000_000,
         s.input_segments.len(),
+        s.inputs_copied_from_index,
         s.scan_threads,
         s.output_bytes / 1_000_000,
         s.duration_ms,

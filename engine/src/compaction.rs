@@ -41,7 +41,7 @@ use crate::keydir::{self, Loc, Slot, SlotGenerations, SlotUpdate};
 use crate::merge_live::LiveStrings;
 use crate::merge_writer::MergeWriter;
 use crate::record::{self, DecodeError, RecordKind, RecordRef};
-use crate::segment::{self, SegmentHeader};
+use crate::segment::{self, RecordTally, SegmentHeader};
 use crate::stats::RecoveryStats;
 use crate::storage::{Storage, WriteFile};
 
@@ -91,6 +91,9 @@ pub struct CompactionSummary {
     pub removal_ms: u64,
     /// Threads that scanned the inputs (see `Options::compaction_threads`).
     pub scan_threads: u32,
+    /// Inputs holding string `Put`s only, whose live records were copied
+    /// from the index's list without reading their dead records.
+    pub inputs_copied_from_index: u32,
 }
 
 impl CompactionSummary {
@@ -347,6 +350,9 @@ struct Output {
     len: u64,
     hint: Option<HintBuilder>,
     dead_bytes: u64,
+    /// Records written, and those of them not `Put`s (its [`RecordTally`]).
+    records: u64,
+    non_puts: u64,
 }
 
 /// The merge in progress.
@@ -413,6 +419,41 @@ impl Merger<'_> {
             }
         }
         self.live.finish_input(input)
+    }
+
+    /// Copies the live records of input `input` (segment `seg`, bytes
+    /// `data`) at offsets in `range`, as the liveness list names them: the
+    /// input holds string `Put`s only ([`RecordTally::strings_only`]), so
+    /// every record the index does not point at is dead and is never read.
+    /// Each listed record is decoded (checksum included) before it counts,
+    /// so a list entry that does not lead to its record stops the merge as
+    /// [`LiveStrings::finish_input`] does for a scan. Returns the records
+    /// copied or dropped (listed).
+    fn copy_listed(&mut self, input: u32, seg: &Segment, data: &[u8], range: std::ops::Range<usize>) -> Result<u64> {
+        let path = self.inner.storage.path().join(segment::segment_file_name(seg.id));
+        let size = range.end.min(data.len());
+        let mut listed = 0u64;
+        while let Some((off, len, slot)) = self.live.next_listed(input, size as u32) {
+            // A record listed before `range.end` is this part's whole, even
+            // if it ends past it (a split inside such an input need not fall
+            // on a record boundary).
+            let bytes = data.get(off as usize..off as usize + len as usize).unwrap_or_default();
+            let rec = record::decode(bytes).map_err(|e| record::corruption(&path, off as u64, &e))?;
+            if rec.len() != len as u64 || rec.header.kind != RecordKind::Put {
+                return Err(Error::Internal(format!(
+                    "merge: the index points at a {len}-byte string record at offset {off} of segment {}, which \
+                     holds a {}-byte {:?} record there; merge abandoned",
+                    seg.id,
+                    rec.len(),
+                    rec.header.kind
+                )));
+            }
+            let loc = Loc { seg: seg.id, off, len };
+            self.consider(bytes, &rec, loc, true, Some(slot))?;
+            listed += 1;
+        }
+        self.live.finish_input(input)?;
+        Ok(listed)
     }
 
     /// Adds the record `rec` (`bytes`, at `loc`) to `window`: a batch as
@@ -532,6 +573,8 @@ impl Merger<'_> {
         }
         let o = self.outputs.last_mut().ok_or_else(|| Error::Internal("no merge output".into()))?;
         let off = o.len;
+        o.records += 1;
+        o.non_puts += (rec.header.kind != RecordKind::Put) as u64;
         if let Some(h) = o.hint.as_mut() {
             h.add(rec, off);
         }
@@ -577,6 +620,8 @@ impl Merger<'_> {
                 keydir::bulk_order_bits(self.inner.keydir.len() as u64),
             )),
             dead_bytes: 0,
+            records: 0,
+            non_puts: 0,
         };
         let header = SegmentHeader { id, order }.encode();
         debug_assert!(self.out.buf().is_empty() && header.len() < WRITE_CHUNK_BYTES);
@@ -840,12 +885,16 @@ fn record_start_at_or_after(data: &[u8], target: usize) -> Option<usize> {
 /// Splits the merge between two threads: the parts each scans, in replay
 /// order (the first thread's all precede the second's), balancing the
 /// estimated work (scanned bytes, plus [`LIVE_BYTE_COST`] per live string
-/// byte), at a record boundary inside an input if need be. `None` for one
-/// thread: one allowed, too little input, or no usable split.
+/// byte; an input copied from the list, `listed[i]`, is not scanned), at a
+/// record boundary inside a scanned input if need be (a listed input can
+/// split anywhere: its part is the records listed before the split).
+/// `None` for one thread: one allowed, too little input, or no usable
+/// split.
 fn split_parts(
     inputs: &[Arc<Segment>],
     datas: &[Cow<'_, [u8]>],
     live: &LiveStrings,
+    listed: &[bool],
     threads: usize,
     segment_bytes: u64,
 ) -> Option<(Vec<Part>, Vec<Part>)> {
@@ -855,7 +904,8 @@ fn split_parts(
         return None;
     }
     let live_bytes = live.bytes_by_input(inputs.len());
-    let cost = |i: usize| lens[i] as u64 + LIVE_BYTE_COST * live_bytes[i];
+    let scanned = |i: usize| if listed.get(i).copied().unwrap_or(false) { 0 } else { lens[i] as u64 };
+    let cost = |i: usize| scanned(i) + LIVE_BYTE_COST * live_bytes[i];
     let mut remaining = (0..inputs.len()).map(cost).sum::<u64>() / 2;
     let i = (0..inputs.len()).find(|&i| {
         let c = cost(i);
@@ -870,9 +920,11 @@ fn split_parts(
     let header = segment::HEADER_LEN as usize;
     let mut live_before = 0u64;
     let mut target = None;
+    let listed_i = scanned(i) == 0;
     for (off, len) in live.entries_of(i as u32) {
         let at = off as usize;
-        if (at.saturating_sub(header) as u64) + LIVE_BYTE_COST * live_before >= remaining {
+        let scanned_before = if listed_i { 0 } else { at.saturating_sub(header) as u64 };
+        if scanned_before + LIVE_BYTE_COST * live_before >= remaining {
             target = Some(at);
             break;
         }
@@ -882,7 +934,7 @@ fn split_parts(
         let scanned = remaining.saturating_sub(LIVE_BYTE_COST * live_before);
         header.saturating_add(scanned as usize).min(lens[i])
     });
-    let at = record_start_at_or_after(datas.get(i)?.get(..lens[i])?, target)?;
+    let at = if listed_i { target } else { record_start_at_or_after(datas.get(i)?.get(..lens[i])?, target)? };
     let whole = |j: usize| Part { input: j, start: header, end: lens[j] };
     let mut first: Vec<Part> = (0..i).map(whole).collect();
     let mut second = Vec::new();
@@ -918,7 +970,11 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
     // there is enough to split. The first half's outputs replay first (lower
     // `k`), so records keep their relative replay order across the halves
     // just as within one: a kept tombstone still replays before a newer put.
-    let split = split_parts(&inputs, &datas, &live, threads, inner.opts.max_segment_size_bytes);
+    // Inputs of string `Put`s only are copied from the list (their dead
+    // records are never read); the record counts give their dropped count.
+    let listed_records: Vec<Option<u64>> = inputs.iter().map(|s| s.tally.strings_only()).collect();
+    let listed: Vec<bool> = listed_records.iter().map(Option::is_some).collect();
+    let split = split_parts(&inputs, &datas, &live, &listed, threads, inner.opts.max_segment_size_bytes);
     let rate_share = if split.is_some() { 2 } else { 1 };
     let abandoned = AtomicBool::new(false);
     let new_merger = |live: LiveStrings, first_k: u64, last_k: u64| Merger {
@@ -953,14 +1009,22 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
     m.summary.input_segments = inputs.iter().map(|s| s.id).collect();
     m.summary.input_bytes = inputs.iter().map(|s| s.size_bytes.load(Ordering::Relaxed)).sum();
     m.summary.scan_threads = rate_share as u32;
+    m.summary.inputs_copied_from_index = listed.iter().filter(|&&l| l).count() as u32;
+    // Records of the listed inputs each merger copied or dropped by the list.
+    let listed_seen = [AtomicU64::new(0), AtomicU64::new(0)];
     // Scans `parts` into `merger` and seals its outputs.
-    let scan_parts = |merger: &mut Merger<'_>, parts: &[Part]| -> Result<()> {
+    let scan_parts = |merger: &mut Merger<'_>, parts: &[Part], seen: &AtomicU64| -> Result<()> {
         let r = (|| {
             for p in parts {
                 let (Some(seg), Some(data)) = (inputs.get(p.input), datas.get(p.input)) else {
                     return Err(Error::Internal("merge part without its input".into()));
                 };
-                merger.scan(p.input as u32, seg, data, p.start..p.end)?;
+                if listed[p.input] {
+                    let n = merger.copy_listed(p.input as u32, seg, data, p.start..p.end)?;
+                    seen.fetch_add(n, Ordering::Relaxed);
+                } else {
+                    merger.scan(p.input as u32, seg, data, p.start..p.end)?;
+                }
             }
             merger.seal_outputs()
         })();
@@ -992,7 +1056,7 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
                 Some(b) => {
                     let spawned = std::thread::Builder::new()
                         .name("kv-merge-2".into())
-                        .spawn_scoped(s, || scan_parts(b, &second_parts));
+                        .spawn_scoped(s, || scan_parts(b, &second_parts, &listed_seen[1]));
                     match spawned {
                         Ok(h) => Some(h),
                         Err(e) => {
@@ -1002,7 +1066,7 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
                     }
                 }
             };
-            let mine = scan_parts(&mut m, &first_parts);
+            let mine = scan_parts(&mut m, &first_parts, &listed_seen[0]);
             let theirs = match other {
                 None => Ok(()),
                 Some(h) => h.join().unwrap_or_else(|_| Err(Error::Internal("merge thread panicked".into()))),
@@ -1026,6 +1090,11 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
             m.summary.records_dropped += b.summary.records_dropped;
             m.summary.tombstones_kept += b.summary.tombstones_kept;
         }
+        // The listed inputs' records the list did not name were dead.
+        let listed_total: u64 = listed_records.iter().flatten().sum();
+        let seen: u64 = listed_seen.iter().map(|n| n.load(Ordering::Relaxed)).sum();
+        debug_assert!(seen <= listed_total, "{seen} listed of {listed_total} records");
+        m.summary.records_dropped += listed_total.saturating_sub(seen);
         // Liveness was judged against writes that may still be unsynced. If
         // a power cut kept the merge but lost such a write, a key could end
         // up in a state that never existed (neither old nor new value), so
@@ -1067,7 +1136,7 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         let mut segs = Vec::with_capacity(m.outputs.len());
         for o in &m.outputs {
             let reader = storage.open_read(&segment::segment_file_name(o.id))?;
-            let seg = Segment::sealed(o.id, o.order, reader, o.len);
+            let seg = Segment::sealed(o.id, o.order, reader, o.len, RecordTally::known(o.records, o.non_puts));
             seg.dead_bytes.store(o.dead_bytes, Ordering::Relaxed);
             segs.push(Arc::new(seg));
         }
@@ -1244,7 +1313,7 @@ mod tests {
         let sim = crate::storage::SimStorage::new();
         sim.create("0000000003.seg").unwrap().write_all_at(&[0u8; 64], 0).unwrap();
         let reader = sim.open_read("0000000003.seg").unwrap();
-        let seg = Arc::new(Segment::sealed(3, 3 << 16, reader.clone(), 64));
+        let seg = Arc::new(Segment::sealed(3, 3 << 16, reader.clone(), 64, segment::RecordTally::unknown()));
         assert!(!seg.file_unshared(), "the test still holds the reader");
         drop(reader);
         assert!(seg.file_unshared());

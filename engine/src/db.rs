@@ -34,6 +34,8 @@ pub(crate) struct Segment {
     pub file: SegmentFile,
     pub size_bytes: AtomicU64,
     pub dead_bytes: AtomicU64,
+    /// The kinds of records it holds (for the merge).
+    pub tally: segment::RecordTally,
 }
 
 impl Segment {
@@ -44,16 +46,24 @@ impl Segment {
             file: SegmentFile::Active(file),
             size_bytes: AtomicU64::new(segment::HEADER_LEN),
             dead_bytes: AtomicU64::new(0),
+            tally: segment::RecordTally::known(0, 0),
         }
     }
 
-    pub fn sealed(id: u32, order: u64, file: Arc<dyn ReadFile>, size_bytes: u64) -> Segment {
+    pub fn sealed(
+        id: u32,
+        order: u64,
+        file: Arc<dyn ReadFile>,
+        size_bytes: u64,
+        tally: segment::RecordTally,
+    ) -> Segment {
         Segment {
             id,
             order,
             file: SegmentFile::Sealed(file),
             size_bytes: AtomicU64::new(size_bytes),
             dead_bytes: AtomicU64::new(0),
+            tally,
         }
     }
 

@@ -190,6 +190,23 @@ impl LiveStrings {
         Some(slot)
     }
 
+    /// The next listed entry of input `input` at an offset below `end`, as
+    /// (offset, length, slot), for a merge that copies what the list names
+    /// instead of scanning. An entry listed twice (it moved to another slot
+    /// during the walk) is returned once; either slot serves.
+    pub(crate) fn next_listed(&mut self, input: u32, end: u32) -> Option<(u32, u32, Slot)> {
+        let (from, to) = ((input as u64) << 32, ((input as u64) << 32) | end as u64);
+        let &(k, len, slot) = self.items.get(self.next)?;
+        if k < from || k >= to {
+            return None;
+        }
+        self.next += 1;
+        while self.items.get(self.next).is_some_and(|it| it.0 == k) {
+            self.next += 1;
+        }
+        Some((k as u32, len, slot))
+    }
+
     /// Ends the scan of input `input`: every live entry pointing into it
     /// must have met its record, or the merge would drop live data.
     pub(crate) fn finish_input(&mut self, input: u32) -> Result<()> {

@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::keydir::{Entry, KeyDir, Loc, ValueKind};
 use crate::options::{Options, RecoveryMode};
 use crate::record::{self, RecordKind, RecordRef};
-use crate::segment::{self, SegmentHeader};
+use crate::segment::{self, RecordTally, SegmentHeader};
 use crate::stats::RecoveryStats;
 use crate::storage::{ReadFile, Storage};
 use crate::writer::WriterState;
@@ -131,6 +131,24 @@ impl Replayer {
             }
         }
         Ok(())
+    }
+}
+
+/// Adds `rec` to `counts` (records, records other than `Put`s), as a
+/// [`RecordTally`] counts: a batch is its frame plus its inner records.
+fn count_record(rec: &RecordRef<'_>, counts: &mut (u64, u64)) {
+    counts.0 += 1;
+    if rec.header.kind != RecordKind::Batch {
+        counts.1 += (rec.header.kind != RecordKind::Put) as u64;
+        return;
+    }
+    // Replay decoded every inner record already: only their headers are read.
+    let body = rec.stored_value;
+    let mut pos = 0usize;
+    while let Some(h) = body.get(pos..).and_then(|b| record::decode_header(b).ok()) {
+        counts.0 += 1;
+        counts.1 += (h.kind != RecordKind::Put) as u64;
+        pos += h.record_len() as usize;
     }
 }
 
@@ -383,6 +401,8 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     }
     let newest = found.last().map(|f| f.id);
     let mut newest_valid_end = None;
+    // The record tally of each segment replayed by scanning.
+    let mut tallies: HashMap<u32, RecordTally> = HashMap::new();
     std::thread::scope(|scope| -> Result<()> {
         // Hints are read and validated one segment ahead in a second
         // thread: a cold open then reads the next hint from disk while the
@@ -436,9 +456,16 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
                     (&data, &[])
                 };
                 let cut_nonzero = cut.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+                let mut counts = (0u64, 0u64);
                 let s = scan(data, is_newest, opts.recovery, &path, |rec, off| {
-                    rp.apply(rec, Loc { seg: f.id, off: off as u32, len: rec.len() as u32 }, &path)
+                    rp.apply(rec, Loc { seg: f.id, off: off as u32, len: rec.len() as u32 }, &path)?;
+                    count_record(rec, &mut counts);
+                    Ok(())
                 })?;
+                // A skipped stretch may have held anything.
+                let tally =
+                    if s.salvaged_bytes == 0 { RecordTally::known(counts.0, counts.1) } else { RecordTally::unknown() };
+                tallies.insert(f.id, tally);
                 stats.torn_tail_bytes_truncated += s.torn_tail_bytes + cut_nonzero as u64;
                 stats.zero_tail_bytes_trimmed += s.zero_tail_bytes + (cut.len() - cut_nonzero) as u64;
                 stats.salvaged_bytes_skipped += s.salvaged_bytes;
@@ -469,6 +496,8 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     }
 
     // Seal the newest segment at its valid end, or drop it if it holds nothing.
+    // Segments loaded from hints were not counted record by record.
+    let mut tally_of = |id: u32| tallies.remove(&id).unwrap_or_else(RecordTally::unknown);
     let mut segments = BTreeMap::new();
     for f in found {
         let name = segment::segment_file_name(f.id);
@@ -489,10 +518,10 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
             }
             size = end;
             let reader = storage.open_read(&name)?;
-            let seg = Segment::sealed(f.id, f.order, reader, size);
+            let seg = Segment::sealed(f.id, f.order, reader, size, tally_of(f.id));
             segments.insert(f.id, seg);
         } else {
-            segments.insert(f.id, Segment::sealed(f.id, f.order, f.reader, size));
+            segments.insert(f.id, Segment::sealed(f.id, f.order, f.reader, size, tally_of(f.id)));
         }
     }
     let segments: BTreeMap<u32, Arc<Segment>> = segments

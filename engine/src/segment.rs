@@ -16,6 +16,7 @@
 //! records replay before anything written after the merge began.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -117,6 +118,62 @@ pub fn create_file(
     file.sync_data()?;
     storage.sync_dir()?;
     Ok(file)
+}
+
+/// What kinds of records a segment holds, kept by whoever writes or replays
+/// it, so that a merge can tell a segment of string `Put`s only. For such
+/// a segment every record the keydir does not point at is dead, so the
+/// merge copies the records its liveness list names and never reads the
+/// dead ones (`compaction::Merger::copy_listed`).
+///
+/// Counted as a merge's scan counts: each record outside a batch, each
+/// record inside one, and each batch frame.
+pub(crate) struct RecordTally {
+    records: AtomicU64,
+    /// Records (batch frames aside) of any kind but `Put`, or [`UNKNOWN`]
+    /// when the segment was not read record by record (loaded from a hint,
+    /// or a damaged stretch skipped): the merge then scans it.
+    others: AtomicU64,
+}
+
+/// [`RecordTally::others`] of a segment whose records were not counted.
+const UNKNOWN: u64 = u64::MAX;
+
+impl RecordTally {
+    /// A tally of `records` records, `others` of them not `Put`s.
+    pub(crate) fn known(records: u64, others: u64) -> RecordTally {
+        debug_assert!(others < UNKNOWN);
+        RecordTally { records: AtomicU64::new(records), others: AtomicU64::new(others) }
+    }
+
+    /// A tally for a segment whose records were not counted.
+    pub(crate) fn unknown() -> RecordTally {
+        RecordTally { records: AtomicU64::new(0), others: AtomicU64::new(UNKNOWN) }
+    }
+
+    /// Counts `records` more records, `others` of them not `Put`s (the
+    /// writer, under its mutex, for the active segment).
+    pub(crate) fn add(&self, records: u64, others: u64) {
+        self.records.fetch_add(records, Ordering::Relaxed);
+        // An unknown tally stays unknown.
+        let _ = self.others.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+            (o != UNKNOWN).then(|| o.saturating_add(others).min(UNKNOWN - 1))
+        });
+    }
+
+    /// The record count when every record is a string `Put` (batch frames
+    /// aside); `None` when some is not, or the tally is unknown.
+    pub(crate) fn strings_only(&self) -> Option<u64> {
+        (self.others.load(Ordering::Relaxed) == 0).then(|| self.records.load(Ordering::Relaxed))
+    }
+
+    /// A copy (for the sealed segment that replaces an active one).
+    pub(crate) fn snapshot(&self) -> RecordTally {
+        RecordTally {
+            records: AtomicU64::new(self.records.load(Ordering::Relaxed)),
+            others: AtomicU64::new(self.others.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -125,6 +125,9 @@ pub(crate) struct WriteTxn<'a> {
     /// The writer's plan buffer holds a plan for the transaction's only
     /// record (see [`WriteTxn::zset_plan`]).
     zset_planned: bool,
+    /// Staged records of a kind other than `Put` (for the segment's
+    /// [`crate::segment::RecordTally`]).
+    non_puts: u64,
 }
 
 impl<'a> WriteTxn<'a> {
@@ -160,6 +163,7 @@ impl<'a> WriteTxn<'a> {
             return Err(Error::BatchTooLarge { reason: format!("more than {} bytes", self.max_bytes) });
         }
         self.staged.push(Staged { start, len, apply });
+        self.non_puts += (kind != RecordKind::Put) as u64;
         Ok(())
     }
 
@@ -204,6 +208,9 @@ impl<'a> WriteTxn<'a> {
         };
         ws.appended_writes += 1;
         inner.appended_total.store(ws.appended_writes, Ordering::Release);
+        // After `append`, which may have rotated: the segment written to.
+        let frames = (base != 0) as u64;
+        ws.active_seg.tally.add(self.staged.len() as u64 + frames, self.non_puts);
         let seg = ws.active_id;
         let pos = ws.pos();
         let mut zset_plan = (self.zset_planned && self.staged.len() == 1).then_some(&mut *ws.zset_plan);
@@ -248,6 +255,7 @@ impl Inner {
             max_ops: self.opts.max_batch_ops,
             max_bytes: self.opts.max_batch_size_bytes,
             zset_planned: false,
+            non_puts: 0,
         })
     }
 
@@ -265,6 +273,7 @@ impl Inner {
             max_ops: self.opts.max_batch_ops,
             max_bytes: self.opts.max_batch_size_bytes,
             zset_planned: false,
+            non_puts: 0,
         }))
     }
 
@@ -344,7 +353,7 @@ impl Inner {
         {
             let mut segs = self.segments.write();
             if let Some(old) = segs.get(&old_id) {
-                let sealed = Arc::new(Segment::sealed(old_id, old.order, reader, ws.write_off));
+                let sealed = Arc::new(Segment::sealed(old_id, old.order, reader, ws.write_off, old.tally.snapshot()));
                 sealed.dead_bytes.store(
                     old.dead_bytes.load(std::sync::atomic::Ordering::Relaxed),
                     std::sync::atomic::Ordering::Relaxed,
