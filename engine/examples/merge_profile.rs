@@ -18,6 +18,8 @@ fn main() -> kv_engine::Result<()> {
         auto_compaction: false,
         active_expiry: false,
         compaction_threads: threads,
+        // KV_DIRECT_IO=0 writes the merge output through the page cache.
+        compaction_direct_io: std::env::var("KV_DIRECT_IO").map_or(true, |v| v != "0"),
         ..Options::default()
     };
     let _ = std::fs::remove_dir_all(&dir);
