@@ -1,5 +1,7 @@
 //! Compaction: merge throughput beside a raw sequential write of the same
 //! bytes, and put latency (Fsync::Always) while a merge runs vs idle.
+//! With `--peers` (cargo features `peers` / `peers-rocksdb`), RocksDB's and
+//! fjall's full compaction of the same data in the same rounds (`peers.rs`).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +13,9 @@ use kv_engine::{Db, Fsync};
 use crate::durability::random_value;
 use crate::open::{fill_sized, key, opts};
 use crate::summarize;
+
+#[cfg(any(feature = "peers", feature = "peers-rocksdb"))]
+mod peers;
 
 /// Options of `kv-bench compaction`.
 #[derive(clap::Args)]
@@ -39,6 +44,21 @@ pub struct Args {
     /// started, latency), to see which merge phase the slow ones fall in; 0 = off.
     #[arg(long, default_value_t = 0)]
     trace_slow_puts_us: u64,
+    /// Also compact the same data (every key written twice) with the peer
+    /// engines compiled in (RocksDB: feature `peers-rocksdb`; fjall: feature
+    /// `peers`) in each round, beside libkv's merge and a raw write of the
+    /// same bytes.
+    #[arg(long)]
+    peers: bool,
+    /// With `--peers`: RocksDB's `max_subcompactions` (threads one manual
+    /// compaction may use; the machine this was written on has 2 cores).
+    #[arg(long, default_value_t = 2)]
+    rocksdb_subcompactions: u32,
+    /// With `--peers`: RocksDB writes flush and compaction output with
+    /// O_DIRECT (`use_direct_io_for_flush_and_compaction`), as libkv's merge
+    /// does unless `--buffered-merge`.
+    #[arg(long)]
+    rocksdb_direct_io: bool,
 }
 
 fn hist() -> Histogram<u64> {
@@ -52,6 +72,17 @@ struct Run {
     /// The merge alone (no other writes).
     alone_mb_s: f64,
     alone_s: f64,
+    /// Wall time of the `Db::compact()` call of the merge alone, seconds
+    /// (`alone_s` is the summary's own millisecond count).
+    alone_wall_s: f64,
+    /// CPU time of the process (all threads) during that call, seconds.
+    alone_cpu_s: f64,
+    alone_input_bytes: u64,
+    alone_output_bytes: u64,
+    /// Bytes in the merge-alone database's directory when `compact` returned
+    /// (segments and hint files), and in its segments alone.
+    alone_dir_bytes: u64,
+    alone_segment_bytes: u64,
     /// The merge alone without removing its inputs (freeing their blocks):
     /// the rewrite itself.
     rewrite_mb_s: f64,
@@ -145,15 +176,20 @@ fn one(a: &Args) -> Result<Run, String> {
     };
     // The merge on its own, in a database of its own (its inputs freshly
     // written, as in the second one).
-    let alone = {
+    let (alone, alone_wall_s, alone_cpu_s) = {
         let db = Db::open(root.path().join("alone"), o.clone()).map_err(|e| e.to_string())?;
         fill_sized(&db, n, 0, value_bytes)?;
         fill_sized(&db, n, 1, value_bytes)?;
         // No commit for longer than the merge's 20 ms "foreground busy"
         // window: this merge runs on a quiet database (two scan threads).
         std::thread::sleep(Duration::from_millis(50));
-        db.compact().map_err(|e| e.to_string())?
+        sync_all();
+        let (t, cpu0) = (Instant::now(), process_cpu_s());
+        let summary = db.compact().map_err(|e| e.to_string())?;
+        (summary, t.elapsed().as_secs_f64(), process_cpu_s() - cpu0)
     };
+    let alone_dir_bytes = dir_bytes(&root.path().join("alone"), "");
+    let alone_segment_bytes = dir_bytes(&root.path().join("alone"), ".seg");
     let alone_s = (alone.duration_ms.max(1)) as f64 / 1000.0;
     let db = Db::open(&dir, o).map_err(|e| e.to_string())?;
     fill_sized(&db, n, 0, value_bytes)?;
@@ -193,6 +229,12 @@ fn one(a: &Args) -> Result<Run, String> {
         during_threads: summary.scan_threads,
         alone_mb_s: alone.output_bytes as f64 / 1e6 / alone_s,
         alone_s,
+        alone_wall_s,
+        alone_cpu_s,
+        alone_input_bytes: alone.input_bytes,
+        alone_output_bytes: alone.output_bytes,
+        alone_dir_bytes,
+        alone_segment_bytes,
         rewrite_mb_s: alone.output_bytes as f64
             / 1e6
             / (alone.duration_ms.saturating_sub(alone.removal_ms).max(1) as f64 / 1000.0),
@@ -210,9 +252,66 @@ fn one(a: &Args) -> Result<Run, String> {
     })
 }
 
+/// Apparent size of every file under `path` whose name ends in `suffix`.
+fn dir_bytes(path: &std::path::Path, suffix: &str) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path(), suffix),
+            Ok(m) if e.file_name().to_string_lossy().ends_with(suffix) => m.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// User + system CPU time of this process (every thread), seconds.
+fn process_cpu_s() -> f64 {
+    // SAFETY: getrusage writes one `rusage` into the zeroed value we own.
+    let (rc, u) = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        (libc::getrusage(libc::RUSAGE_SELF, &mut u), u)
+    };
+    if rc != 0 {
+        return f64::NAN;
+    }
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    s(u.ru_utime) + s(u.ru_stime)
+}
+
+/// Writes every dirty page of the machine back before a timed compaction,
+/// so write-back of earlier, unsynced writes (a peer's journal, another
+/// process's files) does not land inside the timed call.
+fn sync_all() {
+    // SAFETY: sync(2) takes no arguments and touches no memory of ours.
+    unsafe { libc::sync() };
+}
+
 /// Runs the compaction benchmark.
 pub fn run(a: &Args) -> Result<(), String> {
-    let runs: Vec<Run> = (0..a.runs.max(1)).map(|_| one(a)).collect::<Result<_, _>>()?;
+    if a.rocksdb_subcompactions == 0 {
+        return Err("--rocksdb-subcompactions must be at least 1".to_string());
+    }
+    if a.rocksdb_direct_io && !a.peers {
+        return Err("--rocksdb-direct-io needs --peers".to_string());
+    }
+    #[cfg(not(any(feature = "peers", feature = "peers-rocksdb")))]
+    if a.peers {
+        return Err("--peers: no peer engine is compiled in (build kv-bench with --features peers,peers-rocksdb; \
+                    see benches/README.md)"
+            .to_string());
+    }
+    let mut runs = Vec::new();
+    #[cfg(any(feature = "peers", feature = "peers-rocksdb"))]
+    let mut peer_rounds = Vec::new();
+    for _ in 0..a.runs.max(1) {
+        let r = one(a)?;
+        #[cfg(any(feature = "peers", feature = "peers-rocksdb"))]
+        if a.peers {
+            peer_rounds.push(peers::round(a, &r)?);
+        }
+        runs.push(r);
+    }
     let f = |g: &dyn Fn(&Run) -> f64, prec: usize| {
         let (m, lo, hi) = summarize(runs.iter().map(g).collect());
         format!("{m:.prec$} [{lo:.prec$}–{hi:.prec$}]")
@@ -246,6 +345,18 @@ pub fn run(a: &Args) -> Result<(), String> {
     println!("| merge alone: time s | {} |", f(&|r| r.alone_s, 2));
     println!("| merge alone: output MB/s | {} |", f(&|r| r.alone_mb_s, 1));
     println!("| merge alone: of which removing the inputs, s | {} |", f(&|r| r.removal_s, 2));
+    println!(
+        "| merge alone: wall time of the `compact` call s / process CPU s ÷ wall s | {} / {} |",
+        f(&|r| r.alone_wall_s, 3),
+        f(&|r| r.alone_cpu_s / r.alone_wall_s.max(1e-6), 2)
+    );
+    println!(
+        "| merge alone: bytes read / written / segments after / directory after | {} / {} / {} / {} |",
+        f(&|r| r.alone_input_bytes as f64, 0),
+        f(&|r| r.alone_output_bytes as f64, 0),
+        f(&|r| r.alone_segment_bytes as f64, 0),
+        f(&|r| r.alone_dir_bytes as f64, 0)
+    );
     println!("| merge alone without removing the inputs: output MB/s | {} |", f(&|r| r.rewrite_mb_s, 1));
     println!(
         "| merge alone / during puts: scan threads | {} / {} |",
@@ -277,5 +388,9 @@ pub fn run(a: &Args) -> Result<(), String> {
     println!("| put p99 during merge ÷ idle (per run) | {} |", f(&|r| r.during_p99_us / r.idle_p99_us, 2));
     println!("| put max µs during merge | {} |", f(&|r| r.during_max_us, 0));
     println!();
+    #[cfg(any(feature = "peers", feature = "peers-rocksdb"))]
+    if a.peers {
+        peers::report(a, &runs, &peer_rounds);
+    }
     Ok(())
 }

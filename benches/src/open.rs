@@ -39,7 +39,7 @@ pub(crate) fn fill(db: &Db, n: u64, round: u64) -> Result<(), String> {
 
 /// [`fill`] with `value_bytes`-byte values.
 pub(crate) fn fill_sized(db: &Db, n: u64, round: u64, value_bytes: usize) -> Result<(), String> {
-    let value = random_value(value_bytes, 0xC0FFEE ^ round);
+    let value = fill_value(value_bytes, round);
     let mut b = WriteBatch::new();
     for i in 0..n {
         b.put(&key(i), &value);
@@ -52,6 +52,13 @@ pub(crate) fn fill_sized(db: &Db, n: u64, round: u64, value_bytes: usize) -> Res
         db.write_batch(&b).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// The value every key gets in fill round `round` of [`fill_sized`] (random,
+/// incompressible within the value; the same for every key of the round), so
+/// peers can be filled with the same bytes.
+pub(crate) fn fill_value(value_bytes: usize, round: u64) -> Vec<u8> {
+    random_value(value_bytes, 0xC0FFEE ^ round)
 }
 
 /// Drops this directory's (synced, clean) files from the page cache.
