@@ -27,6 +27,10 @@ static void sleep_ms(long ms) {
 
 static void test_version_and_strerror(void) {
     CHECK(strcmp(kv_version(), "0.1.0") == 0);
+    /* The header these tests were compiled with describes the library they
+     * link: what every caller checks at startup. */
+    CHECK(kv_abi_version() == KV_ABI_VERSION);
+    CHECK(KV_ABI_VERSION == 2);
     for (int code = 0; code <= KV_INTERNAL; code++) {
         const char *s = kv_strerror(code);
         CHECK(s != NULL && strlen(s) > 0);
