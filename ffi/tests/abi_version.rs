@@ -13,11 +13,8 @@ const FINGERPRINTS: &[(u32, u64)] = &[(1, 0x173d_4585_cd39_adb5), (2, 0x3754_758
 /// whitespace collapsed), followed by the `#define`s those structs use
 /// (array lengths such as `KV_GROUP_COMMIT_BUCKETS`).
 fn struct_layouts(header: &str) -> String {
-    let code: Vec<&str> = header
-        .lines()
-        .map(|l| l.split("//").next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .collect();
+    let code: Vec<&str> =
+        header.lines().map(|l| l.split("//").next().unwrap_or("").trim()).filter(|l| !l.is_empty()).collect();
     let mut bodies = String::new();
     let mut inside = false;
     for line in &code {

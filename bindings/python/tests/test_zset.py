@@ -399,6 +399,8 @@ def test_sorted_sets_survive_reopen_and_compaction(path: Path) -> None:
             "records_dropped",
             "tombstones_kept",
             "duration_ms",
+            "removal_ms",
+            "inputs_copied_from_index",
         }
         assert db.zrange("board", 0, -1, withscores=True) == before
         st = db.stats()
@@ -408,6 +410,27 @@ def test_sorted_sets_survive_reopen_and_compaction(path: Path) -> None:
         assert db.zrange("board", 0, -1, withscores=True) == before
         assert db.zscore("board", "p0") is None and db.get("k9") == b"299"
         assert db.stats()["recovery_segments_from_hints"] >= 1
+
+
+def test_compact_reports_inputs_copied_from_index(path: Path) -> None:
+    """ABI version 2 fields: inputs of string puts only are copied from the
+    index's list; a segment holding deletes is scanned instead."""
+    with libkv.open(path, fsync="no", max_segment_size=64 * 1024, auto_compaction=False) as db:
+        for _ in range(8):
+            for i in range(50):
+                db[f"k{i}"] = "v" * 512
+        r = db.compact()
+        assert r["input_segments"] >= 3
+        assert r["inputs_copied_from_index"] == r["input_segments"]
+        assert 0 <= r["removal_ms"] <= r["duration_ms"]
+        assert r["records_copied"] == 50
+        for i in range(0, 50, 5):
+            del db[f"k{i}"]
+        r = db.compact()
+        assert r["input_segments"] >= 2
+        assert r["inputs_copied_from_index"] == r["input_segments"] - 1
+        assert 0 <= r["removal_ms"] <= r["duration_ms"]
+        assert r["records_copied"] == 40
 
 
 def test_compact_with_nothing_to_merge(db: libkv.DB) -> None:
