@@ -468,10 +468,11 @@ func TestCompactDirectAndBufferedOutputKeepData(t *testing.T) {
 // than 20 ms ago (the engine's busy hold). A writer goroutine preempted for
 // longer (a loaded machine under -race) leaves the merge unpaced meanwhile:
 // this test once failed so (97 ms against a 275 ms floor, in 1 of 15 full
-// runs beside 4 busy processes). So the writer measures, for each commit,
-// the time from the previous call's start to its own return, which bounds
-// the gap between two commits as the engine sees it; an attempt where that
-// reached the hold proves nothing about pacing and is run again.
+// runs beside 4 busy processes). So the writer measures its longest time
+// between one Put's return and the next one's call; an attempt where that
+// reached half the hold (the other half is for the library's own steps
+// around the fsync wait, and the floor is half the paced duration) proves
+// nothing about pacing and is run again.
 func TestCompactBusyRateLimitPacesMergeDuringAlwaysCommits(t *testing.T) {
 	const rate = 2_000_000
 	const busyHold = 20 * time.Millisecond
@@ -479,7 +480,7 @@ func TestCompactBusyRateLimitPacesMergeDuringAlwaysCommits(t *testing.T) {
 		CompactionBusyRateLimitBytesPerSec: rate}
 	val := func(i, round int) []byte { return []byte(fmt.Sprintf("value-%d-%d-%0500d", i, round, 0)) }
 	// One merge beside a writer, every value checked after a reopen: its
-	// summary and the writer's longest span.
+	// summary and the writer's longest time between two Puts.
 	attempt := func() (CompactionSummary, time.Duration) {
 		db, dir := openTest(t, opts)
 		for round := 0; round < 2; round++ {
@@ -497,7 +498,7 @@ func TestCompactBusyRateLimitPacesMergeDuringAlwaysCommits(t *testing.T) {
 		done := make(chan error, 1)
 		var maxSpan time.Duration
 		go func() {
-			var prevCall time.Time
+			var returned time.Time
 			for i := 0; ; i++ {
 				if i == 1 {
 					close(writing) // the merge starts once commits are running
@@ -508,15 +509,15 @@ func TestCompactBusyRateLimitPacesMergeDuringAlwaysCommits(t *testing.T) {
 					return
 				default:
 				}
-				call := time.Now()
-				if err := db.Put([]byte(fmt.Sprintf("fg%d", i)), []byte("during the merge")); err != nil {
+				key := []byte(fmt.Sprintf("fg%d", i))
+				if i > 0 {
+					maxSpan = max(maxSpan, time.Since(returned))
+				}
+				if err := db.Put(key, []byte("during the merge")); err != nil {
 					done <- err
 					return
 				}
-				if i > 0 {
-					maxSpan = max(maxSpan, time.Since(prevCall))
-				}
-				prevCall = call
+				returned = time.Now()
 			}
 		}()
 		<-writing
@@ -537,9 +538,9 @@ func TestCompactBusyRateLimitPacesMergeDuringAlwaysCommits(t *testing.T) {
 	const attempts = 10
 	for n := 1; ; n++ {
 		sum, maxSpan := attempt()
-		if maxSpan >= busyHold-time.Millisecond {
+		if maxSpan >= busyHold/2 {
 			if n == attempts {
-				t.Skipf("the writer stalled for %v or more in each of %d attempts: pacing not judged", busyHold, n)
+				t.Skipf("the writer stalled for %v or more in each of %d attempts: pacing not judged", busyHold/2, n)
 			}
 			t.Logf("attempt %d: the writer stalled (%v between commits): again", n, maxSpan)
 			continue

@@ -202,10 +202,10 @@ def test_compaction_busy_rate_limit_paces_merge_during_always_commits(tmp_path: 
     The merge is paced only while a commit waits for its fsync or ended less
     than 20 ms ago (the engine's busy hold); a writer thread preempted for
     longer (a loaded machine) leaves it unpaced meanwhile. So the writer
-    measures, for each commit, the time from the previous call's start to its
-    own return, which bounds the gap between two commits as the engine sees
-    it; an attempt where that reached the hold proves nothing about pacing
-    and is run again."""
+    measures its longest time between one write's return and the next one's
+    call; an attempt where that reached half the hold (the other half is for
+    the library's own steps around the fsync wait, and the floor is half the
+    paced duration) proves nothing about pacing and is run again."""
     import threading
 
     rate = 2_000_000
@@ -225,13 +225,13 @@ def test_compaction_busy_rate_limit_paces_merge_during_always_commits(tmp_path: 
             def writer() -> None:
                 nonlocal max_span
                 i = 0
-                prev_call = None
+                returned = None
                 while not stop.is_set():
-                    call = time.monotonic()
-                    d[f"fg{i}"] = "during the merge"
-                    if prev_call is not None:
-                        max_span = max(max_span, time.monotonic() - prev_call)
-                    prev_call = call
+                    key = f"fg{i}"
+                    if returned is not None:
+                        max_span = max(max_span, time.monotonic() - returned)
+                    d[key] = "during the merge"
+                    returned = time.monotonic()
                     writing.set()
                     i += 1
 
@@ -251,11 +251,11 @@ def test_compaction_busy_rate_limit_paces_merge_during_always_commits(tmp_path: 
     attempts = 10
     for n in range(1, attempts + 1):
         s, max_span = attempt(tmp_path / f"db{n}")
-        if max_span < busy_hold_s - 0.001:
+        if max_span < busy_hold_s / 2:
             assert s["output_bytes"] > 500_000, s
             assert s["duration_ms"] >= s["output_bytes"] * 1000 // rate // 2, (s, max_span)
             break
     else:
-        pytest.skip(f"the writer stalled for 20 ms or more in each of {attempts} attempts: pacing not judged")
+        pytest.skip(f"the writer stalled for 10 ms or more in each of {attempts} attempts: pacing not judged")
     with pytest.raises(TypeError):
         libkv.open(tmp_path / "db", compaction_busy_rate_limit="fast")
