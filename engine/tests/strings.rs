@@ -704,7 +704,8 @@ mod active {
         clock.advance_ms(5);
         let started = std::time::Instant::now();
         while db.stats().expired_keys_active < 200 {
-            assert!(started.elapsed() < std::time::Duration::from_secs(20), "background expiry did not run");
+            // Only for a thread that never runs: generous for a loaded machine.
+            assert!(started.elapsed() < std::time::Duration::from_secs(60), "background expiry did not run");
             std::thread::yield_now();
         }
         assert_eq!(db.stats().expired_keys_lazy, 0);
