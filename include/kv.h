@@ -8,6 +8,12 @@
  * on failure, sets a per-thread message read with kv_last_error_message().
  * Handles are opaque. Every pointer argument is checked for NULL. Each
  * function states who owns what. See docs/c-api.md.
+ *
+ * ABI version: callers allocate the plain structs below (kv_stats,
+ * kv_compaction_summary, ...), so their layout is part of the ABI. Every
+ * change to one (and every changed signature or meaning) bumps
+ * KV_ABI_VERSION. Check kv_abi_version() == KV_ABI_VERSION at startup,
+ * before any other call, and refuse to run on a mismatch.
  */
 
 #ifndef KV_H
@@ -16,6 +22,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+// The ABI version this header describes. Compare it with
+// `kv_abi_version()` at startup: a program must not call anything else in
+// a library whose version differs (see `kv_abi_version`). Bumped by every
+// change to a struct of this header, a function signature, or the meaning
+// of a value; never by added functions or appended status codes.
+#define KV_ABI_VERSION 2
 
 // Number of elements of `kv_stats.group_commit_histogram`.
 #define KV_GROUP_COMMIT_BUCKETS 12
@@ -224,7 +237,8 @@ typedef struct {
 } kv_buf;
 
 // What one merge did, filled by `kv_db_compact` and
-// `kv_db_compact_segments`. A plain struct owned by the caller.
+// `kv_db_compact_segments`. A plain struct owned by the caller, so any
+// change to its fields bumps `KV_ABI_VERSION`.
 typedef struct {
   // Segments merged (and deleted); 0 when there was nothing to merge.
   uint64_t input_segments;
@@ -244,6 +258,14 @@ typedef struct {
   uint64_t tombstones_kept;
   // Wall time of the merge in milliseconds.
   uint64_t duration_ms;
+  // The part of `duration_ms` spent removing the merged inputs (freeing
+  // their disk blocks and cached pages) after the index switched to the
+  // outputs. Added in ABI version 2.
+  uint64_t removal_ms;
+  // Inputs holding string Puts only, whose live records were copied from
+  // the index's list without reading their dead records (at most
+  // `input_segments`). Added in ABI version 2.
+  uint64_t inputs_copied_from_index;
 } kv_compaction_summary;
 
 // One segment file, as listed by `kv_db_segments`.
@@ -425,6 +447,24 @@ typedef struct {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// The ABI version of the loaded library (its `KV_ABI_VERSION`), never 0.
+//
+// Call it first and compare with the `KV_ABI_VERSION` of the header the
+// program was compiled with:
+//
+// ```c
+// if (kv_abi_version() != KV_ABI_VERSION) {
+//     fprintf(stderr, "libkv ABI %u, built for %u\n", kv_abi_version(), KV_ABI_VERSION);
+//     return 1;
+// }
+// ```
+//
+// On a mismatch the layout of at least one struct differs between the
+// header and the library, so no other libkv function may be called: one
+// filling a struct could write past the end of the caller's copy. A
+// library older than this function lacks the symbol (ABI version 1).
+uint32_t kv_abi_version(void);
 
 // A new empty batch. Returns NULL only if libkv failed internally.
 //

@@ -21,6 +21,13 @@ type CompactionSummary struct {
 	RecordsDropped uint64        // dead or expired records and obsolete tombstones dropped
 	TombstonesKept uint64        // tombstones copied because older segments remain
 	Duration       time.Duration // wall time of the merge (millisecond precision)
+	// RemovalDuration is the part of Duration spent removing the merged
+	// inputs (freeing their disk blocks and cached pages).
+	RemovalDuration time.Duration
+	// InputsCopiedFromIndex counts the inputs holding string puts only,
+	// whose live records were copied from the index's list without reading
+	// their dead records.
+	InputsCopiedFromIndex uint64
 }
 
 // Compact merges every sealed segment now (rotating the active one first
@@ -39,15 +46,17 @@ func (db *DB) Compact() (CompactionSummary, error) {
 		return CompactionSummary{}, newError("Compact", st, &out)
 	}
 	return CompactionSummary{
-		InputSegments:  uint64(s.input_segments),
-		OutputSegments: uint64(s.output_segments),
-		InputBytes:     uint64(s.input_bytes),
-		OutputBytes:    uint64(s.output_bytes),
-		ReclaimedBytes: uint64(s.reclaimed_bytes),
-		RecordsCopied:  uint64(s.records_copied),
-		RecordsDropped: uint64(s.records_dropped),
-		TombstonesKept: uint64(s.tombstones_kept),
-		Duration:       time.Duration(s.duration_ms) * time.Millisecond,
+		InputSegments:         uint64(s.input_segments),
+		OutputSegments:        uint64(s.output_segments),
+		InputBytes:            uint64(s.input_bytes),
+		OutputBytes:           uint64(s.output_bytes),
+		ReclaimedBytes:        uint64(s.reclaimed_bytes),
+		RecordsCopied:         uint64(s.records_copied),
+		RecordsDropped:        uint64(s.records_dropped),
+		TombstonesKept:        uint64(s.tombstones_kept),
+		Duration:              time.Duration(s.duration_ms) * time.Millisecond,
+		RemovalDuration:       time.Duration(s.removal_ms) * time.Millisecond,
+		InputsCopiedFromIndex: uint64(s.inputs_copied_from_index),
 	}, nil
 }
 

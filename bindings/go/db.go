@@ -112,8 +112,13 @@ type DB struct {
 }
 
 // Open opens (creating if needed) the database in directory dir. Only one
-// handle may have a directory open at a time (ErrLocked otherwise).
+// handle may have a directory open at a time (ErrLocked otherwise). It
+// fails with an error wrapping ErrABIMismatch when the linked libkv has
+// another ABI version than ABIVersion.
 func Open(dir string, opts Options) (*DB, error) {
+	if abiErr != nil {
+		return nil, abiErr
+	}
 	if dir == "" {
 		return nil, invalid("Open", "dir is empty")
 	}

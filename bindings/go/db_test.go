@@ -359,7 +359,9 @@ func TestForgottenDBIsClosedByCleanup(t *testing.T) {
 		db := must(Open(dir, fastOpts))
 		ok(t, db.Put(b("k"), b("v")))
 	}()
-	deadline := time.Now().Add(5 * time.Second)
+	// Generous: the cleanup runs on the runtime's own goroutine, which a
+	// loaded machine under -race can delay; only a DB never closed misses it.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		runtime.GC()
 		db, err := Open(dir, fastOpts)
@@ -461,57 +463,92 @@ func TestCompactDirectAndBufferedOutputKeepData(t *testing.T) {
 // With CompactionBusyRateLimitBytesPerSec set, a merge running beside
 // FsyncAlways writers is paced to it and keeps every value; MaxUint64
 // (unthrottled) is accepted too.
+//
+// The merge is paced only while a commit waits for its fsync or ended less
+// than 20 ms ago (the engine's busy hold). A writer goroutine preempted for
+// longer (a loaded machine under -race) leaves the merge unpaced meanwhile:
+// this test once failed so (97 ms against a 275 ms floor, in 1 of 15 full
+// runs beside 4 busy processes). So the writer measures its longest time
+// between one Put's return and the next one's call; an attempt where that
+// reached half the hold (the other half is for the library's own steps
+// around the fsync wait, and the floor is half the paced duration) proves
+// nothing about pacing and is run again.
 func TestCompactBusyRateLimitPacesMergeDuringAlwaysCommits(t *testing.T) {
 	const rate = 2_000_000
+	const busyHold = 20 * time.Millisecond
 	opts := Options{Fsync: FsyncAlways, MaxSegmentSizeBytes: 1 << 20, DisableAutoCompaction: true,
 		CompactionBusyRateLimitBytesPerSec: rate}
-	db, dir := openTest(t, opts)
 	val := func(i, round int) []byte { return []byte(fmt.Sprintf("value-%d-%d-%0500d", i, round, 0)) }
-	for round := 0; round < 2; round++ {
-		for start := 0; start < 2000; start += 500 {
-			ok(t, db.Batch(func(b *Batch) error {
-				for i := start; i < start+500; i++ {
-					b.Put([]byte(fmt.Sprintf("k%05d", i)), val(i, round))
+	// One merge beside a writer, every value checked after a reopen: its
+	// summary and the writer's longest time between two Puts.
+	attempt := func() (CompactionSummary, time.Duration) {
+		db, dir := openTest(t, opts)
+		for round := 0; round < 2; round++ {
+			for start := 0; start < 2000; start += 500 {
+				ok(t, db.Batch(func(b *Batch) error {
+					for i := start; i < start+500; i++ {
+						b.Put([]byte(fmt.Sprintf("k%05d", i)), val(i, round))
+					}
+					return nil
+				}))
+			}
+		}
+		stop := make(chan struct{})
+		writing := make(chan struct{})
+		done := make(chan error, 1)
+		var maxSpan time.Duration
+		go func() {
+			var returned time.Time
+			for i := 0; ; i++ {
+				if i == 1 {
+					close(writing) // the merge starts once commits are running
 				}
-				return nil
-			}))
-		}
-	}
-	stop := make(chan struct{})
-	writing := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		for i := 0; ; i++ {
-			if i == 1 {
-				close(writing) // the merge starts once commits are running
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				key := []byte(fmt.Sprintf("fg%d", i))
+				if i > 0 {
+					maxSpan = max(maxSpan, time.Since(returned))
+				}
+				if err := db.Put(key, []byte("during the merge")); err != nil {
+					done <- err
+					return
+				}
+				returned = time.Now()
 			}
-			select {
-			case <-stop:
-				done <- nil
-				return
-			default:
-			}
-			if err := db.Put([]byte(fmt.Sprintf("fg%d", i)), []byte("during the merge")); err != nil {
-				done <- err
-				return
+		}()
+		<-writing
+		sum, err := db.Compact()
+		close(stop)
+		ok(t, <-done)
+		ok(t, err)
+		ok(t, db.Close())
+		db2 := must(Open(dir, Options{Fsync: FsyncNo, CompactionBusyRateLimitBytesPerSec: math.MaxUint64}))
+		for i := 0; i < 2000; i++ {
+			if got := must(db2.Get([]byte(fmt.Sprintf("k%05d", i)))); !bytes.Equal(got, val(i, 1)) {
+				t.Fatalf("key %d = %q", i, got)
 			}
 		}
-	}()
-	<-writing
-	sum, err := db.Compact()
-	close(stop)
-	ok(t, <-done)
-	ok(t, err)
-	floor := time.Duration(sum.OutputBytes*1000/rate/2) * time.Millisecond
-	if sum.OutputBytes < 500_000 || sum.Duration < floor {
-		t.Fatalf("merge not paced: %+v (floor %v)", sum, floor)
+		ok(t, db2.Close())
+		return sum, maxSpan
 	}
-	ok(t, db.Close())
-	db2 := must(Open(dir, Options{Fsync: FsyncNo, CompactionBusyRateLimitBytesPerSec: math.MaxUint64}))
-	for i := 0; i < 2000; i++ {
-		if got := must(db2.Get([]byte(fmt.Sprintf("k%05d", i)))); !bytes.Equal(got, val(i, 1)) {
-			t.Fatalf("key %d = %q", i, got)
+	const attempts = 10
+	for n := 1; ; n++ {
+		sum, maxSpan := attempt()
+		if maxSpan >= busyHold/2 {
+			if n == attempts {
+				t.Skipf("the writer stalled for %v or more in each of %d attempts: pacing not judged", busyHold/2, n)
+			}
+			t.Logf("attempt %d: the writer stalled (%v between commits): again", n, maxSpan)
+			continue
 		}
+		floor := time.Duration(sum.OutputBytes*1000/rate/2) * time.Millisecond
+		if sum.OutputBytes < 500_000 || sum.Duration < floor {
+			t.Fatalf("merge not paced: %+v (floor %v, writer's longest span %v)", sum, floor, maxSpan)
+		}
+		return
 	}
-	ok(t, db2.Close())
 }

@@ -591,13 +591,15 @@ func TestRunExpiryCycle(t *testing.T) {
 	ok(t, db.Put(b("keep"), b("v")))
 	time.Sleep(20 * time.Millisecond)
 	first := must(db.RunExpiryCycle())
-	if first.Samples == 0 || first.SampledKeys < first.ExpiredKeys || first.ExpiredKeys == 0 {
+	// A cycle that ran out of its 25 ms budget (preempted on a loaded
+	// machine) may have purged nothing yet.
+	if first.Samples == 0 || first.SampledKeys < first.ExpiredKeys || (first.ExpiredKeys == 0 && !first.BudgetExhausted) {
 		t.Fatalf("report = %+v", first)
 	}
-	for purged := first.ExpiredKeys; purged < 31; {
+	for purged, cycles := first.ExpiredKeys, 1; purged < 31; cycles++ {
 		// The cycle samples; it may stop short of every key (budget).
 		r := must(db.RunExpiryCycle())
-		if r.ExpiredKeys == 0 {
+		if (r.ExpiredKeys == 0 && !r.BudgetExhausted) || cycles == 10_000 {
 			t.Fatalf("expiry cycles purged %d of 31 keys: %+v", purged, r)
 		}
 		purged += r.ExpiredKeys

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{expect, kv, ok, test_dir};
+use common::{expect, expect_ttl, kv, ok, test_dir};
 use predicates::prelude::*;
 
 #[test]
@@ -33,14 +33,17 @@ fn set_get_del_exists_print_like_redis_cli() {
 fn ttl_family() {
     let t = test_dir();
     let d = &t.db;
+    let set_at = std::time::Instant::now();
     expect(d, &["set", "s", "v", "EX", "60", "NX"], "OK\n", 0);
-    expect(d, &["ttl", "s"], "(integer) 60\n", 0);
+    expect_ttl(d, "s", 60, set_at);
     let pttl = ok(d, &["pttl", "s"]);
     let ms: i64 = pttl.trim().strip_prefix("(integer) ").unwrap().parse().unwrap();
-    assert!((59_000..=60_000).contains(&ms), "{pttl}");
+    let elapsed_ms = set_at.elapsed().as_millis() as i64 + 1;
+    assert!((60_000 - elapsed_ms..=60_000).contains(&ms), "{pttl} after {elapsed_ms} ms");
     expect(d, &["expire", "s", "100", "NX"], "(integer) 0\n", 0);
+    let set_at = std::time::Instant::now();
     expect(d, &["expire", "s", "100", "GT"], "(integer) 1\n", 0);
-    expect(d, &["ttl", "s"], "(integer) 100\n", 0);
+    expect_ttl(d, "s", 100, set_at);
     expect(d, &["persist", "s"], "(integer) 1\n", 0);
     expect(d, &["ttl", "s"], "(integer) -1\n", 0);
     expect(d, &["ttl", "missing"], "(integer) -2\n", 0);
@@ -50,10 +53,12 @@ fn ttl_family() {
     expect(d, &["pexpiretime", "s"], "(integer) 4102444800000\n", 0);
     expect(d, &["getex", "s", "PERSIST"], "\"v\"\n", 0);
     expect(d, &["ttl", "s"], "(integer) -1\n", 0);
+    let set_at = std::time::Instant::now();
     expect(d, &["getex", "s", "EX", "30"], "\"v\"\n", 0);
-    expect(d, &["ttl", "s"], "(integer) 30\n", 0);
+    expect_ttl(d, "s", 30, set_at);
+    let set_at = std::time::Instant::now();
     expect(d, &["setex", "e", "40", "x"], "OK\n", 0);
-    expect(d, &["ttl", "e"], "(integer) 40\n", 0);
+    expect_ttl(d, "e", 40, set_at);
     expect(d, &["psetex", "p", "1", "x"], "OK\n", 0);
     std::thread::sleep(std::time::Duration::from_millis(20));
     expect(d, &["get", "p"], "(nil)\n", 0);

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{expect, ok, test_dir};
+use common::{expect, expect_ttl, ok, test_dir};
 
 #[test]
 fn leaderboard_commands() {
@@ -107,8 +107,9 @@ fn sorted_set_ttl_and_persistence_across_invocations() {
     let t = test_dir();
     let d = &t.db;
     ok(d, &["zadd", "z", "1", "a"]);
+    let set_at = std::time::Instant::now();
     expect(d, &["expire", "z", "100"], "(integer) 1\n", 0);
-    expect(d, &["ttl", "z"], "(integer) 100\n", 0);
+    expect_ttl(d, "z", 100, set_at);
     expect(d, &["persist", "z"], "(integer) 1\n", 0);
     expect(d, &["pexpire", "z", "1"], "(integer) 1\n", 0);
     std::thread::sleep(std::time::Duration::from_millis(20));

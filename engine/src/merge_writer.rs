@@ -338,8 +338,12 @@ mod tests {
         write_chunk(&file, &chunk, 1 << 20, &mut fg).unwrap();
         assert_eq!(*file.writes.lock(), vec![(1 << 20, chunk.len())], "quiet: one write");
         file.writes.lock().clear();
-        activity.mark();
+        // A commit waiting for its fsync: busy however long this thread is
+        // preempted (a mark's 20 ms hold could lapse mid-chunk on a loaded
+        // machine and leave fewer, bigger pieces).
+        let waiting = activity.waiting();
         write_chunk(&file, &chunk, 1 << 20, &mut fg).unwrap();
+        drop(waiting);
         let writes = file.writes.lock().clone();
         assert_eq!(writes.len(), 5, "{writes:?}");
         let mut at = 1u64 << 20;
@@ -358,13 +362,15 @@ mod tests {
     #[test]
     fn compact_commit_activity_is_busy_for_the_hold_after_a_mark() {
         let a = CommitActivity::default();
-        let now = Instant::now();
-        assert!(!a.busy_at(now), "never marked");
+        let before = Instant::now();
+        assert!(!a.busy_at(before), "never marked");
         a.mark();
-        let marked = Instant::now();
-        assert!(a.busy_at(marked));
-        assert!(a.busy_at(marked + BUSY_HOLD / 2));
-        assert!(!a.busy_at(marked + BUSY_HOLD + Duration::from_millis(1)));
+        let after = Instant::now();
+        // The mark is between `before` and `after`, however long this thread
+        // was preempted in between: judge times relative to the right one.
+        assert!(a.busy_at(before + BUSY_HOLD / 2));
+        assert!(a.busy_at(before + BUSY_HOLD - Duration::from_millis(1)));
+        assert!(!a.busy_at(after + BUSY_HOLD + Duration::from_millis(1)));
     }
 
     /// A commit still waiting for its fsync keeps the writer busy however
@@ -379,10 +385,13 @@ mod tests {
         let second = a.waiting();
         drop(wait);
         assert!(a.busy_at(late), "one of two commits still waits");
+        // The last wait ends (and marks) between `before` and `after`,
+        // however long this thread was preempted in between.
+        let before = Instant::now();
         drop(second);
-        let ended = Instant::now();
-        assert!(!a.busy_at(late), "no commit waits, and the hold is over");
-        assert!(a.busy_at(ended + BUSY_HOLD / 2), "the hold after the last wait");
+        let after = Instant::now();
+        assert!(!a.busy_at(after + BUSY_HOLD + Duration::from_millis(1)), "no commit waits, and the hold is over");
+        assert!(a.busy_at(before + BUSY_HOLD / 2), "the hold after the last wait");
     }
 
     /// Busy pieces are spaced at the busy rate from the first one; time

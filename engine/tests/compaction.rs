@@ -967,8 +967,47 @@ fn compact_deleted_segments_are_not_kept_open() {
 /// `compaction_busy_rate_limit_bytes_per_sec` (a merge of ~2 MB at 2 MB/s
 /// takes at least about a second), it runs on one thread, and the data
 /// comes through intact.
+///
+/// The merge counts as beside commits only while one waits for its fsync or
+/// ended less than 20 ms ago (the busy hold); a writer thread preempted for
+/// longer between two commits (a loaded machine) leaves the merge unpaced
+/// meanwhile, as the Go binding's test of the same showed (1 of 15 runs
+/// under load). So the writer measures its longest time between one `put`'s
+/// return and the next one's call; an attempt where that reached half the
+/// hold (the other half is for the library's own steps around the fsync
+/// wait, and the floor is half the paced duration) proves nothing about
+/// pacing and is run again.
 #[test]
 fn compact_paced_while_always_commits_run_keeps_data() {
+    const BUSY_HOLD: std::time::Duration = std::time::Duration::from_millis(20);
+    const ATTEMPTS: u32 = 10;
+    for attempt in 1..=ATTEMPTS {
+        let (summary, max_span) = paced_merge_beside_always_commits();
+        if max_span >= BUSY_HOLD / 2 {
+            eprintln!("attempt {attempt}: the writer stalled ({max_span:?} between commits): again");
+            continue;
+        }
+        let floor_ms = summary.output_bytes * 1000 / 2_000_000 / 2;
+        assert!(summary.output_bytes > 1_000_000, "{summary:?}");
+        // Started beside running commits: one thread (two when quiet, as the
+        // two-thread tests show for the same amount of input).
+        assert_eq!(summary.scan_threads, 1, "{summary:?}");
+        assert!(
+            summary.duration_ms >= floor_ms,
+            "merge of {} bytes took {} ms: not paced (writer's longest span {max_span:?})",
+            summary.output_bytes,
+            summary.duration_ms
+        );
+        return;
+    }
+    eprintln!("the writer stalled for 10 ms or more in each of {ATTEMPTS} attempts: pacing not judged");
+}
+
+/// One merge of ~2 MB beside a writer committing under `Fsync::Always`,
+/// the data checked after it and after a reopen: the merge's summary and
+/// the writer's longest time from one `put`'s return to the next one's
+/// call.
+fn paced_merge_beside_always_commits() -> (CompactionSummary, std::time::Duration) {
     let dir = tempfile::tempdir().unwrap();
     let rate_bytes_per_sec = 2_000_000u64;
     let opts = Options {
@@ -995,18 +1034,24 @@ fn compact_paced_while_always_commits_run_keeps_data() {
     rotate(&db, "pace");
     let stop = AtomicBool::new(false);
     let commits = AtomicU32::new(0);
-    let (summary, fg) = std::thread::scope(|s| {
+    let (summary, (fg, max_span)) = std::thread::scope(|s| {
         let writer = s.spawn(|| {
             let mut fg = Model::new();
             let mut i = 0u32;
+            let mut max_span = std::time::Duration::ZERO;
+            let mut returned: Option<std::time::Instant> = None;
             while !stop.load(Ordering::Relaxed) {
                 let k = format!("fg-{i}").into_bytes();
+                if let Some(r) = returned {
+                    max_span = max_span.max(r.elapsed());
+                }
                 db.put(&k, b"during the merge").unwrap();
+                returned = Some(std::time::Instant::now());
                 fg.insert(k, Some(b"during the merge".to_vec()));
                 i += 1;
                 commits.store(i, Ordering::Relaxed);
             }
-            fg
+            (fg, max_span)
         });
         // The merge starts once the writer commits: on a loaded machine the
         // thread could start late, and the merge then saw no commits and
@@ -1019,17 +1064,6 @@ fn compact_paced_while_always_commits_run_keeps_data() {
         (summary, writer.join().unwrap())
     });
     model.extend(fg);
-    let floor_ms = summary.output_bytes * 1000 / rate_bytes_per_sec / 2;
-    assert!(summary.output_bytes > 1_000_000, "{summary:?}");
-    // Started beside running commits: one thread (two when quiet, as the
-    // two-thread tests show for the same amount of input).
-    assert_eq!(summary.scan_threads, 1, "{summary:?}");
-    assert!(
-        summary.duration_ms >= floor_ms,
-        "merge of {} bytes took {} ms: not paced",
-        summary.output_bytes,
-        summary.duration_ms
-    );
     let filler: Vec<Vec<u8>> = db.keys().unwrap().filter(|k| k.starts_with(b"filler")).collect();
     for k in filler {
         model.insert(k.clone(), db.get(&k).unwrap());
@@ -1038,6 +1072,7 @@ fn compact_paced_while_always_commits_run_keeps_data() {
     drop(db);
     let db = Db::open(dir.path(), opts).unwrap();
     assert_matches(&db, &model, "after reopen");
+    (summary, max_span)
 }
 
 #[test]
@@ -1055,7 +1090,9 @@ fn compact_runs_automatically_in_background() {
             db.put(&key(i), &val(i, r)).unwrap();
         }
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // The thread checks every 250 ms; the deadline is only for a thread
+    // that never merges (10 s was within reach of a loaded machine).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while db.stats().merges == 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

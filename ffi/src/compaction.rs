@@ -8,7 +8,8 @@ use crate::db::{kv_db, with_db};
 use crate::status::{kv_status, Fail, FfiResult};
 
 /// What one merge did, filled by `kv_db_compact` and
-/// `kv_db_compact_segments`. A plain struct owned by the caller.
+/// `kv_db_compact_segments`. A plain struct owned by the caller, so any
+/// change to its fields bumps `KV_ABI_VERSION`.
 #[repr(C)]
 #[allow(non_camel_case_types)]
 #[derive(Debug, Default, Clone, Copy)]
@@ -31,6 +32,14 @@ pub struct kv_compaction_summary {
     pub tombstones_kept: u64,
     /// Wall time of the merge in milliseconds.
     pub duration_ms: u64,
+    /// The part of `duration_ms` spent removing the merged inputs (freeing
+    /// their disk blocks and cached pages) after the index switched to the
+    /// outputs. Added in ABI version 2.
+    pub removal_ms: u64,
+    /// Inputs holding string Puts only, whose live records were copied from
+    /// the index's list without reading their dead records (at most
+    /// `input_segments`). Added in ABI version 2.
+    pub inputs_copied_from_index: u64,
 }
 
 impl From<&CompactionSummary> for kv_compaction_summary {
@@ -45,6 +54,8 @@ impl From<&CompactionSummary> for kv_compaction_summary {
             records_dropped: s.records_dropped,
             tombstones_kept: s.tombstones_kept,
             duration_ms: s.duration_ms,
+            removal_ms: s.removal_ms,
+            inputs_copied_from_index: u64::from(s.inputs_copied_from_index),
         }
     }
 }
@@ -180,5 +191,31 @@ pub unsafe extern "C" fn kv_db_segments(
             unsafe { out.add(i).write(info) };
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_carries_every_engine_field() {
+        let s = CompactionSummary {
+            input_segments: vec![3, 4, 5],
+            output_segments: vec![9],
+            input_bytes: 1000,
+            output_bytes: 400,
+            records_copied: 7,
+            records_dropped: 8,
+            tombstones_kept: 2,
+            duration_ms: 30,
+            removal_ms: 11,
+            scan_threads: 2,
+            inputs_copied_from_index: 2,
+        };
+        let c = kv_compaction_summary::from(&s);
+        assert_eq!((c.input_segments, c.output_segments, c.input_bytes, c.output_bytes), (3, 1, 1000, 400));
+        assert_eq!((c.reclaimed_bytes, c.records_copied, c.records_dropped, c.tombstones_kept), (600, 7, 8, 2));
+        assert_eq!((c.duration_ms, c.removal_ms, c.inputs_copied_from_index), (30, 11, 2));
     }
 }

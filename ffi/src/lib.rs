@@ -9,12 +9,15 @@
 //! - every fallible function returns a stable [`status::kv_status`] and sets
 //!   the thread's last-error message;
 //! - handles are opaque; every pointer argument is checked for NULL
-//!   ([`args`]); ownership is stated on each function.
+//!   ([`args`]); ownership is stated on each function;
+//! - every change to a struct of `kv.h` bumps [`abi::KV_ABI_VERSION`], which
+//!   callers compare with `kv_abi_version()` at startup ([`abi`]).
 //!
 //! See `docs/c-api.md` for the user-facing guide.
 
 #![allow(clippy::missing_safety_doc)] // each function's `# Safety` is in its doc comment
 
+pub mod abi;
 pub mod args;
 pub mod batch;
 pub mod buf;
@@ -29,6 +32,7 @@ pub mod status;
 pub mod strings;
 pub mod zset;
 
+pub use abi::{kv_abi_version, KV_ABI_VERSION};
 pub use batch::kv_batch;
 pub use buf::{kv_buf, kv_slice};
 pub use db::kv_db;

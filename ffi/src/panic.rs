@@ -75,6 +75,16 @@ impl IntoFfi for usize {
     }
 }
 
+impl IntoFfi for u32 {
+    type Out = u32;
+    fn into_ffi(self) -> u32 {
+        self
+    }
+    fn on_panic() -> u32 {
+        0
+    }
+}
+
 impl IntoFfi for () {
     type Out = ();
     fn into_ffi(self) {}

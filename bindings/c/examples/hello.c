@@ -4,6 +4,7 @@
 
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "/tmp/demo-db";
+    if (kv_abi_version() != KV_ABI_VERSION) { fprintf(stderr, "libkv ABI mismatch\n"); return 1; }
     kv_db *db;
     if (kv_db_open(dir, NULL, &db) != KV_OK) { fprintf(stderr, "%s\n", kv_last_error_message()); return 1; }
     kv_db_put(db, (const uint8_t *)"greeting", 8, (const uint8_t *)"hello", 5);

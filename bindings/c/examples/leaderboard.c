@@ -14,6 +14,12 @@ static int fail(kv_db *db, const char *what) {
 }
 
 int main(int argc, char **argv) {
+    /* The structs of kv.h are allocated here and filled by the library:
+     * refuse to run against a library built for another layout. */
+    if (kv_abi_version() != KV_ABI_VERSION) {
+        fprintf(stderr, "libkv ABI version %u, but built for %u\n", (unsigned)kv_abi_version(), (unsigned)KV_ABI_VERSION);
+        return 1;
+    }
     kv_db *db;
     if (kv_db_open(argc > 1 ? argv[1] : "/tmp/leaderboard-db", NULL, &db) != KV_OK) {
         fprintf(stderr, "open: %s\n", kv_last_error_message());

@@ -16,6 +16,12 @@ static int allow(kv_db *db, const char *client, int64_t limit, int64_t window_s)
 }
 
 int main(int argc, char **argv) {
+    /* The structs of kv.h are allocated here and filled by the library:
+     * refuse to run against a library built for another layout. */
+    if (kv_abi_version() != KV_ABI_VERSION) {
+        fprintf(stderr, "libkv ABI version %u, but built for %u\n", (unsigned)kv_abi_version(), (unsigned)KV_ABI_VERSION);
+        return 1;
+    }
     kv_db *db;
     if (kv_db_open(argc > 1 ? argv[1] : "/tmp/rate-limiter-db", NULL, &db) != KV_OK) {
         fprintf(stderr, "open: %s\n", kv_last_error_message());

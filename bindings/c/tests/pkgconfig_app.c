@@ -8,6 +8,12 @@
 
 int main(int argc, char **argv) {
     if (argc != 2) return 2;
+    /* The structs of kv.h are allocated here and filled by the library:
+     * refuse to run against a library built for another layout. */
+    if (kv_abi_version() != KV_ABI_VERSION) {
+        fprintf(stderr, "libkv ABI version %u, but built for %u\n", (unsigned)kv_abi_version(), (unsigned)KV_ABI_VERSION);
+        return 1;
+    }
     kv_db *db = NULL;
     if (kv_db_open(argv[1], NULL, &db) != KV_OK) {
         fprintf(stderr, "open: %s\n", kv_last_error_message());

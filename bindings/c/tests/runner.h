@@ -66,7 +66,22 @@ static const char *kv_t_tmpdir(void) {
     return kv_t_dir;
 }
 
+/* What every libkv program does first: a library built for another layout
+ * of the structs these tests allocate would write past their end. */
+static void kv_t_check_abi(void) {
+    if (kv_abi_version() != KV_ABI_VERSION) {
+        fprintf(stderr, "libkv ABI version %u, but the tests were built for %u\n", (unsigned)kv_abi_version(),
+                (unsigned)KV_ABI_VERSION);
+        exit(2);
+    }
+}
+
 static void kv_t_run(const char *name, void (*fn)(void)) {
+    static int abi_checked;
+    if (!abi_checked) {
+        kv_t_check_abi();
+        abi_checked = 1;
+    }
     char tmpl[] = "/tmp/kv-ctest-XXXXXX";
     if (mkdtemp(tmpl) == NULL) {
         perror("mkdtemp");

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -193,41 +194,68 @@ def test_compaction_output_direct_or_buffered_keeps_data(path: Path, direct: boo
         libkv.open(path, compaction_threads=3)
 
 
-def test_compaction_busy_rate_limit_paces_merge_during_always_commits(path: Path) -> None:
+def test_compaction_busy_rate_limit_paces_merge_during_always_commits(tmp_path: Path) -> None:
     """With ``compaction_busy_rate_limit`` set, a merge running beside
     ``fsync="always"`` writers is paced to it (about 1 MB at 2 MB/s takes at
-    least a quarter second) and keeps every value."""
+    least a quarter second) and keeps every value.
+
+    The merge is paced only while a commit waits for its fsync or ended less
+    than 20 ms ago (the engine's busy hold); a writer thread preempted for
+    longer (a loaded machine) leaves it unpaced meanwhile. So the writer
+    measures its longest time between one write's return and the next one's
+    call; an attempt where that reached half the hold (the other half is for
+    the library's own steps around the fsync wait, and the floor is half the
+    paced duration) proves nothing about pacing and is run again."""
     import threading
 
     rate = 2_000_000
+    busy_hold_s = 0.020
     opts = dict(fsync="always", max_segment_size=1 << 20, auto_compaction=False, compaction_busy_rate_limit=rate)
-    with libkv.open(path, **opts) as d:
-        for rnd in range(2):
-            for start in range(0, 2000, 500):
-                with d.batch() as b:
-                    for i in range(start, start + 500):
-                        b[f"k{i:05}"] = f"value-{i}-{rnd}-" + "x" * 500
-        stop, writing = threading.Event(), threading.Event()
 
-        def writer() -> None:
-            i = 0
-            while not stop.is_set():
-                d[f"fg{i}"] = "during the merge"
-                writing.set()
-                i += 1
+    def attempt(path: Path) -> tuple[dict[str, int], float]:
+        with libkv.open(path, **opts) as d:
+            for rnd in range(2):
+                for start in range(0, 2000, 500):
+                    with d.batch() as b:
+                        for i in range(start, start + 500):
+                            b[f"k{i:05}"] = f"value-{i}-{rnd}-" + "x" * 500
+            stop, writing = threading.Event(), threading.Event()
+            max_span = 0.0
 
-        t = threading.Thread(target=writer)
-        t.start()
-        try:
-            assert writing.wait(10)
-            s = d.compact()
-        finally:
-            stop.set()
-            t.join()
-        assert s["output_bytes"] > 500_000, s
-        assert s["duration_ms"] >= s["output_bytes"] * 1000 // rate // 2, s
-    with libkv.open(path, **opts) as d:
-        for i in range(2000):
-            assert d[f"k{i:05}"] == (f"value-{i}-1-" + "x" * 500).encode()
+            def writer() -> None:
+                nonlocal max_span
+                i = 0
+                returned = None
+                while not stop.is_set():
+                    key = f"fg{i}"
+                    if returned is not None:
+                        max_span = max(max_span, time.monotonic() - returned)
+                    d[key] = "during the merge"
+                    returned = time.monotonic()
+                    writing.set()
+                    i += 1
+
+            t = threading.Thread(target=writer)
+            t.start()
+            try:
+                assert writing.wait(60)
+                s = d.compact()
+            finally:
+                stop.set()
+                t.join()
+        with libkv.open(path, **opts) as d:
+            for i in range(2000):
+                assert d[f"k{i:05}"] == (f"value-{i}-1-" + "x" * 500).encode()
+        return s, max_span
+
+    attempts = 10
+    for n in range(1, attempts + 1):
+        s, max_span = attempt(tmp_path / f"db{n}")
+        if max_span < busy_hold_s / 2:
+            assert s["output_bytes"] > 500_000, s
+            assert s["duration_ms"] >= s["output_bytes"] * 1000 // rate // 2, (s, max_span)
+            break
+    else:
+        pytest.skip(f"the writer stalled for 10 ms or more in each of {attempts} attempts: pacing not judged")
     with pytest.raises(TypeError):
-        libkv.open(path, compaction_busy_rate_limit="fast")
+        libkv.open(tmp_path / "db", compaction_busy_rate_limit="fast")

@@ -52,3 +52,21 @@ pub fn segments(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// Asserts that `kv ttl KEY` answers `want_s` less at most what elapsed
+/// since `set_at`, an instant taken before the command that gave the TTL:
+/// each `kv` run is a process of its own, and a loaded machine can spend
+/// over half a second on a few of them (TTL rounds to the nearest second).
+/// Exact whenever they took less than half a second.
+pub fn expect_ttl(dir: &Path, key: &str, want_s: i64, set_at: std::time::Instant) {
+    let out = ok(dir, &["ttl", key]);
+    let got: i64 = out
+        .trim()
+        .strip_prefix("(integer) ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("ttl {key}: {out:?}"));
+    // A millisecond for the clock's rounding.
+    let elapsed_ms = set_at.elapsed().as_millis() as i64 + 1;
+    let lowest_s = (want_s * 1000 - elapsed_ms + 500).div_euclid(1000);
+    assert!((lowest_s..=want_s).contains(&got), "ttl {key} = {got}, want {lowest_s}..={want_s} ({elapsed_ms} ms on)");
+}

@@ -15,7 +15,7 @@ implements with the signatures and return values of
 
 from __future__ import annotations
 
-from ._ffi import library_path, version as _version
+from ._ffi import abi_version as _abi_version, library_path, version as _version
 from .batch import Batch
 from .db import DB, open
 from .errors import (
@@ -48,12 +48,19 @@ def library_version() -> str:
     return _version()
 
 
+def library_abi_version() -> int:
+    """The ABI version of the loaded C library (``kv_abi_version``), which
+    import checked against the one this package was written for."""
+    return _abi_version()
+
+
 __all__ = [
     "DB",
     "Batch",
     "open",
     "library_path",
     "library_version",
+    "library_abi_version",
     "Error",
     "NotFoundError",
     "InvalidArgumentError",

@@ -29,6 +29,13 @@ from ctypes import (
 from pathlib import Path
 from typing import Any
 
+#: The ``KV_ABI_VERSION`` of the ``kv.h`` this module's structs and
+#: signatures were written for. Loading a library that reports another
+#: ``kv_abi_version()`` fails: libkv would read or write past the end of
+#: structs laid out for a different version. Bump it together with the
+#: structs below, in the commit that bumps ``KV_ABI_VERSION``.
+ABI_VERSION = 2
+
 # Status codes (kv_status); the numbers are stable.
 OK = 0
 NOT_FOUND = 1
@@ -155,6 +162,8 @@ class CompactionSummary(Structure):
         ("records_dropped", c_uint64),
         ("tombstones_kept", c_uint64),
         ("duration_ms", c_uint64),
+        ("removal_ms", c_uint64),
+        ("inputs_copied_from_index", c_uint64),
     ]
 
 
@@ -206,18 +215,33 @@ def library_path() -> str:
     return str(Path(__file__).resolve().parent / "libkv.so")
 
 
-def _load() -> Any:
-    path = library_path()
+def _load(path: str, abi_version: int) -> Any:
+    """Loads the library at ``path`` and checks that it implements
+    ``abi_version``; :class:`ImportError` otherwise, naming both versions."""
     try:
-        return ctypes.CDLL(path)
+        loaded = ctypes.CDLL(path)
     except OSError as e:
         raise ImportError(
             f"libkv: cannot load the C library {path!r} ({e}); reinstall the package "
             "(pip install ./bindings/python builds it with cargo) or point LIBKV_LIBRARY at a libkv.so"
         ) from e
+    # Libraries older than ABI version 2 lack the function: version 1.
+    found = 1
+    if hasattr(loaded, "kv_abi_version"):
+        loaded.kv_abi_version.restype = c_uint32
+        loaded.kv_abi_version.argtypes = []
+        found = int(loaded.kv_abi_version())
+    if found != abi_version:
+        raise ImportError(
+            f"libkv: the C library {path!r} has ABI version {found}, but this libkv package was "
+            f"written for ABI version {abi_version}; install matching versions (pip install "
+            "./bindings/python builds the library from the same checkout) or point LIBKV_LIBRARY "
+            "at a matching libkv.so"
+        )
+    return loaded
 
 
-lib: Any = _load()
+lib: Any = _load(library_path(), ABI_VERSION)
 
 P = c_void_p  # opaque handles
 B = c_char_p  # input bytes (zero-copy from a bytes object)
@@ -233,6 +257,7 @@ _pentries = POINTER(c_void_p)
 
 # name -> (restype, argtypes); restype c_int is a kv_status.
 _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
+    "kv_abi_version": (c_uint32, []),
     "kv_version": (c_char_p, []),
     "kv_strerror": (c_char_p, [c_int]),
     "kv_last_error_message": (c_char_p, []),
@@ -377,6 +402,13 @@ def take_buf(buf: Buf) -> bytes:
         return ctypes.string_at(buf.data, buf.len) if buf.len else b""
     finally:
         lib.kv_buf_free(ctypes.byref(buf))
+
+
+def abi_version() -> int:
+    """The ABI version of the loaded libkv (equal to :data:`ABI_VERSION`:
+    loading checked it)."""
+    v: int = lib.kv_abi_version()
+    return v
 
 
 def version() -> str:
