@@ -767,23 +767,34 @@ static void test_null_db_and_closed(void) {
     kv_db_free(db);
 }
 
-static void test_compact(void) {
+/* A database of 64 KiB segments, merged only on request. */
+static kv_db *open_for_compaction(void) {
     kv_options *o = kv_options_new();
     CHECK_OK(kv_options_set_max_segment_size(o, 64 * 1024));
     CHECK_OK(kv_options_set_auto_compaction(o, false));
     CHECK_OK(kv_options_set_fsync(o, KV_FSYNC_NO));
     kv_db *db = open_with(o);
     kv_options_free(o);
+    return db;
+}
+
+/* Puts keys k0..k49, 512-byte values, `rounds` times over. */
+static void overwrite_keys(kv_db *db, int rounds) {
     char value[512];
     memset(value, 'v', sizeof value);
-    /* Overwrite 50 keys 8 times: most of the log is dead. */
-    for (int round = 0; round < 8; round++) {
+    for (int round = 0; round < rounds; round++) {
         for (int i = 0; i < 50; i++) {
             char key[16];
             int kl = snprintf(key, sizeof key, "k%d", i);
             CHECK_OK(kv_db_put(db, (const uint8_t *)key, (size_t)kl, (const uint8_t *)value, sizeof value));
         }
     }
+}
+
+static void test_compact(void) {
+    kv_db *db = open_for_compaction();
+    /* Overwrite 50 keys 8 times: most of the log is dead. */
+    overwrite_keys(db, 8);
     seed(db, K("z"), 5);
     const kv_slice rm[] = {SL("a"), SL("b")};
     CHECK_OK(kv_zset_rem(db, K("z"), rm, 2, NULL));
@@ -847,23 +858,10 @@ static void test_compact(void) {
  * inputs_copied_from_index. The summary starts as 0xff bytes so a field the
  * library does not write (a layout mismatch) cannot pass as zero. */
 static void test_compact_summary_reports_inputs_copied_from_index(void) {
-    kv_options *o = kv_options_new();
-    CHECK_OK(kv_options_set_max_segment_size(o, 64 * 1024));
-    CHECK_OK(kv_options_set_auto_compaction(o, false));
-    CHECK_OK(kv_options_set_fsync(o, KV_FSYNC_NO));
-    kv_db *db = open_with(o);
-    kv_options_free(o);
-    char value[512];
-    memset(value, 'v', sizeof value);
+    kv_db *db = open_for_compaction();
     /* String puts only, over several segments: every input is copied from
      * the index's list. */
-    for (int round = 0; round < 8; round++) {
-        for (int i = 0; i < 50; i++) {
-            char key[16];
-            int kl = snprintf(key, sizeof key, "k%d", i);
-            CHECK_OK(kv_db_put(db, (const uint8_t *)key, (size_t)kl, (const uint8_t *)value, sizeof value));
-        }
-    }
+    overwrite_keys(db, 8);
     kv_compaction_summary sum;
     memset(&sum, 0xff, sizeof sum);
     CHECK_OK(kv_db_compact(db, &sum));
