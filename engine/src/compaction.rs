@@ -910,7 +910,8 @@ fn split_parts(
         return None;
     }
     let live_bytes = live.bytes_by_input(inputs.len());
-    let scanned = |i: usize| if listed.get(i).copied().unwrap_or(false) { 0 } else { lens[i] as u64 };
+    let is_listed = |i: usize| listed.get(i).copied().unwrap_or(false);
+    let scanned = |i: usize| if is_listed(i) { 0 } else { lens[i] as u64 };
     let cost = |i: usize| scanned(i) + LIVE_BYTE_COST * live_bytes[i];
     let mut remaining = (0..inputs.len()).map(cost).sum::<u64>() / 2;
     let i = (0..inputs.len()).find(|&i| {
@@ -926,7 +927,7 @@ fn split_parts(
     let header = segment::HEADER_LEN as usize;
     let mut live_before = 0u64;
     let mut target = None;
-    let listed_i = scanned(i) == 0;
+    let listed_i = is_listed(i);
     for (off, len) in live.entries_of(i as u32) {
         let at = off as usize;
         let scanned_before = if listed_i { 0 } else { at.saturating_sub(header) as u64 };
