@@ -151,14 +151,18 @@ impl RecordTally {
         RecordTally { records: AtomicU64::new(0), others: AtomicU64::new(UNKNOWN) }
     }
 
-    /// Counts `records` more records, `others` of them not `Put`s (the
-    /// writer, under its mutex, for the active segment).
+    /// Counts `records` more records, `others` of them not `Put`s. Only the
+    /// writer adds, under its mutex, to the active segment's tally: with no
+    /// other thread writing it, a load and a store suffice (no atomic
+    /// read-modify-write on every commit).
     pub(crate) fn add(&self, records: u64, others: u64) {
-        self.records.fetch_add(records, Ordering::Relaxed);
+        let r = self.records.load(Ordering::Relaxed);
+        self.records.store(r.saturating_add(records), Ordering::Relaxed);
+        let o = self.others.load(Ordering::Relaxed);
         // An unknown tally stays unknown.
-        let _ = self.others.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
-            (o != UNKNOWN).then(|| o.saturating_add(others).min(UNKNOWN - 1))
-        });
+        if o != UNKNOWN {
+            self.others.store(o.saturating_add(others).min(UNKNOWN - 1), Ordering::Relaxed);
+        }
     }
 
     /// The record count when every record is a string `Put` (batch frames
