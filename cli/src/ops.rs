@@ -396,7 +396,8 @@ pub fn compact(db: &Db) -> Result<Reply, Failure> {
     let s = db.compact()?;
     Ok(Reply::Report {
         text: format!(
-            "compacted {} segments ({} bytes) into {} ({} bytes): {} bytes reclaimed, {} records copied, {} dropped, in {} ms",
+            "compacted {} segments ({} bytes) into {} ({} bytes): {} bytes reclaimed, {} records copied, {} dropped, in {} ms \
+             ({} ms removing the inputs; {} inputs copied from the index's list)",
             s.input_segments.len(),
             s.input_bytes,
             s.output_segments.len(),
@@ -404,13 +405,16 @@ pub fn compact(db: &Db) -> Result<Reply, Failure> {
             s.reclaimed_bytes(),
             s.records_copied,
             s.records_dropped,
-            s.duration_ms
+            s.duration_ms,
+            s.removal_ms,
+            s.inputs_copied_from_index
         ),
         json: json!({
             "input_segments": s.input_segments.len(), "input_bytes": s.input_bytes,
             "output_segments": s.output_segments.len(), "output_bytes": s.output_bytes,
             "reclaimed_bytes": s.reclaimed_bytes(), "records_copied": s.records_copied,
-            "records_dropped": s.records_dropped, "duration_ms": s.duration_ms
+            "records_dropped": s.records_dropped, "duration_ms": s.duration_ms,
+            "removal_ms": s.removal_ms, "inputs_copied_from_index": s.inputs_copied_from_index
         }),
     })
 }

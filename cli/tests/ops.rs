@@ -144,8 +144,13 @@ fn compact_shrinks_overwritten_data_and_keeps_values() {
     }
     let out = ok(d, &["compact"]);
     assert!(out.contains("bytes reclaimed"), "{out}");
+    // Five segments of puts only, counted by the open that scanned them.
+    assert!(out.contains("; 5 inputs copied from the index's list)"), "{out}");
     let json = ok(d, &["--json", "compact"]);
-    let _: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // The merge output was loaded from its hint: scanned, not listed.
+    assert_eq!(v["inputs_copied_from_index"], 0, "{json}");
+    assert!(v["removal_ms"].as_u64().is_some_and(|ms| ms <= v["duration_ms"].as_u64().unwrap()), "{json}");
     expect(d, &["strlen", "k"], "(integer) 1004\n", 0);
     kv(d, &["verify"]).assert().success();
 }
