@@ -16,7 +16,8 @@ INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 KV_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(CURDIR)/Cargo.toml | head -n 1)
-KV_SOMAJOR := 0
+# The soname's major number is the ABI version (ffi/build.rs reads the same line).
+KV_SOMAJOR := $(shell sed -n 's/^pub const KV_ABI_VERSION: u32 = \([0-9]*\);/\1/p' $(CURDIR)/ffi/src/abi.rs)
 KV_RELEASE := $(CARGO_TARGET_DIR)/release
 KV_SO := $(KV_RELEASE)/libkv.so
 KV_A := $(KV_RELEASE)/libkv.a
@@ -104,8 +105,9 @@ test-c-pkgconfig: lib
 	echo "== pkg-config: $$(pkg-config --modversion libkv) $$(pkg-config --cflags --libs libkv)"; \
 	$(CC) -std=c99 -Wall -Wextra -Werror -o $$tmp/app bindings/c/tests/pkgconfig_app.c $$(pkg-config --cflags --libs libkv); \
 	LD_LIBRARY_PATH=$$tmp/prefix/lib $$tmp/app $$tmp/db-shared; \
-	readelf -d $$tmp/prefix/lib/libkv.so | grep -q 'SONAME.*libkv.so.0' || { echo "libkv.so lacks soname libkv.so.0" >&2; exit 1; }; \
-	readelf -d $$tmp/app | grep -q 'NEEDED.*libkv.so.0' || { echo "app does not record libkv.so.0" >&2; exit 1; }; \
+	test -n "$(KV_SOMAJOR)" || { echo "no KV_ABI_VERSION in ffi/src/abi.rs" >&2; exit 1; }; \
+	readelf -d $$tmp/prefix/lib/libkv.so | grep -q 'SONAME.*\[libkv.so.$(KV_SOMAJOR)\]' || { echo "libkv.so lacks soname libkv.so.$(KV_SOMAJOR)" >&2; exit 1; }; \
+	readelf -d $$tmp/app | grep -q 'NEEDED.*\[libkv.so.$(KV_SOMAJOR)\]' || { echo "app does not record libkv.so.$(KV_SOMAJOR)" >&2; exit 1; }; \
 	$(CC) -std=c99 -Wall -Wextra -Werror -o $$tmp/app-static bindings/c/tests/pkgconfig_app.c \
 		$$(pkg-config --cflags libkv) $$(pkg-config --static --libs libkv | sed "s/-lkv /-l:libkv.a /"); \
 	$$tmp/app-static $$tmp/db-static; \

@@ -17,7 +17,9 @@
 //! - a changed meaning of an enum value, flag or constant.
 //!
 //! Adding a new function, or appending a `kv_status` code, does not bump
-//! it: old callers never see either. `ffi/tests/abi_version.rs` fails when
+//! it: old callers never see either. The shared library's soname is
+//! `libkv.so.<KV_ABI_VERSION>` (`ffi/build.rs` and `mk/ffi.mk` parse the
+//! definition below: keep it on one line). `ffi/tests/abi_version.rs` fails when
 //! the structs of `include/kv.h` change while the version does not.
 //!
 //! History: 1 = every libkv before `kv_abi_version` existed; 2 =
