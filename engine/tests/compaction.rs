@@ -963,6 +963,9 @@ fn compact_deleted_segments_are_not_kept_open() {
     }
 }
 
+/// The busy-rate limit of the paced-merge test.
+const PACED_RATE_BYTES_PER_SEC: u64 = 2_000_000;
+
 /// While `Fsync::Always` commits run, the merge's writes are paced to
 /// `compaction_busy_rate_limit_bytes_per_sec` (a merge of ~2 MB at 2 MB/s
 /// takes at least about a second), it runs on one thread, and the data
@@ -987,7 +990,7 @@ fn compact_paced_while_always_commits_run_keeps_data() {
             eprintln!("attempt {attempt}: the writer stalled ({max_span:?} between commits): again");
             continue;
         }
-        let floor_ms = summary.output_bytes * 1000 / 2_000_000 / 2;
+        let floor_ms = summary.output_bytes * 1000 / PACED_RATE_BYTES_PER_SEC / 2;
         assert!(summary.output_bytes > 1_000_000, "{summary:?}");
         // Started beside running commits: one thread (two when quiet, as the
         // two-thread tests show for the same amount of input).
@@ -1009,7 +1012,7 @@ fn compact_paced_while_always_commits_run_keeps_data() {
 /// call.
 fn paced_merge_beside_always_commits() -> (CompactionSummary, std::time::Duration) {
     let dir = tempfile::tempdir().unwrap();
-    let rate_bytes_per_sec = 2_000_000u64;
+    let rate_bytes_per_sec = PACED_RATE_BYTES_PER_SEC;
     let opts = Options {
         compaction_busy_rate_limit_bytes_per_sec: rate_bytes_per_sec,
         max_segment_size_bytes: 1 << 20,
