@@ -41,6 +41,7 @@ use crate::keydir::{self, Loc, Slot, SlotGenerations, SlotUpdate};
 use crate::merge_live::LiveStrings;
 use crate::merge_writer::MergeWriter;
 use crate::record::{self, DecodeError, RecordKind, RecordRef};
+use crate::remover::{self, remove_if_exists, TrashFile};
 use crate::segment::{self, RecordTally, SegmentHeader};
 use crate::stats::RecoveryStats;
 use crate::storage::{Storage, WriteFile};
@@ -85,10 +86,16 @@ pub struct CompactionSummary {
     pub tombstones_kept: u64,
     /// Wall time of the merge in milliseconds.
     pub duration_ms: u64,
-    /// The part of `duration_ms` spent removing the inputs (freeing their
-    /// disk blocks and cached pages), after the index switched to the
-    /// outputs.
+    /// The part of `duration_ms` spent retiring the inputs after the index
+    /// switched to the outputs: removing their hints, renaming them to
+    /// `N.seg.trash`, syncing the directory, removing the marker. Freeing
+    /// their blocks and cached pages is not in it: the remover thread does
+    /// that after `compact` returns (see `removal_queued_bytes`).
     pub removal_ms: u64,
+    /// Bytes of inputs handed to the background remover; they stay on disk
+    /// (as `N.seg.trash`, counted in `Stats::trash_bytes_pending`) until it
+    /// gets to them. [`Db::wait_for_removals`] waits for that.
+    pub removal_queued_bytes: u64,
     /// Threads that scanned the inputs (see `Options::compaction_threads`).
     pub scan_threads: u32,
     /// Inputs holding string `Put`s only, whose live records were copied
@@ -239,7 +246,7 @@ impl Db {
             _ => Plan { inputs: Vec::new(), prefix: true },
         };
         // The plan holds the inputs: the merge can tell when it holds the last
-        // reference to one (see `shrink_before_removal`).
+        // reference to one (see `remover::shrink_before_removal`).
         drop(sealed);
         run_and_count(inner, plan)
     }
@@ -788,56 +795,6 @@ fn relocate_moves(
     }
 }
 
-/// How much of a merged input [`shrink_before_removal`] frees per step: a
-/// sixteenth of a full segment (16 MiB at the default 256 MiB; the tests'
-/// small segments shrink in steps too, so their crash points cover them).
-fn shrink_step_bytes(max_segment_size_bytes: u64) -> u64 {
-    (max_segment_size_bytes / 16).max(256)
-}
-
-/// Truncates the segment file `name` (`len_bytes` of data) to at most
-/// `step_bytes`, `step_bytes` at a time; its removal frees the rest.
-///
-/// Why: removing a 256 MiB segment frees all its blocks and page-cache pages
-/// in one go when its last handle closes. Measured after a merge of 1M
-/// 100-byte records (`kv-bench compaction --trace-slow-puts-us 3000`): that
-/// close took 57-74 ms, and an `Fsync::Always` writer's fdatasync in that
-/// window 20-33 ms, the worst put of the whole merge. Each step here frees
-/// a sixteenth in a file-system transaction of its own.
-///
-/// Where the file system discards freed blocks synchronously (ext4 without
-/// a journal, mounted with `discard`: the benchmark VM), each step also
-/// waits for the device's discard: ~3.7 ms per 16 MiB there, ~70 ms of a
-/// ~240 ms merge of 1M x 100 B, against ~20 ms to free 256 MiB of cached
-/// pages on a journaled ext4 without `discard` (which discards at commit).
-///
-/// Only for an input whose mapping is gone (no reader holds it): a mapped
-/// file must not shrink under its readers. A crash midway is harmless: the
-/// merge is committed, so open removes the inputs whatever their length.
-fn shrink_before_removal(storage: &dyn Storage, name: &str, len_bytes: u64, step_bytes: u64) -> std::io::Result<()> {
-    if len_bytes <= step_bytes {
-        return Ok(());
-    }
-    let file = match storage.open_write(name) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        other => other?,
-    };
-    let mut len = len_bytes;
-    while len > step_bytes {
-        len -= step_bytes;
-        file.set_len(len)?;
-    }
-    Ok(())
-}
-
-/// Removes `name`, which may already be gone.
-fn remove_if_exists(storage: &dyn Storage, name: &str) -> std::io::Result<()> {
-    match storage.remove(name) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        other => other,
-    }
-}
-
 impl Inner {
     /// Takes a fresh segment id (shared with rotation, under the writer mutex).
     pub(crate) fn allocate_segment_id(&self) -> Result<u32> {
@@ -1194,34 +1151,50 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
     }
     // Readers still holding an input finish with it; the mapping goes away
     // with the last reference (bitcask#249). An input no reader holds is
-    // shrunk step by step before it is removed (see `shrink_before_removal`).
+    // shrunk step by step before it is removed (see
+    // `remover::shrink_before_removal`).
     drop(datas);
-    // (id, file length) of each input only this merge still holds.
-    let unshared: HashMap<u32, u64> = inputs
-        .iter()
-        .filter(|s| Arc::strong_count(s) == 1 && s.file_unshared())
-        .map(|s| (s.id, s.size_bytes.load(Ordering::Relaxed)))
-        .collect();
+    // (id, file length) of each input, and which ones only this merge holds.
+    let lens: HashMap<u32, u64> = inputs.iter().map(|s| (s.id, s.size_bytes.load(Ordering::Relaxed))).collect();
+    let unshared: HashSet<u32> =
+        inputs.iter().filter(|s| Arc::strong_count(s) == 1 && s.file_unshared()).map(|s| s.id).collect();
     drop(inputs);
-    let step_bytes = shrink_step_bytes(inner.opts.max_segment_size_bytes);
+    // Retire the inputs: renamed to trash (durably) before the marker goes,
+    // so that once it is gone no input exists under a segment name; the
+    // trash is then garbage that open deletes, and the remover thread frees
+    // it (see `remover` and docs/design.md).
     let removal_started = Instant::now();
-    let deleted = (|| -> std::io::Result<()> {
+    let retired = (|| -> std::io::Result<Vec<TrashFile>> {
+        let mut trash = Vec::with_capacity(marker.inputs.len());
         for &id in &marker.inputs {
             remove_if_exists(storage, &segment::hint_file_name(id))?;
-            if let Some(&len) = unshared.get(&id) {
-                shrink_before_removal(storage, &segment::segment_file_name(id), len, step_bytes)?;
+            match storage.rename(&segment::segment_file_name(id), &segment::trash_file_name(id)) {
+                Ok(()) => trash.push(TrashFile {
+                    id,
+                    len_bytes: lens.get(&id).copied().unwrap_or(0),
+                    shrink: unshared.contains(&id),
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
             }
-            remove_if_exists(storage, &segment::segment_file_name(id))?;
         }
         storage.sync_dir()?;
         storage.remove(&name)?;
-        storage.sync_dir()
+        storage.sync_dir()?;
+        Ok(trash)
     })();
-    deleted.map_err(|e| inner.poison(format!("deleting merged segments failed: {e}"), e))?;
+    let trash = retired.map_err(|e| inner.poison(format!("retiring merged segments failed: {e}"), e))?;
     let removal_ms = removal_started.elapsed().as_millis() as u64;
+    let removal_queued_bytes = trash.iter().map(|t| t.len_bytes).sum();
+    // Close has begun and the remover is gone: remove them here.
+    let step_bytes = remover::shrink_step_bytes(inner.opts.max_segment_size_bytes);
+    for file in inner.remover.submit(trash) {
+        inner.remover.remove_one(storage, file, step_bytes);
+    }
 
     let mut summary = std::mem::take(&mut m.summary);
     summary.removal_ms = removal_ms;
+    summary.removal_queued_bytes = removal_queued_bytes;
     summary.output_segments = marker.outputs;
     summary.output_bytes = m.outputs.iter().map(|o| o.len).sum();
     summary.duration_ms = started.elapsed().as_millis() as u64;
@@ -1278,6 +1251,12 @@ pub(crate) fn resolve_on_open(storage: &dyn Storage, stats: &mut RecoveryStats) 
         if leftover {
             storage.remove(name)?;
             removed += 1;
+        } else if segment::parse_trash_file_name(name).is_some() {
+            // A merged input the remover did not get to (its merge is done:
+            // the marker went after the rename). Not synced: should the
+            // removal be lost, the next open removes it again.
+            remove_if_exists(storage, name)?;
+            stats.trash_files_removed += 1;
         }
     }
     if removed > 0 {
@@ -1290,28 +1269,6 @@ pub(crate) fn resolve_on_open(storage: &dyn Storage, stats: &mut RecoveryStats) 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A merged input goes in steps (each step frees a part of it), and
-    /// one already removed is no error.
-    #[test]
-    fn compact_merged_input_is_shrunk_in_steps_before_removal() {
-        let sim = crate::storage::SimStorage::new();
-        let step = shrink_step_bytes(16 * 1024);
-        assert_eq!(step, 1024);
-        assert_eq!(shrink_step_bytes(1024), 256);
-        assert_eq!(shrink_step_bytes(256 << 20), 16 << 20);
-        let len = 10 * step + 100;
-        let f = sim.create("0000000007.seg").unwrap();
-        f.write_all_at(&vec![7u8; len as usize], 0).unwrap();
-        shrink_before_removal(&sim, "0000000007.seg", len, step).unwrap();
-        assert_eq!(sim.open_read("0000000007.seg").unwrap().len_bytes().unwrap(), 100);
-        // Small files are left to the removal; missing ones are skipped.
-        let g = sim.create("0000000008.seg").unwrap();
-        g.write_all_at(&[1u8; 300], 0).unwrap();
-        shrink_before_removal(&sim, "0000000008.seg", 300, step).unwrap();
-        assert_eq!(sim.open_read("0000000008.seg").unwrap().len_bytes().unwrap(), 300);
-        shrink_before_removal(&sim, "0000000009.seg", len, step).unwrap();
-    }
 
     /// A segment whose file handle someone else holds (a reader of its
     /// mapping) is not shrunk: a mapped file must not shrink under it.

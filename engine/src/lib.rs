@@ -52,6 +52,7 @@ mod db;
 pub mod expiry;
 pub mod long_double;
 mod recovery;
+mod remover;
 pub mod strings;
 pub mod verify;
 mod writer;

@@ -93,6 +93,22 @@ pub fn hint_file_name(id: u32) -> String {
     format!("{id:010}.hint")
 }
 
+/// Suffix added to a merged input's segment file name when the merge hands
+/// it to the background remover (see `remover`): no longer a segment, it is
+/// never read, and open deletes any such file it finds.
+pub const TRASH_SUFFIX: &str = ".trash";
+
+/// File name of segment `id` once merged away and awaiting removal:
+/// `NNNNNNNNNN.seg.trash`.
+pub fn trash_file_name(id: u32) -> String {
+    format!("{}{TRASH_SUFFIX}", segment_file_name(id))
+}
+
+/// The id of a trash file name (`NNNNNNNNNN.seg.trash`), if it is one.
+pub fn parse_trash_file_name(name: &str) -> Option<u32> {
+    parse_file_name(name.strip_suffix(TRASH_SUFFIX)?, "seg")
+}
+
 /// Parses `NNNNNNNNNN.<ext>` into the id.
 pub fn parse_file_name(name: &str, ext: &str) -> Option<u32> {
     let stem = name.strip_suffix(ext)?.strip_suffix('.')?;

@@ -59,6 +59,9 @@ pub struct RecoveryStats {
     pub incomplete_files_removed: u64,
     /// Merges found committed but unfinished (marker present) and finished.
     pub merges_completed_on_open: u64,
+    /// Merged inputs (`N.seg.trash`) that the background remover had not
+    /// removed (a crash, a failed removal) and open did.
+    pub trash_files_removed: u64,
     /// Milliseconds open spent recovering.
     pub duration_ms: u64,
 }
@@ -130,6 +133,13 @@ pub struct Stats {
     pub last_merge_duration_ms: u64,
     /// Merges that failed (before their commit point they change nothing).
     pub merge_failures: u64,
+    /// Bytes of merged inputs awaiting the background remover (renamed to
+    /// `N.seg.trash`, not in `disk_bytes`); see `Db::wait_for_removals`.
+    pub trash_bytes_pending: u64,
+    /// Merged inputs whose background removal failed since open; each is
+    /// left on disk for the next open to remove. The handle is not poisoned
+    /// (the data never depends on them).
+    pub trash_removal_failures: u64,
 }
 
 impl Stats {

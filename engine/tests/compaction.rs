@@ -51,6 +51,7 @@ fn file_names_ok(names: &[String]) {
     let segs: HashSet<&str> = names.iter().filter_map(|n| n.strip_suffix(".seg")).collect();
     for n in names {
         assert!(!n.ends_with(".tmp"), "leftover temporary file {n}");
+        assert!(!n.ends_with(".trash"), "leftover merged input {n}");
         assert!(!n.starts_with("MERGE-"), "leftover merge marker {n}");
         if let Some(stem) = n.strip_suffix(".hint") {
             assert!(segs.contains(stem), "hint {n} without its segment");
@@ -661,6 +662,9 @@ fn probe_merge_ops(keys: u32) -> (u64, u64, CompactionSummary) {
     let (db, _) = build_for_crash(&probe, keys);
     let base = probe.op_count();
     let s = db.compact().unwrap();
+    // The background remover's operations are part of the merge's: waiting
+    // makes them come before anything else, so the runs stay deterministic.
+    db.wait_for_removals().unwrap();
     (base, probe.op_count() - base, s)
 }
 
@@ -669,10 +673,12 @@ fn crash_opts() -> Options {
 }
 
 /// Power is cut before every single storage operation of a merge of the
-/// database `build_for_crash(_, keys)` builds (and of a write after it);
-/// each time, reopening yields exactly the acknowledged data, without
-/// duplicates or resurrections, and a second open finds no leftover merge
-/// files. `scan_threads`: the threads the merge must use.
+/// database `build_for_crash(_, keys)` builds (including the retiring of its
+/// inputs and the background remover's work, which the test waits for) and
+/// of a write after it; each time, reopening yields exactly the
+/// acknowledged data, without duplicates or resurrections, and no leftover
+/// merge files or trash, even when the cut left trash behind. `scan_threads`:
+/// the threads the merge must use.
 fn power_cut_at_every_step(keys: u32, scan_threads: u32) {
     let probe = SimStorage::new();
     let (db, _) = build_for_crash(&probe, keys);
@@ -680,23 +686,36 @@ fn power_cut_at_every_step(keys: u32, scan_threads: u32) {
     let s = db.compact().unwrap();
     assert!(s.input_segments.len() >= 2 && !s.output_segments.is_empty(), "{s:?}");
     assert_eq!(s.scan_threads, scan_threads, "{s:?}");
+    assert!(s.removal_queued_bytes > 0, "{s:?}");
+    db.wait_for_removals().unwrap();
     db.put(b"after", b"1").unwrap();
     let total = probe.op_count() - base;
     drop(db);
 
+    // Cuts that hit the remover (the merge had returned), and cuts that
+    // left trash on the disk.
+    let (mut in_remover, mut trash_left) = (0, 0);
     for n in 0..=total {
         let sim = SimStorage::new();
         let (db, mut model) = build_for_crash(&sim, keys);
         assert_eq!(sim.op_count(), base);
         sim.set_fault(Some(Fault::CrashAt { op: base + n }));
         let merged = db.compact();
+        let removed = db.wait_for_removals();
+        if merged.is_ok() && removed.is_err() {
+            in_remover += 1;
+            assert!(!db.stats().poisoned, "crash point {n}: a failed removal poisoned the handle");
+        }
         let after_acked = db.put(b"after", b"1").is_ok();
-        assert_eq!(merged.is_ok() && after_acked, n == total, "crash point {n}");
+        assert_eq!(merged.is_ok() && removed.is_ok() && after_acked, n == total, "crash point {n}");
         drop(db);
         let rebooted = sim.power_cut(Some(n * 7919 + 1));
         let what = format!("power cut before op {n} of {total}");
+        let trash = rebooted.file_names().iter().filter(|f| f.ends_with(".seg.trash")).count() as u64;
+        trash_left += (trash > 0) as u32;
         {
             let db = open_sim(&rebooted, crash_opts()).unwrap_or_else(|e| panic!("{what}: open failed: {e}"));
+            assert_eq!(db.stats().recovery.trash_files_removed, trash, "{what}");
             let after = db.get(b"after").unwrap();
             if after_acked {
                 assert_eq!(after.as_deref(), Some(&b"1"[..]), "{what}");
@@ -709,6 +728,8 @@ fn power_cut_at_every_step(keys: u32, scan_threads: u32) {
         assert_matches(&db, &model, &format!("{what}, second open"));
         file_names_ok(&rebooted.file_names());
     }
+    assert!(in_remover > 0, "no cut hit the background remover");
+    assert!(trash_left > 0, "no cut left trash for open to remove");
 }
 
 #[test]
@@ -739,7 +760,11 @@ fn compact_two_thread_merge_fails_cleanly_at_every_operation() {
         let (db, model) = build_for_crash(&sim, 160);
         sim.set_fault(Some(Fault::FailAt { op: base + n, errno: libc::ENOSPC }));
         let what = format!("ENOSPC at op {n} of {total}");
-        if db.compact().is_err() {
+        let merged = db.compact();
+        // A failed removal leaves trash, not an error of the merge: the
+        // reopen below removes it (`file_names_ok`).
+        let _ = db.wait_for_removals();
+        if merged.is_err() {
             failures += 1;
             sim.set_fault(None);
             if !db.stats().poisoned {
@@ -761,8 +786,10 @@ fn compact_two_thread_merge_fails_cleanly_at_every_operation() {
 
 /// A merged input that no reader holds is truncated in steps before it is
 /// removed: freeing a whole 256 MiB input at once stalled an `always`
-/// writer's fdatasync for 20-33 ms. A failure midway leaves an input part
-/// shrunk, and the merge is still finished by the next open.
+/// writer's fdatasync for 20-33 ms. The background remover does it, after
+/// the merge has retired the input to `N.seg.trash`: a failure midway
+/// leaves that file part shrunk, counted, reported by the wait, without
+/// poisoning the handle, and the next open removes it.
 #[test]
 fn compact_removes_unshared_inputs_in_steps_not_at_once() {
     let (base, total, _) = probe_merge_ops(160);
@@ -780,20 +807,34 @@ fn compact_removes_unshared_inputs_in_steps_not_at_once() {
             .filter_map(|f| Some((f.clone(), sim.read_file(&f)?.len())))
             .collect();
         sim.set_fault(Some(Fault::FailAt { op: base + n, errno: libc::EIO }));
-        let failed = db.compact().is_err();
+        let merged = db.compact();
+        let removed = db.wait_for_removals();
         sim.set_fault(None);
-        let part = sealed.iter().any(|(f, len)| sim.read_file(f).is_some_and(|b| !b.is_empty() && b.len() < *len));
-        if failed && part {
+        // Under its segment name or, once retired, as trash.
+        let len_now = |f: &str| sim.read_file(f).or_else(|| sim.read_file(&format!("{f}.trash"))).map(|b| b.len());
+        let part = sealed.iter().any(|(f, len)| len_now(f).is_some_and(|l| l > 0 && l < *len));
+        if part {
             part_shrunk += 1;
             let what = format!("EIO at op {n} of {total}, an input part shrunk");
-            assert!(db.stats().poisoned, "{what}: after the commit point");
+            assert!(merged.is_ok(), "{what}: only the remover shrinks, after the merge");
+            let why = removed.expect_err(&what).to_string();
+            assert!(why.contains(".seg.trash"), "{what}: {why}");
+            let st = db.stats();
+            assert!(!st.poisoned, "{what}: a failed removal poisoned the handle");
+            assert_eq!(st.trash_removal_failures, 1, "{what}");
+            assert_eq!(st.trash_bytes_pending, 0, "{what}: nothing is left queued");
+            db.put(b"still", b"writable").unwrap_or_else(|e| panic!("{what}: {e}"));
             drop(db);
+            let mut model = model.clone();
+            model.insert(b"still".to_vec(), Some(b"writable".to_vec()));
             let db = open_sim(&sim, crash_opts()).unwrap_or_else(|e| panic!("{what}: reopen: {e}"));
+            assert_eq!(db.stats().recovery.trash_files_removed, 1, "{what}");
             assert_matches(&db, &model, &what);
             assert!(
-                sealed.iter().all(|(f, len)| sim.read_file(f).is_none_or(|b| b.len() >= *len)),
+                sealed.iter().all(|(f, len)| len_now(f).is_none_or(|l| l >= *len)),
                 "{what}: a part-shrunk input survived the reopen"
             );
+            file_names_ok(&sim.file_names());
         }
     }
     assert!(part_shrunk > 0, "no failure left an input part shrunk: inputs are not removed in steps");
@@ -922,12 +963,17 @@ fn compact_reclaims_disk_space_after_overwrites() {
             db.put(&key(i), &value(i, r)).unwrap();
         }
     }
-    db.compact().unwrap();
+    let s = db.compact().unwrap();
+    assert!(s.removal_queued_bytes > 0, "{s:?}");
+    // The inputs' space comes back once the remover is done with them.
+    db.wait_for_removals().unwrap();
+    assert_eq!(db.stats().trash_bytes_pending, 0);
     let live_bytes: u64 = (0..n).map(|i| 32 + key(i).len() as u64 + value(i, 9).len() as u64).sum();
+    // Segments and trash alike: all of it is disk in use.
     let seg_bytes: u64 = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".seg"))
+        .filter(|e| e.file_name().to_string_lossy().contains(".seg"))
         .map(|e| e.metadata().unwrap().len())
         .sum();
     assert!(seg_bytes as f64 <= 1.1 * live_bytes as f64, "{seg_bytes} on disk for {live_bytes} live bytes");
@@ -937,7 +983,9 @@ fn compact_reclaims_disk_space_after_overwrites() {
     }
 }
 
-/// bitcask#249: once merged, the input files are neither mapped nor open.
+/// bitcask#249: once merged, the input files are no longer mapped (when
+/// `compact` returns: the merge held the last mapping), and once the
+/// remover is done, neither open nor on disk.
 #[test]
 fn compact_deleted_segments_are_not_kept_open() {
     let dir = tempfile::tempdir().unwrap();
@@ -953,8 +1001,16 @@ fn compact_deleted_segments_are_not_kept_open() {
     let canon = std::fs::canonicalize(dir.path()).unwrap();
     let root = canon.to_string_lossy().to_string();
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    let held: Vec<&str> = maps.lines().filter(|l| l.contains(&root) && l.contains("(deleted)")).collect();
-    assert!(held.is_empty(), "deleted segments still mapped: {held:?}");
+    let held: Vec<&str> =
+        maps.lines().filter(|l| l.contains(&root) && (l.contains("(deleted)") || l.contains(".trash"))).collect();
+    assert!(held.is_empty(), "merged segments still mapped: {held:?}");
+    db.wait_for_removals().unwrap();
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    file_names_ok(&names);
+    for &id in &s.input_segments {
+        assert!(!names.contains(&format!("{id:010}.seg")), "input {id} still on disk: {names:?}");
+    }
     for fd in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
         if let Ok(target) = std::fs::read_link(fd.path()) {
             let t = target.to_string_lossy();
