@@ -667,11 +667,24 @@ impl Db {
     /// remove and the handle stays usable (the data never depends on it).
     ///
     /// [`CompactionSummary::removal_queued_bytes`]: crate::CompactionSummary::removal_queued_bytes
+    ///
+    /// Returns `InvalidArgument` at once, instead of waiting forever, if removals
+    /// are paused ([`Db::pause_removals`]) with files queued.
     pub fn wait_for_removals(&self) -> Result<()> {
         match self.inner.remover.wait_idle() {
-            None => Ok(()),
-            Some(why) => Err(Error::Io(std::io::Error::other(why))),
+            crate::remover::Idle::Done => Ok(()),
+            crate::remover::Idle::Failed(why) => Err(Error::Io(std::io::Error::other(why))),
+            crate::remover::Idle::Paused => Err(Error::invalid("wait_for_removals: removals are paused")),
         }
+    }
+
+    /// Pauses (`true`) or resumes (`false`) the background removal of
+    /// merged inputs: while paused they stay on disk as `N.seg.trash`
+    /// (counted in [`Stats::trash_bytes_pending`]). For tests (a merge,
+    /// close or crash with removals pending) and for tools that want the
+    /// removal's discard I/O out of a window. Close removes them anyway.
+    pub fn pause_removals(&self, paused: bool) {
+        self.inner.remover.set_paused(paused);
     }
 
     /// The directory (or simulated path) this database lives in.

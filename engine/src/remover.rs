@@ -56,8 +56,23 @@ struct Queue {
     busy: bool,
     /// Close has begun: no thread will take new files.
     stopped: bool,
+    /// `Db::pause_removals`: the thread leaves the queue alone until resumed
+    /// or until close begins.
+    paused: bool,
     /// The first failure not yet reported by `wait_idle`.
     unreported_failure: Option<String>,
+}
+
+/// How [`RemoverState::wait_idle`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Idle {
+    /// Every file handed over so far is removed.
+    Done,
+    /// Every file handed over so far was dealt with, and this removal (the
+    /// first since the previous wait) failed.
+    Failed(String),
+    /// Files are queued but the thread is paused: waiting would never end.
+    Paused,
 }
 
 /// The remover's queue and counters, shared by the handle, the merges and
@@ -92,20 +107,33 @@ impl RemoverState {
         Vec::new()
     }
 
-    /// Close: the thread finishes the queue and exits.
+    /// Close: the thread finishes the queue (paused or not) and exits.
     pub fn stop(&self) {
         self.queue.lock().stopped = true;
         self.work_cv.notify_all();
     }
 
-    /// Blocks until nothing is queued or being removed. Returns the first
-    /// failure since the previous call, if any.
-    pub fn wait_idle(&self) -> Option<String> {
+    /// Pauses (`true`) or resumes (`false`) the thread.
+    pub fn set_paused(&self, paused: bool) {
+        self.queue.lock().paused = paused;
+        self.work_cv.notify_all();
+        // A waiter gives up when paused (see `wait_idle`).
+        self.idle_cv.notify_all();
+    }
+
+    /// Blocks until nothing is queued or being removed.
+    pub fn wait_idle(&self) -> Idle {
         let mut q = self.queue.lock();
-        while !q.files.is_empty() || q.busy {
+        while q.busy || (!q.files.is_empty() && !(q.paused && !q.stopped)) {
             self.idle_cv.wait(&mut q);
         }
-        q.unreported_failure.take()
+        if !q.files.is_empty() {
+            return Idle::Paused;
+        }
+        match q.unreported_failure.take() {
+            Some(why) => Idle::Failed(why),
+            None => Idle::Done,
+        }
     }
 
     /// Removes `file` (see the module docs), updating the counters.
@@ -135,15 +163,16 @@ impl RemoverState {
     fn run(&self, storage: &dyn Storage, step_bytes: u64) {
         let mut q = self.queue.lock();
         loop {
-            if let Some(file) = q.files.pop_front() {
+            if q.paused && !q.stopped && !q.files.is_empty() {
+                self.work_cv.wait(&mut q);
+            } else if let Some(file) = q.files.pop_front() {
                 q.busy = true;
                 drop(q);
                 self.remove_one(storage, file, step_bytes);
                 q = self.queue.lock();
                 q.busy = false;
-                if q.files.is_empty() {
-                    self.idle_cv.notify_all();
-                }
+                // Waiters check whether the queue is done (or paused).
+                self.idle_cv.notify_all();
             } else if q.stopped {
                 return;
             } else {
@@ -262,9 +291,9 @@ mod tests {
         assert_eq!(state.pending_bytes.load(Ordering::Relaxed), 8000);
         std::thread::scope(|s| {
             s.spawn(|| state.run(&sim, 1024));
-            let why = state.wait_idle().expect("the failure is reported");
+            let Idle::Failed(why) = state.wait_idle() else { panic!("the failure is not reported") };
             assert!(why.contains("0000000003.seg.trash"), "{why}");
-            assert_eq!(state.wait_idle(), None, "reported once");
+            assert_eq!(state.wait_idle(), Idle::Done, "reported once");
             state.stop();
         });
         assert_eq!(state.pending_bytes.load(Ordering::Relaxed), 0);
@@ -282,6 +311,29 @@ mod tests {
         let a = trash(&sim, 5, 10);
         assert_eq!(state.submit(vec![a]), vec![a]);
         assert_eq!(state.pending_bytes.load(Ordering::Relaxed), 0);
-        assert_eq!(state.wait_idle(), None);
+        assert_eq!(state.wait_idle(), Idle::Done);
+    }
+
+    /// Paused, the thread leaves the queue alone and a wait returns rather
+    /// than hang; resumed, it removes the files; close drains a paused queue.
+    #[test]
+    fn remover_pause_holds_files_and_close_drains_them() {
+        let sim = SimStorage::new();
+        let state = RemoverState::default();
+        state.set_paused(true);
+        std::thread::scope(|s| {
+            s.spawn(|| state.run(&sim, 1024));
+            assert!(state.submit(vec![trash(&sim, 3, 10)]).is_empty());
+            assert_eq!(state.wait_idle(), Idle::Paused);
+            assert_eq!(sim.file_names(), vec![segment::trash_file_name(3)]);
+            state.set_paused(false);
+            assert_eq!(state.wait_idle(), Idle::Done);
+            assert!(sim.file_names().is_empty());
+            state.set_paused(true);
+            assert!(state.submit(vec![trash(&sim, 4, 10)]).is_empty());
+            state.stop();
+        });
+        assert!(sim.file_names().is_empty(), "close removes a paused queue");
+        assert_eq!(state.removed_files.load(Ordering::Relaxed), 2);
     }
 }
