@@ -258,9 +258,10 @@ typedef struct {
   uint64_t tombstones_kept;
   // Wall time of the merge in milliseconds.
   uint64_t duration_ms;
-  // The part of `duration_ms` spent removing the merged inputs (freeing
-  // their disk blocks and cached pages) after the index switched to the
-  // outputs. Added in ABI version 2.
+  // The part of `duration_ms` spent retiring the merged inputs after the
+  // index switched to the outputs (removing their hints, renaming them to
+  // trash, syncing the directory); freeing their blocks happens on a
+  // background thread afterwards. Added in ABI version 2.
   uint64_t removal_ms;
   // Inputs holding string Puts only, whose live records were copied from
   // the index's list without reading their dead records (at most

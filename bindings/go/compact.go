@@ -21,8 +21,9 @@ type CompactionSummary struct {
 	RecordsDropped uint64        // dead or expired records and obsolete tombstones dropped
 	TombstonesKept uint64        // tombstones copied because older segments remain
 	Duration       time.Duration // wall time of the merge (millisecond precision)
-	// RemovalDuration is the part of Duration spent removing the merged
-	// inputs (freeing their disk blocks and cached pages).
+	// RemovalDuration is the part of Duration spent retiring the merged
+	// inputs (removing their hints, renaming them to trash); a background
+	// thread frees their disk blocks afterwards, and Close waits for it.
 	RemovalDuration time.Duration
 	// InputsCopiedFromIndex counts the inputs holding string puts only,
 	// whose live records were copied from the index's list without reading

@@ -394,10 +394,14 @@ pub fn repair(src: &Path, dst: &Path, progress: bool) -> Result<Reply, Failure> 
 /// `compact`: merges every sealed segment.
 pub fn compact(db: &Db) -> Result<Reply, Failure> {
     let s = db.compact()?;
+    // The inputs are freed in the background: wait, so that the bytes
+    // reported reclaimed are free when this returns. A failed removal is no
+    // failure of the merge (the next open removes the file): reported only.
+    let removal_error = db.wait_for_removals().err().map(|e| e.to_string());
     Ok(Reply::Report {
         text: format!(
             "compacted {} segments ({} bytes) into {} ({} bytes): {} bytes reclaimed, {} records copied, {} dropped, in {} ms \
-             ({} ms removing the inputs; {} inputs copied from the index's list)",
+             ({} ms retiring the inputs; {} inputs copied from the index's list)",
             s.input_segments.len(),
             s.input_bytes,
             s.output_segments.len(),
@@ -408,13 +412,14 @@ pub fn compact(db: &Db) -> Result<Reply, Failure> {
             s.duration_ms,
             s.removal_ms,
             s.inputs_copied_from_index
-        ),
+        ) + &removal_error.as_ref().map_or(String::new(), |e| format!("; {e} (the next open removes it)")),
         json: json!({
             "input_segments": s.input_segments.len(), "input_bytes": s.input_bytes,
             "output_segments": s.output_segments.len(), "output_bytes": s.output_bytes,
             "reclaimed_bytes": s.reclaimed_bytes(), "records_copied": s.records_copied,
             "records_dropped": s.records_dropped, "duration_ms": s.duration_ms,
-            "removal_ms": s.removal_ms, "inputs_copied_from_index": s.inputs_copied_from_index
+            "removal_ms": s.removal_ms, "inputs_copied_from_index": s.inputs_copied_from_index,
+            "removal_error": removal_error
         }),
     })
 }

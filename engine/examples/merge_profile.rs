@@ -51,16 +51,23 @@ fn main() -> kv_engine::Result<()> {
         merger.join().map_err(|_| kv_engine::Error::Internal("merge thread panicked".into()))?
     })?;
     let secs = t.elapsed().as_secs_f64();
+    let cpu_merge = cpu_ms() - cpu0;
+    // The background remover frees the inputs after the merge returned.
+    let t = Instant::now();
+    db.wait_for_removals()?;
+    let background_ms = t.elapsed().as_millis();
     println!(
         "merged {} MB of input ({} segments, {} copied from the index's list, {} scan threads) into {} MB in \
-         {secs:.3} s (merge {} ms, {} ms CPU): {:.0} MB/s written, {:.0} MB/s read",
+         {secs:.3} s (merge {} ms of which {} ms retiring the inputs, {} ms CPU; then {background_ms} ms until the \
+         background remover was done): {:.0} MB/s written, {:.0} MB/s read",
         s.input_bytes / 1_000_000,
         s.input_segments.len(),
         s.inputs_copied_from_index,
         s.scan_threads,
         s.output_bytes / 1_000_000,
         s.duration_ms,
-        cpu_ms() - cpu0,
+        s.removal_ms,
+        cpu_merge,
         s.output_bytes as f64 / 1e6 / secs,
         s.input_bytes as f64 / 1e6 / secs
     );

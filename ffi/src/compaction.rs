@@ -32,9 +32,10 @@ pub struct kv_compaction_summary {
     pub tombstones_kept: u64,
     /// Wall time of the merge in milliseconds.
     pub duration_ms: u64,
-    /// The part of `duration_ms` spent removing the merged inputs (freeing
-    /// their disk blocks and cached pages) after the index switched to the
-    /// outputs. Added in ABI version 2.
+    /// The part of `duration_ms` spent retiring the merged inputs after the
+    /// index switched to the outputs (removing their hints, renaming them to
+    /// trash, syncing the directory); freeing their blocks happens on a
+    /// background thread afterwards. Added in ABI version 2.
     pub removal_ms: u64,
     /// Inputs holding string Puts only, whose live records were copied from
     /// the index's list without reading their dead records (at most
@@ -212,6 +213,9 @@ mod tests {
             removal_ms: 11,
             scan_threads: 2,
             inputs_copied_from_index: 2,
+            // Not in ABI version 2 (the C ABI is unchanged): C callers see
+            // the removal finished by `kv_db_close`.
+            removal_queued_bytes: 500,
         };
         let c = kv_compaction_summary::from(&s);
         assert_eq!((c.input_segments, c.output_segments, c.input_bytes, c.output_bytes), (3, 1, 1000, 400));

@@ -231,8 +231,8 @@ class DB(SortedSetCommands):
         ``output_segments``, ``input_bytes``, ``output_bytes``,
         ``reclaimed_bytes``, ``records_copied``, ``records_dropped``,
         ``tombstones_kept``, ``duration_ms`` (``input_segments`` 0: nothing
-        to merge), ``removal_ms`` (the part of ``duration_ms`` spent removing
-        the merged inputs) and ``inputs_copied_from_index`` (inputs of string
+        to merge), ``removal_ms`` (the part of ``duration_ms`` spent retiring
+        the merged inputs; a background thread frees them afterwards) and ``inputs_copied_from_index`` (inputs of string
         puts only, whose live records were copied from the index's list
         without reading their dead records)."""
         s = _ffi.CompactionSummary()
