@@ -63,6 +63,13 @@ struct Queue {
     unreported_failure: Option<String>,
 }
 
+impl Queue {
+    /// Paused, and close has not begun (close drains a paused queue).
+    fn held(&self) -> bool {
+        self.paused && !self.stopped
+    }
+}
+
 /// How [`RemoverState::wait_idle`] ended.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Idle {
@@ -124,7 +131,7 @@ impl RemoverState {
     /// Blocks until nothing is queued or being removed.
     pub fn wait_idle(&self) -> Idle {
         let mut q = self.queue.lock();
-        while q.busy || (!q.files.is_empty() && !(q.paused && !q.stopped)) {
+        while q.busy || (!q.files.is_empty() && !q.held()) {
             self.idle_cv.wait(&mut q);
         }
         if !q.files.is_empty() {
@@ -163,7 +170,7 @@ impl RemoverState {
     fn run(&self, storage: &dyn Storage, step_bytes: u64) {
         let mut q = self.queue.lock();
         loop {
-            if q.paused && !q.stopped && !q.files.is_empty() {
+            if q.held() && !q.files.is_empty() {
                 self.work_cv.wait(&mut q);
             } else if let Some(file) = q.files.pop_front() {
                 q.busy = true;

@@ -1307,7 +1307,9 @@ fn compact_trash_on_disk_is_ignored_by_verify_and_removed_by_open() {
     for i in (0..800).step_by(37) {
         assert_eq!(db.get(&key(i)).unwrap(), Some(val(i, 2)));
     }
-    let names: Vec<String> =
-        std::fs::read_dir(copy.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(copy.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     file_names_ok(&names);
 }
