@@ -226,9 +226,13 @@ fn plan_auto(inner: &Inner) -> Option<Plan> {
 
 impl Db {
     /// Merges every sealed segment (sealing the active one first if it holds
-    /// records): afterwards the disk holds only live data, plus whatever was
-    /// written meanwhile. Blocks until done. Reads and writes proceed during
-    /// the merge; a write made meanwhile always wins over the merged copy.
+    /// records): afterwards the segments hold only live data, plus whatever
+    /// was written meanwhile. Blocks until the merge is committed and the
+    /// index points at its outputs; the merged inputs, renamed to
+    /// `N.seg.trash`, are then freed by a background thread
+    /// ([`Db::wait_for_removals`] waits for that; close finishes it, and open
+    /// removes any left by a crash). Reads and writes proceed during the
+    /// merge; a write made meanwhile always wins over the merged copy.
     pub fn compact(&self) -> Result<CompactionSummary> {
         let inner = &self.inner;
         inner.check_writable()?;
