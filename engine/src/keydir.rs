@@ -675,7 +675,7 @@ impl KeyDir {
     /// slot of each live string entry whose segment `wanted` accepts
     /// (compaction: which records of its input segments are live, without
     /// a hash probe per record). The read lock is taken per
-    /// [`WALK_ENTRIES_PER_LOCK`] entries; a shard rebuilt meanwhile is walked
+    /// `WALK_ENTRIES_PER_LOCK` entries; a shard rebuilt meanwhile is walked
     /// again. An entry that moves to another slot during the walk may be
     /// reported twice; [`KeyDir::update_locs_at`] tells such slots apart.
     pub fn string_locs(&self, wanted: &dyn Fn(u32) -> bool, out: &mut Vec<(Loc, Slot)>) -> SlotGenerations {
