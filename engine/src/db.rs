@@ -620,6 +620,7 @@ impl Db {
             last_merge_duration_ms: ld(&self.inner.compaction.last_duration_ms),
             merge_failures: ld(&self.inner.compaction.failures),
             trash_bytes_pending: ld(&self.inner.remover.pending_bytes),
+            trash_removals: ld(&self.inner.remover.removed_files),
             trash_removal_failures: ld(&self.inner.remover.failures),
         }
     }

@@ -136,6 +136,8 @@ pub struct Stats {
     /// Bytes of merged inputs awaiting the background remover (renamed to
     /// `N.seg.trash`, not in `disk_bytes`); see `Db::wait_for_removals`.
     pub trash_bytes_pending: u64,
+    /// Merged inputs the background remover removed since open.
+    pub trash_removals: u64,
     /// Merged inputs whose background removal failed since open; each is
     /// left on disk for the next open to remove. The handle is not poisoned
     /// (the data never depends on them).

@@ -85,6 +85,11 @@ fn compact_basic_reclaims_and_reopens_from_hints() {
         assert_eq!(after.merges, 1);
         assert_eq!(after.merge_reclaimed_bytes, s.reclaimed_bytes());
         assert_matches(&db, &model, "after compact");
+        // Every input is removed in the background, and counted.
+        db.wait_for_removals().unwrap();
+        let st = db.stats();
+        assert_eq!((st.trash_removals, st.trash_removal_failures), (s.input_segments.len() as u64, 0));
+        assert_eq!(st.trash_bytes_pending, 0);
     }
     let db = open_sim(&sim, small_opts(Fsync::No)).unwrap();
     assert_matches(&db, &model, "after reopen");
