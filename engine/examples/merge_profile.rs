@@ -4,7 +4,7 @@ use std::time::Instant;
 
 mod common;
 
-use common::cpu_ms;
+use common::{cpu_ms, usage};
 use kv_engine::{Db, Fsync, Options};
 
 fn main() -> kv_engine::Result<()> {
@@ -44,6 +44,7 @@ fn main() -> kv_engine::Result<()> {
     }
     db.sync()?;
     let cpu0 = cpu_ms();
+    let u0 = usage();
     let t = Instant::now();
     // On its own named thread, so `perf report --comm merger` shows the merge alone.
     let s = std::thread::scope(|scope| {
@@ -52,6 +53,8 @@ fn main() -> kv_engine::Result<()> {
     })?;
     let secs = t.elapsed().as_secs_f64();
     let cpu_merge = cpu_ms() - cpu0;
+    let u1 = usage();
+    println!("merge: user {} ms, system {} ms, minor faults {}", u1.0 - u0.0, u1.1 - u0.1, u1.2 - u0.2);
     // The background remover frees the inputs after the merge returned.
     let t = Instant::now();
     db.wait_for_removals()?;

@@ -38,7 +38,7 @@ use crate::db::{Db, Inner, Segment, SegmentFile};
 use crate::error::{Error, Result};
 use crate::hint::{self, HintBuilder};
 use crate::keydir::{self, Loc, Slot, SlotGenerations, SlotUpdate};
-use crate::merge_live::LiveStrings;
+use crate::merge_live::{InputLive, ListPos, LiveStrings};
 use crate::merge_writer::MergeWriter;
 use crate::record::{self, DecodeError, RecordKind, RecordRef};
 use crate::remover::{self, remove_if_exists, TrashFile};
@@ -343,6 +343,7 @@ struct Leaf<'d> {
 }
 
 /// A live record copied by the merge.
+#[derive(Clone, Copy)]
 struct Move {
     /// Where it was.
     from: Loc,
@@ -350,6 +351,23 @@ struct Move {
     to: Loc,
     /// A string's keydir slot, from the liveness walk.
     slot: Option<Slot>,
+}
+
+/// Live records copied from an input's liveness list back to back: the
+/// `count` records the list names from position `from` on (all of input
+/// `input`) went, in that order, to output segment `to_seg` from offset
+/// `to_off` on. Kept instead of one [`Move`] each, and named again by
+/// [`LiveStrings::replay`] when the index is switched.
+struct ListedMoves {
+    input: u32,
+    from: ListPos,
+    /// The list's position after the last of them.
+    end: ListPos,
+    count: u32,
+    to_seg: u32,
+    to_off: u32,
+    /// Where the next record would go to extend this stretch.
+    next_off: u32,
 }
 
 /// One output segment being written.
@@ -377,8 +395,10 @@ struct Merger<'a> {
     /// at its `len - buf.len()`; aligned, and written whole when full, so
     /// output files can take `O_DIRECT`), and the writes in flight.
     out: MergeWriter,
-    /// Live records copied.
+    /// Live records copied, but for those copied from a list.
     moves: Vec<Move>,
+    /// Live records copied from a list.
+    listed_moves: Vec<ListedMoves>,
     /// The live string entries of the inputs, from one keydir walk, sorted
     /// by (input index, offset): the scan, which visits records in that
     /// order, joins against it instead of probing the keydir per record.
@@ -444,7 +464,9 @@ impl Merger<'_> {
         let path = self.inner.storage.path().join(segment::segment_file_name(seg.id));
         let size = range.end.min(data.len());
         let mut listed = 0u64;
-        while let Some((off, len, slot)) = self.live.next_listed(input, size as u32) {
+        loop {
+            let from = self.live.position();
+            let Some((off, len, slot)) = self.live.next_listed(input, size as u32) else { break };
             // A record listed before `range.end` is this part's whole, even
             // if it ends past it (a split inside such an input need not fall
             // on a record boundary).
@@ -460,11 +482,47 @@ impl Merger<'_> {
                 )));
             }
             let loc = Loc { seg: seg.id, off, len };
-            self.consider(bytes, &rec, loc, true, Some(slot))?;
+            if self.expired(&rec.header) {
+                // Dropped, or turned into a tombstone.
+                self.consider(bytes, &rec, loc, true, Some(slot))?;
+            } else {
+                let to = self.copy(bytes, &rec)?;
+                self.note_listed_move(input, from, to);
+                self.summary.records_copied += 1;
+            }
             listed += 1;
         }
         self.live.finish_input(input)?;
         Ok(listed)
+    }
+
+    /// Records that the record the list named from position `from` (of
+    /// input `input`) was copied to `to`: it extends the last stretch of
+    /// listed moves if it follows it both in the list and in the output.
+    fn note_listed_move(&mut self, input: u32, from: ListPos, to: Loc) {
+        let end = self.live.position();
+        if let Some(last) = self.listed_moves.last_mut() {
+            if last.input == input && last.end == from && last.to_seg == to.seg && last.next_off == to.off {
+                last.end = end;
+                last.count += 1;
+                last.next_off = to.off.wrapping_add(to.len);
+                return;
+            }
+        }
+        self.listed_moves.push(ListedMoves {
+            input,
+            from,
+            end,
+            count: 1,
+            to_seg: to.seg,
+            to_off: to.off,
+            next_off: to.off.wrapping_add(to.len),
+        });
+    }
+
+    /// Whether a `Put` with header `h` has expired (the merge drops it).
+    fn expired(&self, h: &record::Header) -> bool {
+        h.expire_at_ms != 0 && h.expire_at_ms <= self.now_ms
     }
 
     /// Adds the record `rec` (`bytes`, at `loc`) to `window`: a batch as
@@ -528,7 +586,7 @@ impl Merger<'_> {
                     self.summary.tombstones_kept += 1;
                 }
             }
-            RecordKind::Put if rec.header.expire_at_ms != 0 && rec.header.expire_at_ms <= self.now_ms => {
+            RecordKind::Put if self.expired(&rec.header) => {
                 if is_live {
                     if !self.prefix {
                         // Dropping it would let an older value outside the
@@ -634,6 +692,11 @@ impl Merger<'_> {
             records: 0,
             non_puts: 0,
         };
+        if let Some(h) = o.hint.as_mut() {
+            // This merger's live strings still to copy, as many as fit.
+            let mean_bytes = self.live.mean_entry_bytes().max(record::HEADER_LEN as u64);
+            h.expect_entries((self.live.len() as u64).min(self.inner.opts.max_segment_size_bytes / mean_bytes));
+        }
         let header = SegmentHeader { id, order }.encode();
         debug_assert!(self.out.buf().is_empty() && header.len() < WRITE_CHUNK_BYTES);
         o.len = self.out.buf().push(&header) as u64;
@@ -730,73 +793,139 @@ impl Merger<'_> {
 /// is dead). Strings go by the keydir slot the liveness walk found, in
 /// batches, falling back to a lookup by key where the slot proves nothing;
 /// sorted-set records one by one.
-fn relocate_moves(
-    inner: &Inner,
-    moves: &[Move],
-    generations: &SlotGenerations,
-    datas: &[Cow<'_, [u8]>],
-    index: &HashMap<u32, usize>,
-) {
-    // The inputs were verified when scanned and are still mapped: only the
-    // header is decoded here (no second checksum pass).
-    let header_at = |loc: &Loc| -> Option<(record::Header, &[u8])> {
-        let data = datas.get(*index.get(&loc.seg)?)?;
+struct Relocator<'a> {
+    inner: &'a Inner,
+    generations: &'a SlotGenerations,
+    datas: &'a [Cow<'a, [u8]>],
+    index: &'a HashMap<u32, usize>,
+    at_slot: Vec<(Slot, Loc, Loc)>,
+    slot_results: Vec<SlotUpdate>,
+    sort_scratch: Vec<(Slot, Loc, Loc)>,
+    by_key: Vec<(&'a [u8], Loc, Loc)>,
+    moved: Vec<bool>,
+}
+
+impl<'a> Relocator<'a> {
+    fn new(
+        inner: &'a Inner,
+        generations: &'a SlotGenerations,
+        datas: &'a [Cow<'a, [u8]>],
+        index: &'a HashMap<u32, usize>,
+    ) -> Relocator<'a> {
+        Relocator {
+            inner,
+            generations,
+            datas,
+            index,
+            at_slot: Vec::with_capacity(RELOCATE_BATCH_RECORDS),
+            slot_results: Vec::with_capacity(RELOCATE_BATCH_RECORDS),
+            sort_scratch: Vec::with_capacity(RELOCATE_BATCH_RECORDS),
+            by_key: Vec::new(),
+            moved: Vec::new(),
+        }
+    }
+
+    /// The header and bytes of the input record at `loc`. The inputs were
+    /// verified when scanned and are still mapped: only the header is
+    /// decoded (no second checksum pass).
+    fn header_at(&self, loc: &Loc) -> Option<(record::Header, &'a [u8])> {
+        let data: &'a Cow<'a, [u8]> = self.datas.get(*self.index.get(&loc.seg)?)?;
         let bytes = data.get(loc.off as usize..loc.off as usize + loc.len as usize)?;
         let h = record::decode_header(bytes).ok()?;
         Some((h, bytes))
-    };
+    }
+
     fn key_of<'b>(h: &record::Header, bytes: &'b [u8]) -> &'b [u8] {
         bytes.get(record::HEADER_LEN..record::HEADER_LEN + h.key_len as usize).unwrap_or_default()
     }
-    let mut at_slot: Vec<(Slot, Loc, Loc)> = Vec::with_capacity(RELOCATE_BATCH_RECORDS);
-    let mut slot_results = Vec::with_capacity(RELOCATE_BATCH_RECORDS);
-    let mut sort_scratch = Vec::with_capacity(RELOCATE_BATCH_RECORDS);
-    let mut by_key: Vec<(&[u8], Loc, Loc)> = Vec::new();
-    let mut moved = Vec::new();
-    for chunk in moves.chunks(RELOCATE_BATCH_RECORDS) {
-        at_slot.clear();
-        by_key.clear();
-        for mv in chunk {
-            if let Some(slot) = mv.slot {
-                at_slot.push((slot, mv.from, mv.to));
-                continue;
-            }
-            let Some((h, bytes)) = header_at(&mv.from) else {
-                inner.add_dead(mv.to.seg, mv.to.len as u64);
-                continue;
-            };
-            if h.kind == RecordKind::Put {
-                by_key.push((key_of(&h, bytes), mv.from, mv.to));
-                continue;
-            }
-            let key = key_of(&h, bytes);
-            let rec = RecordRef {
-                header: h,
-                key,
-                stored_value: bytes.get(record::HEADER_LEN + key.len()..).unwrap_or_default(),
-            };
-            if !inner.relocate(&rec, mv.from, mv.to) {
-                inner.add_dead(mv.to.seg, mv.to.len as u64);
-            }
+
+    /// Switches a string move found by the walk at `slot` (batched).
+    #[inline]
+    fn push_at_slot(&mut self, slot: Slot, from: Loc, to: Loc) {
+        self.at_slot.push((slot, from, to));
+        if self.at_slot.len() >= RELOCATE_BATCH_RECORDS {
+            self.flush();
         }
-        inner.keydir.update_locs_at(generations, &mut at_slot, &mut sort_scratch, &mut slot_results);
-        for (&(_, from, to), r) in at_slot.iter().zip(&slot_results) {
-            match r {
-                SlotUpdate::Moved => {}
-                SlotUpdate::Superseded => inner.add_dead(to.seg, to.len as u64),
-                SlotUpdate::Unknown => match header_at(&from) {
-                    Some((h, bytes)) => by_key.push((key_of(&h, bytes), from, to)),
+    }
+
+    /// Switches move `mv`.
+    fn push(&mut self, mv: Move) {
+        if let Some(slot) = mv.slot {
+            self.push_at_slot(slot, mv.from, mv.to);
+            return;
+        }
+        let Some((h, bytes)) = self.header_at(&mv.from) else {
+            self.inner.add_dead(mv.to.seg, mv.to.len as u64);
+            return;
+        };
+        let key = Self::key_of(&h, bytes);
+        if h.kind == RecordKind::Put {
+            self.by_key.push((key, mv.from, mv.to));
+            if self.by_key.len() >= RELOCATE_BATCH_RECORDS {
+                self.flush();
+            }
+            return;
+        }
+        let rec =
+            RecordRef { header: h, key, stored_value: bytes.get(record::HEADER_LEN + key.len()..).unwrap_or_default() };
+        if !self.inner.relocate(&rec, mv.from, mv.to) {
+            self.inner.add_dead(mv.to.seg, mv.to.len as u64);
+        }
+    }
+
+    /// Switches the moves batched so far.
+    fn flush(&mut self) {
+        let inner = self.inner;
+        inner.keydir.update_locs_at(
+            self.generations,
+            &mut self.at_slot,
+            &mut self.sort_scratch,
+            &mut self.slot_results,
+        );
+        for i in 0..self.at_slot.len() {
+            let (_, from, to) = self.at_slot[i];
+            match self.slot_results.get(i) {
+                Some(SlotUpdate::Moved) => {}
+                Some(SlotUpdate::Superseded) => inner.add_dead(to.seg, to.len as u64),
+                Some(SlotUpdate::Unknown) | None => match self.header_at(&from) {
+                    Some((h, bytes)) => self.by_key.push((Self::key_of(&h, bytes), from, to)),
                     None => inner.add_dead(to.seg, to.len as u64),
                 },
             }
         }
-        inner.keydir.update_locs_if(&by_key, &mut moved);
-        for ((_, _, to), ok) in by_key.iter().zip(&moved) {
+        self.at_slot.clear();
+        inner.keydir.update_locs_if(&self.by_key, &mut self.moved);
+        for ((_, _, to), ok) in self.by_key.iter().zip(&self.moved) {
             if !ok {
                 inner.add_dead(to.seg, to.len as u64);
             }
         }
+        self.by_key.clear();
     }
+}
+
+/// Switches a merger's moves: those it kept one by one (`moves`), and
+/// those its list `live` names (`listed`). See [`Relocator`].
+fn relocate_moves(
+    inner: &Inner,
+    moves: &[Move],
+    listed: &[ListedMoves],
+    live: &LiveStrings,
+    datas: &[Cow<'_, [u8]>],
+    index: &HashMap<u32, usize>,
+) {
+    let mut r = Relocator::new(inner, &live.generations, datas, index);
+    for &mv in moves {
+        r.push(mv);
+    }
+    for l in listed {
+        let mut to_off = l.to_off;
+        live.replay(l.from, l.input, l.count as usize, |from, slot| {
+            r.push_at_slot(slot, from, Loc { seg: l.to_seg, off: to_off, len: from.len });
+            to_off = to_off.wrapping_add(from.len);
+        });
+    }
+    r.flush();
 }
 
 impl Inner {
@@ -870,7 +999,7 @@ fn split_parts(
     if threads < 2 || total_bytes < PARALLEL_MIN_INPUT_BYTES.min(segment_bytes.saturating_mul(2)) {
         return None;
     }
-    let live_bytes = live.bytes_by_input(inputs.len());
+    let live_bytes: Vec<u64> = (0..inputs.len()).map(|i| live.collected(i).bytes).collect();
     let is_listed = |i: usize| listed.get(i).copied().unwrap_or(false);
     let scanned = |i: usize| if is_listed(i) { 0 } else { lens[i] as u64 };
     let cost = |i: usize| scanned(i) + LIVE_BYTE_COST * live_bytes[i];
@@ -883,25 +1012,29 @@ fn split_parts(
         }
         here
     })?;
-    // The halfway point lies in input `i`: find the offset where its
-    // cumulative cost reaches `remaining`.
+    // The halfway point lies in input `i`: the first offset where its
+    // cumulative cost reaches `remaining`, its live bytes below an offset
+    // taken as the entries below it times their mean size (found by
+    // bisection on the sorted list: no pass over the entries).
     let header = segment::HEADER_LEN as usize;
-    let mut live_before = 0u64;
-    let mut target = None;
     let listed_i = is_listed(i);
-    for (off, len) in live.entries_of(i as u32) {
-        let at = off as usize;
-        let scanned_before = if listed_i { 0 } else { at.saturating_sub(header) as u64 };
-        if scanned_before + LIVE_BYTE_COST * live_before >= remaining {
-            target = Some(at);
-            break;
+    let InputLive { entries, bytes } = live.collected(i);
+    let mean_bytes = bytes as f64 / entries.max(1) as f64;
+    let cost_below = |at: usize| -> u64 {
+        let scanned_below = if listed_i { 0 } else { at.saturating_sub(header) as u64 };
+        let live_below = (live.entries_below(i as u32, at.min(u32::MAX as usize) as u32) as f64 * mean_bytes) as u64;
+        scanned_below + LIVE_BYTE_COST * live_below
+    };
+    let (mut lo, mut hi) = (header, lens[i].max(header));
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if cost_below(mid) >= remaining {
+            hi = mid;
+        } else {
+            lo = mid + 1;
         }
-        live_before += len as u64;
     }
-    let target = target.unwrap_or_else(|| {
-        let scanned = remaining.saturating_sub(LIVE_BYTE_COST * live_before);
-        header.saturating_add(scanned as usize).min(lens[i])
-    });
+    let target = lo;
     let at = if listed_i { target } else { record_start_at_or_after(datas.get(i)?.get(..lens[i])?, target)? };
     let whole = |j: usize| Part { input: j, start: header, end: lens[j] };
     let mut first: Vec<Part> = (0..i).map(whole).collect();
@@ -956,7 +1089,8 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
             inner.commit_activity.clone(),
             inner.opts.compaction_busy_rate_limit_bytes_per_sec / rate_share,
         ),
-        moves: Vec::with_capacity(live.len()),
+        moves: Vec::new(),
+        listed_moves: Vec::new(),
         live,
         expired: Vec::new(),
         written_bytes: 0,
@@ -1002,8 +1136,10 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         r
     };
 
-    // The second merger's moves, once it is done.
+    // The second merger's moves and list, once it is done.
     let mut second_moves: Vec<Move> = Vec::new();
+    let mut second_listed: Vec<ListedMoves> = Vec::new();
+    let mut second_live: Option<LiveStrings> = None;
 
     // Phase 1, uncommitted: outputs and hints durable, the log durable, the
     // marker durable under its temporary name. A failure discards it all.
@@ -1052,6 +1188,8 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
             // Not appended: copying millions of moves took longer than
             // switching them, which the second half's list does on its own.
             second_moves = std::mem::take(&mut b.moves);
+            second_listed = std::mem::take(&mut b.listed_moves);
+            second_live = Some(b.live);
             m.expired.append(&mut b.expired);
             m.written_bytes += b.written_bytes;
             m.summary.records_copied += b.summary.records_copied;
@@ -1123,23 +1261,29 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         let data = datas.get(*index.get(&loc.seg)?)?;
         record::decode(data.get(loc.off as usize..loc.off as usize + loc.len as usize)?).ok()
     };
-    let generations = &m.live.generations;
     let (input_datas, input_index) = (&datas, &index);
+    let all_moves = |moves: &[Move], listed: &[ListedMoves], live: &LiveStrings| {
+        relocate_moves(inner, moves, listed, live, input_datas, input_index)
+    };
+    let second_has_moves = !second_moves.is_empty() || !second_listed.is_empty();
     std::thread::scope(|s| {
         // The halves' moves are switched side by side (different keys).
-        let other = match second_moves.is_empty() {
-            true => None,
-            false => std::thread::Builder::new()
-                .name("kv-merge-index".into())
-                .spawn_scoped(s, || relocate_moves(inner, &second_moves, generations, input_datas, input_index))
-                .ok(),
+        let second = || {
+            if let Some(live) = &second_live {
+                all_moves(&second_moves, &second_listed, live);
+            }
         };
-        relocate_moves(inner, &m.moves, generations, input_datas, input_index);
+        let other = if second_has_moves {
+            std::thread::Builder::new().name("kv-merge-index".into()).spawn_scoped(s, second).ok()
+        } else {
+            None
+        };
+        all_moves(&m.moves, &m.listed_moves, &m.live);
         // Switching is idempotent (an entry moves only if it still points
         // at the old copy), so a thread that could not start or did not
         // finish is redone here: committed moves must all be switched.
-        if !second_moves.is_empty() && other.is_none_or(|h| h.join().is_err()) {
-            relocate_moves(inner, &second_moves, generations, input_datas, input_index);
+        if second_has_moves && other.is_none_or(|h| h.join().is_err()) {
+            second();
         }
     });
     for loc in &m.expired {

@@ -547,6 +547,47 @@ fn compact_inputs_of_puts_only_are_copied_from_the_index() {
     assert_matches(&db, &model, "after the last reopen");
 }
 
+/// Copies from the list are switched in the index by naming the list's
+/// records again, stretch by stretch; an expired record the merge drops
+/// (no copy) must end a stretch, or the next key's copy is credited to the
+/// expired key and every later key of the stretch is switched one record
+/// off. Expiring keys sit between live ones, in inputs split between two
+/// mergers.
+#[test]
+fn compact_from_the_list_switches_every_key_past_dropped_expired_records() {
+    let sim = SimStorage::new();
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let opts = Options {
+        clock: clock.clone(),
+        max_segment_size_bytes: 256 * 1024,
+        compaction_threads: 2,
+        ..small_opts(Fsync::No)
+    };
+    let mut model = Model::new();
+    let db = open_sim(&sim, opts.clone()).unwrap();
+    for round in 0..2 {
+        for i in 0..12_000u32 {
+            if i % 7 == 3 {
+                // Expires before the merge, never read (a read would purge it).
+                db.set(&key(i), &val(i, round), &kv_engine::SetOptions::new().px(10)).unwrap();
+                model.insert(key(i), None);
+            } else {
+                db.put(&key(i), &val(i, round)).unwrap();
+                model.insert(key(i), Some(val(i, round)));
+            }
+        }
+    }
+    clock.advance_ms(20);
+    let s = db.compact().unwrap();
+    assert_eq!(s.scan_threads, 2, "{s:?}");
+    assert_eq!(s.inputs_copied_from_index as usize, s.input_segments.len(), "{s:?}");
+    assert_eq!(s.records_copied as usize, model.values().filter(|v| v.is_some()).count(), "{s:?}");
+    assert_matches(&db, &model, "after a merge from the list");
+    drop(db);
+    let db = open_sim(&sim, opts).unwrap();
+    assert_matches(&db, &model, "after reopen");
+}
+
 /// rosedb#242: merge twice with no writes in between, then reopen.
 #[test]
 fn compact_rosedb242_merge_twice_without_writes() {
