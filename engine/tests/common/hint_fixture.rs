@@ -80,3 +80,60 @@ pub fn check_fixture_loads_like_a_scan(name: &str, version: u32, now_ms: u64) ->
     assert_eq!(contents(&db), from_hints, "hint-built index differs from the scan");
     from_hints
 }
+
+/// Writes the fixture database the committed `hint_v*` fixtures hold (see
+/// `hint_v4_fixture.rs`) with this build, on simulated storage, compacts
+/// it, and returns its files: the generator for a new fixture when the
+/// hint format changes (`write_hint_fixture` in `hint_v5_fixture.rs`).
+#[allow(dead_code)] // Only the fixture tests that generate use it.
+pub fn build_fixture(written_ms: u64) -> Vec<(String, Vec<u8>)> {
+    let sim = SimStorage::new();
+    let opts = Options {
+        fsync: Fsync::Always,
+        max_segment_size_bytes: 4096,
+        auto_compaction: false,
+        active_expiry: false,
+        clock: Arc::new(ManualClock::new(written_ms)),
+        ..Options::default()
+    };
+    let db = Db::open_with_storage(Arc::new(sim.clone()), opts).unwrap();
+    for round in 0..3 {
+        for i in 0..60 {
+            db.put(format!("user:{i:04}").as_bytes(), format!("value-{round}-{i}").as_bytes()).unwrap();
+        }
+    }
+    for i in (0..60).step_by(7) {
+        db.delete(format!("user:{i:04}").as_bytes()).unwrap();
+    }
+    for i in 0..20 {
+        let ttl_ms = if i % 2 == 0 { 5_000 } else { 86_400_000 };
+        let o = kv_engine::SetOptions::new().px(ttl_ms);
+        db.set(format!("session:{i}").as_bytes(), format!("token-{i}").as_bytes(), &o).unwrap();
+    }
+    for b in 0..3 {
+        let key = format!("board:{b}");
+        let members: Vec<String> = (0..8).map(|m| format!("player-{m}")).collect();
+        let pairs: Vec<(f64, &[u8])> =
+            members.iter().enumerate().map(|(m, p)| (m as f64 * 1.5, p.as_bytes())).collect();
+        db.zadd(key.as_bytes(), &pairs).unwrap();
+        db.zrem(key.as_bytes(), &[b"player-3"]).unwrap();
+    }
+    db.put(b"a", b"one byte key").unwrap();
+    db.put(&[0xffu8; 300], b"binary key").unwrap();
+    db.compact().unwrap();
+    db.wait_for_removals().unwrap();
+    drop(db);
+    use kv_engine::Storage as _;
+    let mut files: Vec<(String, Vec<u8>)> = sim
+        .list()
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.ends_with(".seg") || n.ends_with(".hint"))
+        .map(|n| {
+            let bytes = sim.read_file(&n).unwrap();
+            (n, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
