@@ -36,9 +36,9 @@ use parking_lot::Mutex;
 
 use crate::db::{Db, Inner, Segment, SegmentFile};
 use crate::error::{Error, Result};
-use crate::hint::{self, HintBuilder};
+use crate::hint::{self, HintBuilder, HintStream};
 use crate::keydir::{self, Loc, Slot, SlotGenerations, SlotUpdate};
-use crate::merge_live::{InputLive, ListPos, LiveStrings};
+use crate::merge_live::{InputIndex, InputLive, ListPos, LiveStrings};
 use crate::merge_writer::MergeWriter;
 use crate::record::{self, DecodeError, RecordKind, RecordRef};
 use crate::remover::{self, remove_if_exists, TrashFile};
@@ -370,6 +370,35 @@ struct ListedMoves {
     next_off: u32,
 }
 
+/// An output's hint as it is built.
+enum OutputHint {
+    /// Entries staged, ordered at the end (records copied in file order).
+    Staged(HintBuilder),
+    /// Entries encoded as they come (records copied in keydir order).
+    Streamed(HintStream),
+}
+
+impl OutputHint {
+    /// Adds the record `rec`, written at offset `off` of the segment;
+    /// false if it cannot be (see [`HintStream::add`]).
+    fn add(&mut self, rec: &RecordRef<'_>, off: u64) -> bool {
+        match self {
+            OutputHint::Staged(h) => {
+                h.add(rec, off);
+                true
+            }
+            OutputHint::Streamed(h) => h.add(rec, off),
+        }
+    }
+
+    fn write<E>(self, seg_len: u64, tail_crc: u32, emit: &mut dyn FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        match self {
+            OutputHint::Staged(h) => h.write(seg_len, tail_crc, emit),
+            OutputHint::Streamed(h) => h.write(seg_len, tail_crc, emit),
+        }
+    }
+}
+
 /// One output segment being written.
 struct Output {
     id: u32,
@@ -377,11 +406,19 @@ struct Output {
     file: Arc<dyn WriteFile>,
     /// Logical length, bytes in [`Merger::buf`] included.
     len: u64,
-    hint: Option<HintBuilder>,
+    hint: Option<OutputHint>,
     dead_bytes: u64,
     /// Records written, and those of them not `Put`s (its [`RecordTally`]).
     records: u64,
     non_puts: u64,
+}
+
+/// What a merger copying in keydir order expects to copy (to size its
+/// hints' buffers).
+#[derive(Clone, Copy)]
+struct ExpectedCopies {
+    entries: u64,
+    mean_bytes: u64,
 }
 
 /// The merge in progress.
@@ -399,6 +436,10 @@ struct Merger<'a> {
     moves: Vec<Move>,
     /// Live records copied from a list.
     listed_moves: Vec<ListedMoves>,
+    /// Set when this merger copies in keydir order
+    /// ([`Merger::copy_in_keydir_order`]): its outputs' hints are then
+    /// encoded as they come. Sizes them.
+    keydir_order: Option<ExpectedCopies>,
     /// The live string entries of the inputs, from one keydir walk, sorted
     /// by (input index, offset): the scan, which visits records in that
     /// order, joins against it instead of probing the keydir per record.
@@ -494,6 +535,102 @@ impl Merger<'_> {
         }
         self.live.finish_input(input)?;
         Ok(listed)
+    }
+
+    /// Copies the live records of the inputs (all of string `Put`s only,
+    /// [`RecordTally::strings_only`]) that the keydir's shards point at, in
+    /// `blocks` of shards (each a run of lower-half shards then one of
+    /// upper-half shards; each block starts a new output, so that every
+    /// hint holds both halves, lower first, and open replays it in two
+    /// threads), shard by shard, each shard's in table-bucket order: the
+    /// order hint files list entries in, so each output's hint is encoded
+    /// as records are copied (nothing staged, nothing sorted but one shard
+    /// at a time, in cache), and no liveness list is built or sorted. The
+    /// records are read out of file order; reads run [`KEYDIR_ORDER_PREFETCH`]
+    /// records ahead. Each record is decoded (checksum included) before it
+    /// counts: an entry that does not lead to a whole `Put` of its length
+    /// stops the merge. Returns the records copied or dropped, and fills in
+    /// `generations` for `shards` (the slots' validity).
+    fn copy_in_keydir_order(
+        &mut self,
+        blocks: &[Vec<usize>],
+        inputs: &[Arc<Segment>],
+        datas: &[Cow<'_, [u8]>],
+        generations: &mut SlotGenerations,
+    ) -> Result<u64> {
+        let order_bits = keydir::bulk_order_bits(self.inner.keydir.len() as u64);
+        let bucket_mask = (1u64 << order_bits.min(32)) - 1;
+        let input_ids: Vec<u32> = inputs.iter().map(|s| s.id).collect();
+        let index = InputIndex::new(&input_ids);
+        // (table bucket, input index, location, slot), one shard's worth;
+        // the sorts' scratch space, reused shard after shard.
+        let mut items: Vec<(u32, u32, Loc, Slot)> = Vec::new();
+        let mut scratch = Vec::new();
+        let mut moves_scratch = Vec::new();
+        let mut seen = 0u64;
+        // (Each block's first shard starts a new output.)
+        let shards = blocks.iter().flat_map(|block| block.iter().enumerate().map(|(i, &shard)| (i == 0, shard)));
+        for (block_start, shard) in shards {
+            if block_start && self.outputs.last().is_some_and(|o| o.records > 0) {
+                self.open_output()?;
+            }
+            items.clear();
+            let pick = |loc: Loc, slot: Slot, hash: u64, _expire_at_ms: u64| {
+                let input = index.get(loc.seg)?;
+                Some(((hash & bucket_mask) as u32, input, loc, slot))
+            };
+            if let Some(g) = generations.0.get_mut(shard) {
+                *g = self.inner.keydir.string_entries_of_shard(shard, &pick, &mut items);
+            }
+            crate::radix::sort_by_u64_key(&mut items, &mut scratch, |it| it.0 as u64);
+            let first_move = self.moves.len();
+            for k in 0..items.len() {
+                if let Some(&(_, input, loc, _)) = items.get(k + KEYDIR_ORDER_PREFETCH) {
+                    // The record's first lines and its last one.
+                    if let Some(b) = datas.get(input as usize).and_then(|d| d.get(loc.off as usize..)) {
+                        let len = (loc.len as usize).min(b.len());
+                        for at in [0, 64, len.saturating_sub(1)] {
+                            if let Some(byte) = b.get(at.min(len.saturating_sub(1))) {
+                                crate::prefetch::prefetch(byte);
+                            }
+                        }
+                    }
+                }
+                let (_, input, loc, slot) = items[k];
+                let (Some(seg), Some(data)) = (inputs.get(input as usize), datas.get(input as usize)) else {
+                    return Err(Error::Internal("merge: an entry without its input".into()));
+                };
+                let path = || self.inner.storage.path().join(segment::segment_file_name(seg.id));
+                let bytes = data.get(loc.off as usize..loc.off as usize + loc.len as usize).unwrap_or_default();
+                let rec = record::decode(bytes).map_err(|e| record::corruption(&path(), loc.off as u64, &e))?;
+                if rec.len() != loc.len as u64 || rec.header.kind != RecordKind::Put {
+                    return Err(Error::Internal(format!(
+                        "merge: the index points at a {}-byte string record at offset {} of segment {}, which \
+                         holds a {}-byte {:?} record there; merge abandoned",
+                        loc.len,
+                        loc.off,
+                        seg.id,
+                        rec.len(),
+                        rec.header.kind
+                    )));
+                }
+                if self.expired(&rec.header) {
+                    // Dropped, or turned into a tombstone.
+                    self.consider(bytes, &rec, loc, true, Some(slot))?;
+                } else {
+                    let to = self.copy(bytes, &rec)?;
+                    self.moves.push(Move { from: loc, to, slot: Some(slot) });
+                    self.summary.records_copied += 1;
+                }
+                seen += 1;
+            }
+            // The index switch then walks the shard's arena in order.
+            let shard_moves = &mut self.moves[first_move..];
+            crate::radix::sort_by_u64_key(shard_moves, &mut moves_scratch, |mv| {
+                mv.slot.as_ref().map_or(u64::MAX, keydir::slot_key)
+            });
+        }
+        Ok(seen)
     }
 
     /// Records that the record the list named from position `from` (of
@@ -645,7 +782,9 @@ impl Merger<'_> {
         o.records += 1;
         o.non_puts += (rec.header.kind != RecordKind::Put) as u64;
         if let Some(h) = o.hint.as_mut() {
-            h.add(rec, off);
+            if !h.add(rec, off) {
+                return Err(Error::Internal("merge: a record out of keydir order for its hint".into()));
+            }
         }
         let loc = Loc { seg: o.id, off: off as u32, len: len as u32 };
         // The record may straddle chunks: a chunk is written when full, so
@@ -676,27 +815,26 @@ impl Merger<'_> {
         } else {
             self.inner.storage.create(&tmp_segment_name(id))?
         };
-        let mut o = Output {
-            id,
-            order,
-            file,
-            len: 0,
-            hint: Some(HintBuilder::new(
-                id,
-                order,
-                self.inner.keydir.seed(),
-                // The keydir size now is the best guess of the next open's.
-                keydir::bulk_order_bits(self.inner.keydir.len() as u64),
-            )),
-            dead_bytes: 0,
-            records: 0,
-            non_puts: 0,
-        };
-        if let Some(h) = o.hint.as_mut() {
-            // This merger's live strings still to copy, as many as fit.
-            let mean_bytes = self.live.mean_entry_bytes().max(record::HEADER_LEN as u64);
-            h.expect_entries((self.live.len() as u64).min(self.inner.opts.max_segment_size_bytes / mean_bytes));
-        }
+        let mut o = Output { id, order, file, len: 0, hint: None, dead_bytes: 0, records: 0, non_puts: 0 };
+        // The keydir size now is the best guess of the next open's.
+        let (seed, order_bits) = (self.inner.keydir.seed(), keydir::bulk_order_bits(self.inner.keydir.len() as u64));
+        o.hint = Some(match self.keydir_order {
+            Some(expected) => {
+                let mut h = HintStream::new(id, order, seed, order_bits);
+                h.expect_entries(
+                    expected.entries.min(self.inner.opts.max_segment_size_bytes / expected.mean_bytes),
+                    16,
+                );
+                OutputHint::Streamed(h)
+            }
+            None => {
+                let mut h = HintBuilder::new(id, order, seed, order_bits);
+                // This merger's live strings still to copy, as many as fit.
+                let mean_bytes = self.live.mean_entry_bytes().max(record::HEADER_LEN as u64);
+                h.expect_entries((self.live.len() as u64).min(self.inner.opts.max_segment_size_bytes / mean_bytes));
+                OutputHint::Staged(h)
+            }
+        });
         let header = SegmentHeader { id, order }.encode();
         debug_assert!(self.out.buf().is_empty() && header.len() < WRITE_CHUNK_BYTES);
         o.len = self.out.buf().push(&header) as u64;
@@ -737,7 +875,7 @@ impl Merger<'_> {
         for o in &mut self.outputs {
             o.file.sync_data()?;
             let tail = hint::tail_crc(o.file.as_ref(), o.len)?;
-            let Some(builder) = o.hint.take() else { continue };
+            let Some(hint) = o.hint.take() else { continue };
             let name = segment::hint_file_name(o.id);
             // A hint is a fifth of a merge of small values (28 of 148 B):
             // it goes around the page cache too (open reads it once).
@@ -751,7 +889,7 @@ impl Merger<'_> {
             let out = &mut self.out;
             debug_assert!(out.buf().is_empty());
             let mut at = 0u64;
-            builder.write(o.len, tail, &mut |mut rest: &[u8]| -> std::io::Result<()> {
+            hint.write(o.len, tail, &mut |mut rest: &[u8]| -> std::io::Result<()> {
                 while !rest.is_empty() {
                     let n = out.buf().push(rest);
                     rest = &rest[n..];
@@ -938,6 +1076,21 @@ impl Inner {
     }
 }
 
+/// How many records ahead of the one being copied a merge in keydir order
+/// asks for (each is a likely cache miss: the reads jump around the
+/// inputs).
+const KEYDIR_ORDER_PREFETCH: usize = 16;
+
+/// The blocks a merger copying in keydir order takes the shards `lower`
+/// (of the lower half) and `upper` (as many, of the upper half) in: `size`
+/// (at least 1) of each per block, the lower first. A block about fills an
+/// output when `size` is sized so; each starts its own.
+fn keydir_order_blocks(lower: std::ops::Range<usize>, upper: std::ops::Range<usize>, size: usize) -> Vec<Vec<usize>> {
+    let size = size.max(1);
+    let (lower, upper): (Vec<usize>, Vec<usize>) = (lower.collect(), upper.collect());
+    lower.chunks(size).zip(upper.chunks(size)).map(|(l, u)| l.iter().chain(u).copied().collect()).collect()
+}
+
 /// Inputs below this many bytes in all (or two segments' worth, if less)
 /// are merged by one thread.
 const PARALLEL_MIN_INPUT_BYTES: u64 = 16 << 20;
@@ -1066,17 +1219,40 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
     // `merge_writer`), which one thread keeps up with: a second would only
     // take CPU from the committing threads.
     let threads = if inner.commit_activity.busy() { 1 } else { inner.opts.compaction_threads };
-    let mut live = LiveStrings::collect(&inner.keydir, &input_ids, threads);
-    // Two mergers scan the two halves of the inputs side by side, when
-    // there is enough to split. The first half's outputs replay first (lower
-    // `k`), so records keep their relative replay order across the halves
-    // just as within one: a kept tombstone still replays before a newer put.
     // Inputs of string `Put`s only are copied from the list (their dead
     // records are never read); the record counts give their dropped count.
     let listed_records: Vec<Option<u64>> = inputs.iter().map(|s| s.tally.strings_only()).collect();
     let listed: Vec<bool> = listed_records.iter().map(Option::is_some).collect();
-    let split = split_parts(&inputs, &datas, &live, &listed, threads, inner.opts.max_segment_size_bytes);
-    let rate_share = if split.is_some() { 2 } else { 1 };
+    // When every input is, the copy goes in keydir order instead (see
+    // `Merger::copy_in_keydir_order`): no liveness list at all, and the two
+    // mergers take half of the shards each.
+    let keydir_order = listed.iter().all(|&l| l);
+    let mut live = if keydir_order {
+        LiveStrings::empty(&input_ids)
+    } else {
+        LiveStrings::collect(&inner.keydir, &input_ids, threads)
+    };
+    // Two mergers scan the two halves of the inputs side by side, when
+    // there is enough to split. The first half's outputs replay first (lower
+    // `k`), so records keep their relative replay order across the halves
+    // just as within one: a kept tombstone still replays before a newer put.
+    let split = if keydir_order {
+        None
+    } else {
+        split_parts(&inputs, &datas, &live, &listed, threads, inner.opts.max_segment_size_bytes)
+    };
+    let input_bytes: u64 = input_lens(&inputs, &datas).iter().map(|&l| l as u64).sum();
+    let split_shards = keydir_order
+        && threads >= 2
+        && input_bytes >= PARALLEL_MIN_INPUT_BYTES.min(inner.opts.max_segment_size_bytes.saturating_mul(2));
+    let rate_share = if split.is_some() || split_shards { 2 } else { 1 };
+    let expected = keydir_order.then(|| {
+        let records: u64 = listed_records.iter().flatten().sum();
+        ExpectedCopies {
+            entries: (inner.keydir.len() as u64).min(records) / rate_share,
+            mean_bytes: (input_bytes / records.max(1)).max(record::HEADER_LEN as u64),
+        }
+    });
     let abandoned = AtomicBool::new(false);
     let new_merger = |live: LiveStrings, first_k: u64, last_k: u64| Merger {
         inner,
@@ -1091,6 +1267,7 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         ),
         moves: Vec::new(),
         listed_moves: Vec::new(),
+        keydir_order: expected,
         live,
         expired: Vec::new(),
         written_bytes: 0,
@@ -1103,20 +1280,50 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         abandoned: &abandoned,
     };
     let half_k = MAX_OUTPUTS_PER_MERGE / 2;
-    let mut second = split.as_ref().map(|(_, second_parts)| {
-        let from = second_parts[0];
-        new_merger(live.split_off(from.input as u32, from.start as u32), half_k + 1, MAX_OUTPUTS_PER_MERGE)
-    });
-    let mut m = new_merger(live, 1, if split.is_some() { half_k } else { MAX_OUTPUTS_PER_MERGE });
+    let mut second = match &split {
+        Some((_, second_parts)) => {
+            let from = second_parts[0];
+            Some(new_merger(live.split_off(from.input as u32, from.start as u32), half_k + 1, MAX_OUTPUTS_PER_MERGE))
+        }
+        None if split_shards => Some(new_merger(LiveStrings::empty(&input_ids), half_k + 1, MAX_OUTPUTS_PER_MERGE)),
+        None => None,
+    };
+    let mut m = new_merger(live, 1, if rate_share == 2 { half_k } else { MAX_OUTPUTS_PER_MERGE });
     m.summary.input_segments = inputs.iter().map(|s| s.id).collect();
     m.summary.input_bytes = inputs.iter().map(|s| s.size_bytes.load(Ordering::Relaxed)).sum();
     m.summary.scan_threads = rate_share as u32;
     m.summary.inputs_copied_from_index = listed.iter().filter(|&&l| l).count() as u32;
     // Records of the listed inputs each merger copied or dropped by the list.
     let listed_seen = [AtomicU64::new(0), AtomicU64::new(0)];
-    // Scans `parts` into `merger` and seals its outputs.
-    let scan_parts = |merger: &mut Merger<'_>, parts: &[Part], seen: &AtomicU64| -> Result<()> {
+    // The shards of each merger copying in keydir order, in blocks (see
+    // `keydir_order_blocks`), and the shard generations their walks saw.
+    let half = keydir::SHARDS / 2;
+    let block_shards = expected.map_or(1, |e| {
+        let shard_bytes = e.entries.saturating_mul(e.mean_bytes) * rate_share / keydir::SHARDS as u64;
+        (inner.opts.max_segment_size_bytes / shard_bytes.max(1) / 2) as usize
+    });
+    let (first_blocks, second_blocks) = if split_shards {
+        let quarter = half / 2;
+        (
+            keydir_order_blocks(0..quarter, half..half + quarter, block_shards),
+            keydir_order_blocks(quarter..half, half + quarter..keydir::SHARDS, block_shards),
+        )
+    } else {
+        (keydir_order_blocks(0..half, half..keydir::SHARDS, block_shards), Vec::new())
+    };
+    let second_shards: Vec<usize> = second_blocks.iter().flatten().copied().collect();
+    let walked = [Mutex::new(SlotGenerations([0; keydir::SHARDS])), Mutex::new(SlotGenerations([0; keydir::SHARDS]))];
+    // Scans `parts` (or, in keydir order, its half's shards) into `merger`
+    // (the first or second, `half`) and seals its outputs.
+    let scan_parts = |merger: &mut Merger<'_>, parts: &[Part], half: usize| -> Result<()> {
+        let seen = &listed_seen[half];
         let r = (|| {
+            if keydir_order {
+                let blocks = if half == 0 { &first_blocks } else { &second_blocks };
+                let n = merger.copy_in_keydir_order(blocks, &inputs, &datas, &mut walked[half].lock())?;
+                seen.fetch_add(n, Ordering::Relaxed);
+                return merger.seal_outputs();
+            }
             for p in parts {
                 let (Some(seg), Some(data)) = (inputs.get(p.input), datas.get(p.input)) else {
                     return Err(Error::Internal("merge part without its input".into()));
@@ -1160,7 +1367,7 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
                 Some(b) => {
                     let spawned = std::thread::Builder::new()
                         .name("kv-merge-2".into())
-                        .spawn_scoped(s, || scan_parts(b, &second_parts, &listed_seen[1]));
+                        .spawn_scoped(s, || scan_parts(b, &second_parts, 1));
                     match spawned {
                         Ok(h) => Some(h),
                         Err(e) => {
@@ -1170,7 +1377,7 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
                     }
                 }
             };
-            let mine = scan_parts(&mut m, &first_parts, &listed_seen[0]);
+            let mine = scan_parts(&mut m, &first_parts, 0);
             let theirs = match other {
                 None => Ok(()),
                 Some(h) => h.join().unwrap_or_else(|_| Err(Error::Internal("merge thread panicked".into()))),
@@ -1195,6 +1402,14 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
             m.summary.records_copied += b.summary.records_copied;
             m.summary.records_dropped += b.summary.records_dropped;
             m.summary.tombstones_kept += b.summary.tombstones_kept;
+        }
+        if keydir_order {
+            // The slots the mergers' walks found are valid for these.
+            let mut g = walked[0].lock().clone();
+            for &s in &second_shards {
+                g = g.combine(&walked[1].lock(), s..s + 1);
+            }
+            m.live.generations = g;
         }
         // The listed inputs' records the list did not name were dead.
         let listed_total: u64 = listed_records.iter().flatten().sum();

@@ -19,11 +19,11 @@
 //! makes open fall back to scanning the segment, which yields the identical
 //! keydir (bitcask#212/#171).
 //!
-//! Layout, format v5 (little-endian; see `docs/format.md`):
+//! Layout, format v6 (little-endian; see `docs/format.md`):
 //!
 //! ```text
 //! 0   [u8; 8] magic b"LIBKVHNT"
-//! 8   u32     format version (5)
+//! 8   u32     format version (6; 5 is the same layout)
 //! 12  u32     segment id
 //! 16  u64     segment replay order
 //! 24  u64     segment length in bytes
@@ -32,7 +32,8 @@
 //! 40  u32     number of Put entries (sizes the keydir before replay)
 //! 44  u32     order bits: log2 of the table buckets the order targets
 //! 48  u64     keydir hash seed the entries are ordered by
-//! 56  u64     base sequence number: the smallest in the hint
+//! 56  u64     base sequence number: no larger than any in the hint
+//!             (v5: the smallest; [`HintStream`] writes 0)
 //! 64  u64     split: file offset of the first entry of the upper half of
 //!             the keydir's shards (end of the entries when there is none)
 //! 72  entries, each:
@@ -74,7 +75,12 @@ use crate::storage::{ReadFile, Storage};
 /// Magic bytes at the start of every hint file.
 pub const HINT_MAGIC: [u8; 8] = *b"LIBKVHNT";
 /// Hint format version this build writes.
-pub const HINT_VERSION: u32 = 5;
+pub const HINT_VERSION: u32 = 6;
+/// An older format version this build still reads: the v6 layout, its base
+/// sequence number the smallest of the entries' (v6 takes any base no
+/// larger than every entry's, so that a hint can be encoded as its entries
+/// arrive).
+pub const HINT_VERSION_V5: u32 = 5;
 /// An older format version this build still reads (v5 without key prefix
 /// compression).
 pub const HINT_VERSION_V4: u32 = 4;
@@ -466,6 +472,152 @@ impl HintBuilder {
     }
 }
 
+/// Builds the hint of one segment whose records arrive in hint order
+/// (by keydir shard, then table bucket: a merge that copies in the
+/// keydir's order), encoding each entry as it comes: nothing is staged or
+/// sorted, as [`HintBuilder`] must. Its base sequence number is 0, which
+/// format v6 allows (no entry's is smaller), since the smallest is known
+/// only at the end. Entries out of order make a valid hint that loads in a
+/// worse order, except that every entry of the lower half of the shards
+/// must come before every entry of the upper half (the split).
+pub(crate) struct HintStream {
+    id: u32,
+    order: u64,
+    seed: u64,
+    order_bits: u32,
+    hasher: KeyHasher,
+    /// The encoded entries.
+    body: Vec<u8>,
+    /// The previous entry's key (empty at a restart point).
+    prev: Vec<u8>,
+    /// Offset in `body` of the first upper-half entry.
+    split: Option<usize>,
+    entries: u32,
+    puts: u32,
+}
+
+impl HintStream {
+    /// An empty hint for segment `id` with replay `order`, for a keydir
+    /// hashing with `seed` whose tables have `2^order_bits` buckets.
+    pub fn new(id: u32, order: u64, seed: u64, order_bits: u32) -> HintStream {
+        HintStream {
+            id,
+            order,
+            seed,
+            order_bits: order_bits.min(32),
+            hasher: KeyHasher::with_seed(seed),
+            body: Vec::new(),
+            prev: Vec::new(),
+            split: None,
+            entries: 0,
+            puts: 0,
+        }
+    }
+
+    /// Sizes the encoded entries' buffer for about `entries` entries with
+    /// keys of about `key_bytes` bytes (so it is not grown by doubling;
+    /// memory reserved and never written costs no page).
+    pub fn expect_entries(&mut self, entries: u64, key_bytes: usize) {
+        let per_entry = 2 + 3 + 1 + 4 + 4 + key_bytes;
+        self.body.reserve((entries as usize).saturating_mul(per_entry));
+    }
+
+    /// Whether an entry for `key` belongs to the upper half of the shards.
+    fn upper(&self, key: &[u8]) -> bool {
+        use std::hash::BuildHasher as _;
+        (keydir::bulk_order_key(self.hasher.hash_one(key), 0) >> 32) as usize >= keydir::SHARDS / 2
+    }
+
+    /// Adds the record `rec`, written at offset `off` of the segment.
+    /// Returns false, adding nothing, for a lower-half entry after an
+    /// upper-half one (the hint would be rejected at open).
+    pub fn add(&mut self, rec: &RecordRef<'_>, off: u64) -> bool {
+        let upper = self.upper(rec.key);
+        if upper && self.split.is_none() {
+            self.split = Some(self.body.len());
+            self.prev.clear();
+        } else if !upper && self.split.is_some() {
+            return false;
+        }
+        let h = &rec.header;
+        let inline: &[u8] = if h.kind == RecordKind::Put { &[] } else { rec.stored_value };
+        let mut tag = h.kind as u8 & TAG_KIND_MASK;
+        if h.flags & record::FLAG_LZ4 != 0 {
+            tag |= TAG_LZ4;
+        }
+        if h.expire_at_ms != 0 {
+            tag |= TAG_EXPIRY;
+        }
+        let len = rec.len();
+        let (wl, wo) = (packed_int::width(len), packed_int::width(off));
+        debug_assert!(wl <= 4 && wo <= 4, "a record past the u32 range");
+        let shared = shared_prefix_len(&self.prev, rec.key);
+        let suffix = &rec.key[shared..];
+        let (ws, seq_code, wide) = seq_width(h.seq);
+        let wsuf = packed_int::width(suffix.len() as u64);
+        let b = &mut self.body;
+        b.push(tag | wide | if shared > 0 { TAG_SHARED } else { 0 });
+        b.push(((wl - 1) << 4 | (wo - 1) << 6) as u8 | seq_code | ((wsuf - 1) << 2) as u8);
+        packed_int::put(b, h.seq, ws);
+        packed_int::put(b, suffix.len() as u64, wsuf);
+        packed_int::put(b, len, wl);
+        packed_int::put(b, off, wo);
+        if shared > 0 {
+            b.push(shared as u8);
+        }
+        if h.expire_at_ms != 0 {
+            b.extend_from_slice(&h.expire_at_ms.to_le_bytes());
+        }
+        b.extend_from_slice(suffix);
+        b.extend_from_slice(inline);
+        self.prev.clear();
+        self.prev.extend_from_slice(rec.key);
+        self.entries += 1;
+        self.puts += (h.kind == RecordKind::Put) as u32;
+        true
+    }
+
+    /// Hands the finished hint file's bytes, in order and in pieces, to
+    /// `emit` (see [`HintBuilder::write`]).
+    pub fn write<E>(self, seg_len: u64, tail_crc: u32, emit: &mut dyn FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        let split = HINT_HEADER_LEN as u64 + self.split.unwrap_or(self.body.len()) as u64;
+        let mut header = Vec::with_capacity(HINT_HEADER_LEN);
+        header.extend_from_slice(&HINT_MAGIC);
+        header.extend_from_slice(&HINT_VERSION.to_le_bytes());
+        header.extend_from_slice(&self.id.to_le_bytes());
+        header.extend_from_slice(&self.order.to_le_bytes());
+        header.extend_from_slice(&seg_len.to_le_bytes());
+        header.extend_from_slice(&tail_crc.to_le_bytes());
+        header.extend_from_slice(&self.entries.to_le_bytes());
+        header.extend_from_slice(&self.puts.to_le_bytes());
+        header.extend_from_slice(&self.order_bits.to_le_bytes());
+        header.extend_from_slice(&self.seed.to_le_bytes());
+        header.extend_from_slice(&0u64.to_le_bytes());
+        header.extend_from_slice(&split.to_le_bytes());
+        debug_assert_eq!(header.len(), HINT_HEADER_LEN);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&header);
+        crc.update(&self.body);
+        emit(&header)?;
+        emit(&self.body)?;
+        emit(&crc.finalize().to_le_bytes())
+    }
+
+    /// The finished hint file bytes (see [`HintStream::write`]).
+    #[cfg(test)]
+    pub fn finish(self, seg_len: u64, tail_crc: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        let written: Result<(), std::convert::Infallible> = self.write(seg_len, tail_crc, &mut |b| {
+            out.extend_from_slice(b);
+            Ok(())
+        });
+        match written {
+            Ok(()) => out,
+            Err(never) => match never {},
+        }
+    }
+}
+
 /// The byte range of a segment of `seg_len` bytes covered by the tie checksum.
 pub fn tail_range(seg_len: u64) -> (u64, u64) {
     let start = seg_len.saturating_sub(TAIL_CRC_SPAN_BYTES).max(segment::HEADER_LEN.min(seg_len));
@@ -491,12 +643,16 @@ enum Format {
         /// The header's base sequence number.
         base_seq: u64,
     },
-    /// v4 with key prefix compression, restarting at `split`.
+    /// v4 with key prefix compression, restarting at `split` (v5 and v6:
+    /// one layout).
     V5 {
         /// The header's base sequence number.
         base_seq: u64,
         /// The header's split position: the entry there shares no prefix.
         split: u64,
+        /// The base must be the smallest entry's sequence number (v5); in
+        /// v6 it must only be no larger than any.
+        exact_base: bool,
     },
 }
 
@@ -508,17 +664,18 @@ impl Format {
         match u32::from_le_bytes(body.get(8..12)?.try_into().ok()?) {
             HINT_VERSION_V3 => Some(Format::V3),
             HINT_VERSION_V4 => Some(Format::V4 { base_seq: u64_at(56)? }),
-            HINT_VERSION => Some(Format::V5 { base_seq: u64_at(56)?, split: u64_at(64)? }),
+            HINT_VERSION_V5 => Some(Format::V5 { base_seq: u64_at(56)?, split: u64_at(64)?, exact_base: true }),
+            HINT_VERSION => Some(Format::V5 { base_seq: u64_at(56)?, split: u64_at(64)?, exact_base: false }),
             _ => None,
         }
     }
 
-    /// The version number.
+    /// The version number of its entry layout (v6 has v5's).
     fn version(self) -> u32 {
         match self {
             Format::V3 => HINT_VERSION_V3,
             Format::V4 { .. } => HINT_VERSION_V4,
-            Format::V5 { .. } => HINT_VERSION,
+            Format::V5 { .. } => HINT_VERSION_V5,
         }
     }
 
@@ -702,7 +859,7 @@ fn parse_entry<'a>(
     key_buf: &'a mut KeyBuf,
 ) -> Option<(HintEntry<'a>, Loc, usize)> {
     match fmt.version() {
-        HINT_VERSION => parse_entry_as::<HINT_VERSION>(fmt, body, pos, seg_len, key_buf),
+        HINT_VERSION_V5 => parse_entry_as::<HINT_VERSION_V5>(fmt, body, pos, seg_len, key_buf),
         HINT_VERSION_V4 => parse_entry_as::<HINT_VERSION_V4>(fmt, body, pos, seg_len, key_buf),
         _ => parse_entry_as::<HINT_VERSION_V3>(fmt, body, pos, seg_len, key_buf),
     }
@@ -720,7 +877,7 @@ fn parse_entry_as<'a, const VERSION: u32>(
     key_buf: &'a mut KeyBuf,
 ) -> Option<(HintEntry<'a>, Loc, usize)> {
     match VERSION {
-        HINT_VERSION => parse_v4::<true, true>(body, pos, seg_len, fmt.base_seq(), key_buf),
+        HINT_VERSION_V5 => parse_v4::<true, true>(body, pos, seg_len, fmt.base_seq(), key_buf),
         HINT_VERSION_V4 => parse_v4::<false, true>(body, pos, seg_len, fmt.base_seq(), key_buf),
         _ => parse_v3(body, pos, seg_len),
     }
@@ -1063,9 +1220,9 @@ fn walk_v4(
     same_seed: bool,
 ) -> Option<(bool, usize, Option<usize>)> {
     let split_pos = usize::try_from(split_pos).ok().filter(|p| (HINT_HEADER_LEN..=body.len()).contains(p))?;
-    let (base_seq, v5) = match fmt {
-        Format::V4 { base_seq } => (base_seq, false),
-        Format::V5 { base_seq, .. } => (base_seq, true),
+    let (base_seq, v5, exact_base) = match fmt {
+        Format::V4 { base_seq } => (base_seq, false, true),
+        Format::V5 { base_seq, exact_base, .. } => (base_seq, true, exact_base),
         Format::V3 => return None,
     };
     let half = move |from: usize, to: usize, upper: bool| {
@@ -1090,8 +1247,10 @@ fn walk_v4(
         return None;
     }
     let min_delta = lo.min_delta.min(hi.min_delta);
-    // The base is the smallest sequence number: some delta is 0.
-    if (count > 0 && min_delta != 0) || (count == 0 && base_seq != 0) {
+    // v4 and v5: the base is the smallest sequence number (some delta is
+    // 0). v6 takes any base no larger (every delta is then non-negative,
+    // which parsing checks).
+    if exact_base && ((count > 0 && min_delta != 0) || (count == 0 && base_seq != 0)) {
         return None;
     }
     let mut tiling = lo.tiling;
@@ -1166,7 +1325,7 @@ pub(crate) fn header_info(storage: &dyn Storage, id: u32) -> Option<HintHeaderIn
         return None;
     }
     let min_entry_len = match u32::from_le_bytes(h[8..12].try_into().expect("4 bytes")) {
-        HINT_VERSION | HINT_VERSION_V4 => V4_MIN_ENTRY_LEN,
+        HINT_VERSION | HINT_VERSION_V5 | HINT_VERSION_V4 => V4_MIN_ENTRY_LEN,
         HINT_VERSION_V3 => V3_ENTRY_HEADER_LEN as u64 + 1,
         _ => return None,
     };
@@ -1309,7 +1468,7 @@ fn apply_halves(fmt: Format, body: &[u8], split_at: usize, id: u32, seg_len: u64
     let (mut lo, mut hi) = rp.keydir.split_halves();
     // One loop per version, so the entry parser inlines into it.
     let half = |from: usize, to: usize, kd: &mut crate::keydir::ShardsMut<'_>| match fmt.version() {
-        HINT_VERSION => replay_half::<HINT_VERSION>(fmt, body, from, to, id, seg_len, now_ms, kd),
+        HINT_VERSION_V5 => replay_half::<HINT_VERSION_V5>(fmt, body, from, to, id, seg_len, now_ms, kd),
         HINT_VERSION_V4 => replay_half::<HINT_VERSION_V4>(fmt, body, from, to, id, seg_len, now_ms, kd),
         _ => replay_half::<HINT_VERSION_V3>(fmt, body, from, to, id, seg_len, now_ms, kd),
     };
@@ -1354,7 +1513,7 @@ fn replay_half<const VERSION: u32>(
         // found canonical, so that check is not repeated (the rest still
         // is: bounds keep a file changed since from reading out of range).
         let Some((e, loc, next)) = (match VERSION {
-            HINT_VERSION => parse_v4::<true, false>(body, pos, seg_len, fmt.base_seq(), &mut key),
+            HINT_VERSION_V5 => parse_v4::<true, false>(body, pos, seg_len, fmt.base_seq(), &mut key),
             _ => parse_entry_as::<VERSION>(fmt, body, pos, seg_len, &mut key),
         }) else {
             break;
@@ -1557,7 +1716,7 @@ mod tests {
     fn decode_v5(hint: &[u8]) -> Decoded {
         let body = &hint[..hint.len() - 4];
         let fmt = Format::of(body).unwrap();
-        let Format::V5 { base_seq, split } = fmt else { panic!("not v5") };
+        let Format::V5 { base_seq, split, .. } = fmt else { panic!("not v5") };
         let count = u32::from_le_bytes(body[36..40].try_into().unwrap());
         let mut entries = Vec::new();
         let mut split_idx = count as usize;
@@ -1738,7 +1897,12 @@ mod tests {
             e.seq_delta += 1;
         }
         m.header[56..64].copy_from_slice(&0u64.to_le_bytes());
-        assert_eq!(validate(&encode_v5(&m), 3, 3 << 16, f.as_ref(), len), None, "base below the smallest");
+        // v5 requires the smallest; v6 (what this build writes) any base no larger.
+        m.header[8..12].copy_from_slice(&HINT_VERSION_V5.to_le_bytes());
+        assert_eq!(validate(&encode_v5(&m), 3, 3 << 16, f.as_ref(), len), None, "v5: base below the smallest");
+        m.header[8..12].copy_from_slice(&HINT_VERSION.to_le_bytes());
+        assert_eq!(validate(&encode_v5(&m), 3, 3 << 16, f.as_ref(), len), Some(50), "v6: base below the smallest");
+        m.header[8..12].copy_from_slice(&HINT_VERSION_V5.to_le_bytes());
         // The same deltas on the right base are accepted.
         m.header[56..64].copy_from_slice(&base.to_le_bytes());
         for e in &mut m.entries {
@@ -2354,7 +2518,7 @@ mod tests {
         });
         for &id in &ids {
             let hint = sim.read_file(&segment::hint_file_name(id)).unwrap();
-            assert_eq!(u32::from_le_bytes(hint[8..12].try_into().unwrap()), HINT_VERSION, "merge writes v5");
+            assert_eq!(u32::from_le_bytes(hint[8..12].try_into().unwrap()), HINT_VERSION, "merge writes v6");
             let seg = sim.read_file(&segment::segment_file_name(id)).unwrap();
             let order = u64::from_le_bytes(hint[16..24].try_into().unwrap());
             let bits = u32::from_le_bytes(hint[44..48].try_into().unwrap());
@@ -2470,6 +2634,72 @@ mod tests {
         }
         assert_eq!(parallel.zsets.store.keys(), sequential.zsets.store.keys());
         assert!(sequential.zsets.store.keys().is_empty(), "the string put replaced the sorted set");
+    }
+
+    /// A hint encoded as its entries arrive in keydir order (v6, base 0)
+    /// validates, splits for a parallel replay, and replays like a scan; a
+    /// lower-half entry after the split is refused.
+    #[test]
+    fn hint_stream_in_keydir_order_replays_like_a_scan() {
+        use std::hash::BuildHasher as _;
+        let seed = 41;
+        let n = PARALLEL_REPLAY_MIN_ENTRIES as u64 + 3_000;
+        let now_ms = 1_000_000;
+        let sim = SimStorage::new();
+        let mut seg = segment::SegmentHeader { id: 2, order: 2 << 16 }.encode().to_vec();
+        let mut recs = Vec::new();
+        for i in 0..n {
+            let start = seg.len();
+            let key = format!("key:{i:08}");
+            let expiry = match i % 9 {
+                0 => now_ms - 1,
+                1 => now_ms + 50,
+                _ => 0,
+            };
+            record::encode(&mut seg, RecordKind::Put, 1_000 + i, expiry, key.as_bytes(), b"value", 4096);
+            recs.push((start, key));
+        }
+        let hasher = KeyHasher::with_seed(seed);
+        recs.sort_by_key(|(_, k)| keydir::bulk_order_key(hasher.hash_one(k.as_bytes()), 12));
+        let mut hint = HintStream::new(2, 2 << 16, seed, 12);
+        for (start, _) in &recs {
+            assert!(hint.add(&record::decode(&seg[*start..]).unwrap(), *start as u64));
+        }
+        let f = sim.create(&segment::segment_file_name(2)).unwrap();
+        f.write_all_at(&seg, 0).unwrap();
+        let tail = tail_crc(f.as_ref(), seg.len() as u64).unwrap();
+        let bytes = hint.finish(seg.len() as u64, tail);
+        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), HINT_VERSION);
+        assert_eq!(u64::from_le_bytes(bytes[56..64].try_into().unwrap()), 0, "base 0");
+        sim.write_file(&segment::hint_file_name(2), &bytes);
+
+        let reader = sim.open_read(&segment::segment_file_name(2)).unwrap();
+        let checked = check(&sim, 2, 2 << 16, reader.as_ref(), seg.len() as u64, seed).unwrap();
+        let Checked::Valid { v, .. } = &checked else { panic!("hint not valid") };
+        assert!(v.split_at.is_some(), "a string-only hint in shard order splits");
+        let fresh = || Replayer { keydir: crate::keydir::KeyDir::with_seed(seed), now_ms, ..replayer() };
+        let mut from_hint = fresh();
+        let mut removed = 0;
+        assert!(apply_checked(&sim, 2, seg.len() as u64, checked, &mut from_hint, &mut removed).unwrap());
+        let mut scanned = fresh();
+        let mut off = segment::HEADER_LEN as usize;
+        while off < seg.len() {
+            let rec = record::decode(&seg[off..]).unwrap();
+            let loc = Loc { seg: 2, off: off as u32, len: rec.len() as u32 };
+            scanned.apply(&rec, loc, Path::new("x")).unwrap();
+            off += rec.len() as usize;
+        }
+        assert_eq!(from_hint.max_seq, scanned.max_seq);
+        assert_eq!(from_hint.keydir.len(), scanned.keydir.len());
+        for (_, k) in &recs {
+            assert_eq!(from_hint.keydir.get(k.as_bytes()), scanned.keydir.get(k.as_bytes()), "{k}");
+        }
+
+        // Past the split, a lower-half entry is refused.
+        let mut hint = HintStream::new(2, 2 << 16, seed, 12);
+        let (lower, upper): (Vec<_>, Vec<_>) = recs.iter().partition(|(_, k)| !hint.upper(k.as_bytes()));
+        assert!(hint.add(&record::decode(&seg[upper[0].0..]).unwrap(), upper[0].0 as u64));
+        assert!(!hint.add(&record::decode(&seg[lower[0].0..]).unwrap(), lower[0].0 as u64));
     }
 
     /// A hint holding a sorted-set record, or ordered under another seed,

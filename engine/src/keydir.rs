@@ -319,6 +319,12 @@ pub struct Slot {
     off: u32,
 }
 
+/// The sort key of slot order (by shard, then arena offset).
+#[inline]
+pub(crate) fn slot_key(slot: &Slot) -> u64 {
+    ((slot.shard as u64) << 32) | slot.off as u64
+}
+
 /// What [`KeyDir::update_locs_at`] did with one item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlotUpdate {
@@ -682,6 +688,52 @@ impl KeyDir {
         self.string_locs_in(0..SHARDS, &|loc, slot| wanted(loc.seg).then_some((loc, slot)), out)
     }
 
+    /// The live string entries of shard `shard`, as [`KeyDir::string_locs`]
+    /// walks them, pushing `pick(loc, slot, hash, expire_at_ms)` for each
+    /// one it accepts: with its key's hash (a merge orders a shard's
+    /// entries by table bucket, as hint files are) and its expiry. Returns
+    /// the shard's generation the walk saw (its slots' validity).
+    pub fn string_entries_of_shard<T>(
+        &self,
+        shard: usize,
+        pick: &dyn Fn(Loc, Slot, u64, u64) -> Option<T>,
+        out: &mut Vec<T>,
+    ) -> u64 {
+        let Some(lock) = self.shards.get(shard) else { return 0 };
+        let start = out.len();
+        let mut at: Option<ArenaCursor> = None;
+        loop {
+            let guard = lock.read();
+            let cursor = match &mut at {
+                Some(c) if c.generation == guard.generation => c,
+                _ => {
+                    // First step, or the arena was rebuilt: start over.
+                    out.truncate(start);
+                    at.insert(ArenaCursor { generation: guard.generation, chunk: 0, pos: 0 })
+                }
+            };
+            let arena = &guard.arena;
+            let mut looked = 0usize;
+            let at_end = arena.walk_from(cursor, |off, flags, key_start, key_len| {
+                if looked >= WALK_ENTRIES_PER_LOCK {
+                    return false;
+                }
+                looked += 1;
+                if flags & FLAG_DEAD == 0 && ValueKind::from_bits(flags >> KIND_SHIFT) == ValueKind::String {
+                    let e = arena.entry(off);
+                    let hash = self.hasher.hash_one(&arena.slice(off)[key_start..key_start + key_len]);
+                    if let Some(item) = pick(e.loc, Slot { shard: shard as u32, off }, hash, e.expire_at_ms) {
+                        out.push(item);
+                    }
+                }
+                true
+            });
+            if at_end {
+                return cursor.generation;
+            }
+        }
+    }
+
     /// [`KeyDir::string_locs`] over the shards `shards` only (two threads
     /// walk two halves), pushing `pick(loc, slot)` for each entry it
     /// accepts (the caller's item, built in the same pass); the other
@@ -743,7 +795,11 @@ impl KeyDir {
         scratch: &mut Vec<(Slot, Loc, Loc)>,
         result: &mut Vec<SlotUpdate>,
     ) {
-        crate::radix::sort_by_u64_key(items, scratch, |(slot, _, _)| ((slot.shard as u64) << 32) | slot.off as u64);
+        // Already in slot order (a merge in keydir order sorts each shard's
+        // moves while they are in cache): no pass over them.
+        if !items.windows(2).all(|w| (w[0].0.shard, w[0].0.off) <= (w[1].0.shard, w[1].0.off)) {
+            crate::radix::sort_by_u64_key(items, scratch, |(slot, _, _)| slot_key(slot));
+        }
         result.clear();
         result.resize(items.len(), SlotUpdate::Unknown);
         let mut i = 0;

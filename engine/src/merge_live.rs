@@ -81,13 +81,14 @@ pub(crate) struct InputLive {
 }
 
 /// Maps segment ids to input indexes.
-enum InputIndex {
+pub(crate) enum InputIndex {
     Dense(Vec<u32>),
     Sparse(HashMap<u32, u32>),
 }
 
 impl InputIndex {
-    fn new(input_ids: &[u32]) -> InputIndex {
+    /// The index of inputs `input_ids` (in merge order).
+    pub(crate) fn new(input_ids: &[u32]) -> InputIndex {
         let max = input_ids.iter().copied().max().unwrap_or(0);
         if max <= DENSE_IDS_MAX {
             let mut t = vec![u32::MAX; max as usize + 1];
@@ -100,7 +101,9 @@ impl InputIndex {
         }
     }
 
-    fn get(&self, seg: u32) -> Option<u32> {
+    /// The input index of segment `seg`, if it is an input.
+    #[inline]
+    pub(crate) fn get(&self, seg: u32) -> Option<u32> {
         match self {
             InputIndex::Dense(t) => t.get(seg as usize).copied().filter(|&i| i != u32::MAX),
             InputIndex::Sparse(m) => m.get(&seg).copied(),
@@ -187,6 +190,18 @@ impl LiveStrings {
         };
         debug_assert!(runs.len() <= MAX_RUNS);
         LiveStrings { runs, input_ids: input_ids.to_vec(), unmatched: None, generations, per_input }
+    }
+
+    /// An empty list, for a merge of inputs `input_ids` that copies in
+    /// keydir order instead (it needs none).
+    pub(crate) fn empty(input_ids: &[u32]) -> LiveStrings {
+        LiveStrings {
+            runs: Vec::new(),
+            input_ids: input_ids.to_vec(),
+            unmatched: None,
+            generations: SlotGenerations([0; keydir::SHARDS]),
+            per_input: vec![InputLive::default(); input_ids.len()],
+        }
     }
 
     /// Where the list stands now (see [`ListPos`]).

@@ -700,12 +700,42 @@ fn build_for_crash(sim: &SimStorage, keys: u32) -> (Db, Model) {
     (db, model)
 }
 
-/// The storage operations of one merge of `build_for_crash(_, keys)`: the
-/// op count when the merge starts, how many it takes, and its summary (the
-/// runs are deterministic, so each fault test replays them by index).
-fn probe_merge_ops(keys: u32) -> (u64, u64, CompactionSummary) {
+/// Builds a database of string `Put`s only (overwrites, a batch of puts,
+/// keys with a TTL that has passed), whose merge copies in keydir order.
+fn build_puts_only(sim: &SimStorage, keys: u32) -> (Db, Model) {
+    let db = open_sim(sim, crash_opts()).unwrap();
+    let mut model = Model::new();
+    for round in 0..2 {
+        for i in 0..keys {
+            if round == 1 && i % 9 == 4 {
+                // Expired long before the merge, never read (the first
+                // round's value is not expired, so nothing purges it).
+                db.set(&key(i), &val(i, round), &kv_engine::SetOptions::new().px(1)).unwrap();
+                model.insert(key(i), None);
+            } else {
+                db.put(&key(i), &val(i, round)).unwrap();
+                model.insert(key(i), Some(val(i, round)));
+            }
+        }
+    }
+    let mut b = WriteBatch::new();
+    b.put(&key(100), b"batch-a").put(&key(101), b"batch-b");
+    db.write_batch(&b).unwrap();
+    model.insert(key(100), Some(b"batch-a".to_vec()));
+    model.insert(key(101), Some(b"batch-b".to_vec()));
+    std::thread::sleep(std::time::Duration::from_millis(25));
+    (db, model)
+}
+
+/// A database builder for the crash tests.
+type Build = fn(&SimStorage, u32) -> (Db, Model);
+
+/// The storage operations of one merge of `build(_, keys)`: the op count
+/// when the merge starts, how many it takes, and its summary (the runs are
+/// deterministic, so each fault test replays them by index).
+fn probe_merge_ops(build: Build, keys: u32) -> (u64, u64, CompactionSummary) {
     let probe = SimStorage::new();
-    let (db, _) = build_for_crash(&probe, keys);
+    let (db, _) = build(&probe, keys);
     let base = probe.op_count();
     let s = db.compact().unwrap();
     // The background remover's operations are part of the merge's: waiting
@@ -719,15 +749,15 @@ fn crash_opts() -> Options {
 }
 
 /// Power is cut before every single storage operation of a merge of the
-/// database `build_for_crash(_, keys)` builds (including the retiring of its
+/// database `build(_, keys)` builds (including the retiring of its
 /// inputs and the background remover's work, which the test waits for) and
 /// of a write after it; each time, reopening yields exactly the
 /// acknowledged data, without duplicates or resurrections, and no leftover
 /// merge files or trash, even when the cut left trash behind. `scan_threads`:
 /// the threads the merge must use.
-fn power_cut_at_every_step(keys: u32, scan_threads: u32) {
+fn power_cut_at_every_step(build: Build, keys: u32, scan_threads: u32) {
     let probe = SimStorage::new();
-    let (db, _) = build_for_crash(&probe, keys);
+    let (db, _) = build(&probe, keys);
     let base = probe.op_count();
     let s = db.compact().unwrap();
     assert!(s.input_segments.len() >= 2 && !s.output_segments.is_empty(), "{s:?}");
@@ -743,7 +773,7 @@ fn power_cut_at_every_step(keys: u32, scan_threads: u32) {
     let (mut in_remover, mut trash_left) = (0, 0);
     for n in 0..=total {
         let sim = SimStorage::new();
-        let (db, mut model) = build_for_crash(&sim, keys);
+        let (db, mut model) = build(&sim, keys);
         assert_eq!(sim.op_count(), base);
         sim.set_fault(Some(Fault::CrashAt { op: base + n }));
         let merged = db.compact();
@@ -780,7 +810,7 @@ fn power_cut_at_every_step(keys: u32, scan_threads: u32) {
 
 #[test]
 fn compact_power_cut_at_every_step_keeps_exactly_acknowledged_data() {
-    power_cut_at_every_step(40, 1);
+    power_cut_at_every_step(build_for_crash, 40, 1);
 }
 
 /// The same with a merge whose inputs are scanned by two threads: their
@@ -788,7 +818,17 @@ fn compact_power_cut_at_every_step_keeps_exactly_acknowledged_data() {
 /// may stop one half mid-write while the other has sealed its outputs.
 #[test]
 fn compact_power_cut_at_every_step_of_a_two_thread_merge() {
-    power_cut_at_every_step(160, 2);
+    power_cut_at_every_step(build_for_crash, 160, 2);
+}
+
+/// The same for a merge of string `Put`s only, which copies in keydir
+/// order (its records out of file order, its hints encoded as they come)
+/// on two threads, half of the keydir's shards each.
+#[test]
+fn compact_power_cut_at_every_step_of_a_keydir_order_merge() {
+    let (_, _, s) = probe_merge_ops(build_puts_only, 160);
+    assert_eq!(s.inputs_copied_from_index as usize, s.input_segments.len(), "{s:?}");
+    power_cut_at_every_step(build_puts_only, 160, 2);
 }
 
 /// One storage operation of a two-thread merge fails (ENOSPC), at every
@@ -798,12 +838,22 @@ fn compact_power_cut_at_every_step_of_a_two_thread_merge() {
 /// holds exactly the data.
 #[test]
 fn compact_two_thread_merge_fails_cleanly_at_every_operation() {
-    let (base, total, s) = probe_merge_ops(160);
+    fails_cleanly_at_every_operation(build_for_crash);
+}
+
+/// The same for a two-thread merge in keydir order.
+#[test]
+fn compact_keydir_order_merge_fails_cleanly_at_every_operation() {
+    fails_cleanly_at_every_operation(build_puts_only);
+}
+
+fn fails_cleanly_at_every_operation(build: Build) {
+    let (base, total, s) = probe_merge_ops(build, 160);
     assert_eq!(s.scan_threads, 2, "{s:?}");
     let mut failures = 0;
     for n in 0..total {
         let sim = SimStorage::new();
-        let (db, model) = build_for_crash(&sim, 160);
+        let (db, model) = build(&sim, 160);
         sim.set_fault(Some(Fault::FailAt { op: base + n, errno: libc::ENOSPC }));
         let what = format!("ENOSPC at op {n} of {total}");
         let merged = db.compact();
@@ -838,7 +888,7 @@ fn compact_two_thread_merge_fails_cleanly_at_every_operation() {
 /// poisoning the handle, and the next open removes it.
 #[test]
 fn compact_removes_unshared_inputs_in_steps_not_at_once() {
-    let (base, total, _) = probe_merge_ops(160);
+    let (base, total, _) = probe_merge_ops(build_for_crash, 160);
     let mut part_shrunk = 0;
     for n in 0..total {
         let sim = SimStorage::new();
@@ -892,7 +942,7 @@ fn compact_removes_unshared_inputs_in_steps_not_at_once() {
 fn compact_power_cut_during_open_that_finishes_a_merge() {
     // Find the op index at which the merge's commit point has passed: the
     // marker exists after the cut.
-    let (base, total, _) = probe_merge_ops(40);
+    let (base, total, _) = probe_merge_ops(build_for_crash, 40);
     let mut tested = 0;
     for n in 0..total {
         let sim = SimStorage::new();
