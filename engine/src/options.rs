@@ -106,8 +106,9 @@ pub struct Options {
     pub compaction_busy_rate_limit_bytes_per_sec: u64,
     /// Threads that merge a large merge's inputs (two halves of about equal
     /// work side by side, when the inputs total at least 16 MiB or two
-    /// segments' worth; the liveness walk and the index switch are split
-    /// the same way): 1 or 2. Default 2 (1 on a one-CPU machine).
+    /// segments' worth: of the inputs' bytes, or, for inputs of string puts
+    /// only, of the index's shards; the liveness walk and the index switch
+    /// are split the same way): 1 or 2. Default 2 (1 on a one-CPU machine).
     pub compaction_threads: usize,
     /// Write merge output around the page cache (`O_DIRECT`, where the file
     /// system supports it). Merges then run near the device's speed instead
@@ -125,6 +126,14 @@ pub struct Options {
     pub active_expiry_budget_ms: u64,
     /// Source of wall-clock time for TTLs. Tests replace it.
     pub clock: Arc<dyn Clock>,
+    /// The index's hash seed for a database without hint files; `None`
+    /// (the default): a random one. A database with hint files hashes with
+    /// theirs. A merge of string puts copies records in hash order, so a
+    /// fixed seed makes merge outputs, and the storage operations that
+    /// write them, the same from run to run (tests that cut power at every
+    /// operation need that). A random seed keeps keys chosen by an
+    /// attacker from piling up in one part of the index.
+    pub hash_seed: Option<u64>,
 }
 
 impl Default for Options {
@@ -151,6 +160,7 @@ impl Default for Options {
             active_expiry_interval_ms: 100,
             active_expiry_budget_ms: 25,
             clock: Arc::new(SystemClock),
+            hash_seed: None,
         }
     }
 }
@@ -175,6 +185,7 @@ impl std::fmt::Debug for Options {
             .field("compaction_threads", &self.compaction_threads)
             .field("compaction_direct_io", &self.compaction_direct_io)
             .field("active_expiry", &self.active_expiry)
+            .field("hash_seed", &self.hash_seed)
             .finish_non_exhaustive()
     }
 }

@@ -355,7 +355,7 @@ pub(crate) fn recover(storage: &dyn Storage, opts: &Options) -> Result<Recovered
     let hinted_puts: u64 = hinted.iter().map(|h| h.puts).sum();
     let keydir = match hinted.iter().max_by_key(|h| h.puts) {
         Some(h) => KeyDir::with_seed(h.seed),
-        None => KeyDir::new(),
+        None => opts.hash_seed.map_or_else(KeyDir::new, KeyDir::with_seed),
     };
     let mut rp = Replayer {
         keydir,
