@@ -19,11 +19,11 @@
 //! makes open fall back to scanning the segment, which yields the identical
 //! keydir (bitcask#212/#171).
 //!
-//! Layout, format v6 (little-endian; see `docs/format.md`):
+//! Layout, format v5 (little-endian; see `docs/format.md`):
 //!
 //! ```text
 //! 0   [u8; 8] magic b"LIBKVHNT"
-//! 8   u32     format version (6; 5 is the same layout)
+//! 8   u32     format version (5)
 //! 12  u32     segment id
 //! 16  u64     segment replay order
 //! 24  u64     segment length in bytes
@@ -32,8 +32,7 @@
 //! 40  u32     number of Put entries (sizes the keydir before replay)
 //! 44  u32     order bits: log2 of the table buckets the order targets
 //! 48  u64     keydir hash seed the entries are ordered by
-//! 56  u64     base sequence number: no larger than any in the hint
-//!             (v5: the smallest; [`HintStream`] writes 0)
+//! 56  u64     base sequence number: the smallest in the hint
 //! 64  u64     split: file offset of the first entry of the upper half of
 //!             the keydir's shards (end of the entries when there is none)
 //! 72  entries, each:
@@ -75,12 +74,7 @@ use crate::storage::{ReadFile, Storage};
 /// Magic bytes at the start of every hint file.
 pub const HINT_MAGIC: [u8; 8] = *b"LIBKVHNT";
 /// Hint format version this build writes.
-pub const HINT_VERSION: u32 = 6;
-/// An older format version this build still reads: the v6 layout, its base
-/// sequence number the smallest of the entries' (v6 takes any base no
-/// larger than every entry's, so that a hint can be encoded as its entries
-/// arrive).
-pub const HINT_VERSION_V5: u32 = 5;
+pub const HINT_VERSION: u32 = 5;
 /// An older format version this build still reads (v5 without key prefix
 /// compression).
 pub const HINT_VERSION_V4: u32 = 4;
@@ -474,26 +468,33 @@ impl HintBuilder {
 
 /// Builds the hint of one segment whose records arrive in hint order
 /// (by keydir shard, then table bucket: a merge that copies in the
-/// keydir's order), encoding each entry as it comes: nothing is staged or
-/// sorted, as [`HintBuilder`] must. Its base sequence number is 0, which
-/// format v6 allows (no entry's is smaller), since the smallest is known
-/// only at the end. Entries out of order make a valid hint that loads in a
-/// worse order, except that every entry of the lower half of the shards
-/// must come before every entry of the upper half (the split).
+/// keydir's order), encoding each entry as it comes but for its sequence
+/// number, which is encoded relative to the smallest one, known only at the
+/// end: each entry's other fields are kept encoded, its sequence number
+/// aside, and [`HintStream::write`] puts them together in one pass. Nothing
+/// is sorted or staged field by field, as [`HintBuilder`] must. Entries out
+/// of order make a valid hint that loads in a worse order, except that
+/// every entry of the lower half of the shards must come before every entry
+/// of the upper half (the split).
 pub(crate) struct HintStream {
     id: u32,
     order: u64,
     seed: u64,
     order_bits: u32,
     hasher: KeyHasher,
-    /// The encoded entries.
+    /// The entries, encoded without their sequence numbers: the tag and
+    /// widths bytes lack the sequence delta's bits, and the delta itself
+    /// is missing after them.
     body: Vec<u8>,
+    /// Where each entry of `body` ends, and its sequence number.
+    ends: Vec<u32>,
+    seqs: Vec<u64>,
     /// The previous entry's key (empty at a restart point).
     prev: Vec<u8>,
-    /// Offset in `body` of the first upper-half entry.
+    /// Index of the first upper-half entry.
     split: Option<usize>,
-    entries: u32,
     puts: u32,
+    min_seq: u64,
 }
 
 impl HintStream {
@@ -507,19 +508,23 @@ impl HintStream {
             order_bits: order_bits.min(32),
             hasher: KeyHasher::with_seed(seed),
             body: Vec::new(),
+            ends: Vec::new(),
+            seqs: Vec::new(),
             prev: Vec::new(),
             split: None,
-            entries: 0,
             puts: 0,
+            min_seq: u64::MAX,
         }
     }
 
-    /// Sizes the encoded entries' buffer for about `entries` entries with
-    /// keys of about `key_bytes` bytes (so it is not grown by doubling;
-    /// memory reserved and never written costs no page).
+    /// Sizes the buffers for about `entries` entries with keys of about
+    /// `key_bytes` bytes (so they are not grown by doubling; memory
+    /// reserved and never written costs no page).
     pub fn expect_entries(&mut self, entries: u64, key_bytes: usize) {
-        let per_entry = 2 + 3 + 1 + 4 + 4 + key_bytes;
-        self.body.reserve((entries as usize).saturating_mul(per_entry));
+        let entries = entries as usize;
+        self.body.reserve(entries.saturating_mul(2 + 1 + 4 + 4 + key_bytes));
+        self.ends.reserve(entries);
+        self.seqs.reserve(entries);
     }
 
     /// Whether an entry for `key` belongs to the upper half of the shards.
@@ -530,14 +535,16 @@ impl HintStream {
 
     /// Adds the record `rec`, written at offset `off` of the segment.
     /// Returns false, adding nothing, for a lower-half entry after an
-    /// upper-half one (the hint would be rejected at open).
+    /// upper-half one (the hint would be rejected at open), or past 4 GiB
+    /// of entries.
     pub fn add(&mut self, rec: &RecordRef<'_>, off: u64) -> bool {
         let upper = self.upper(rec.key);
-        if upper && self.split.is_none() {
-            self.split = Some(self.body.len());
-            self.prev.clear();
-        } else if !upper && self.split.is_some() {
+        if !upper && self.split.is_some() {
             return false;
+        }
+        if upper && self.split.is_none() {
+            self.split = Some(self.ends.len());
+            self.prev.clear();
         }
         let h = &rec.header;
         let inline: &[u8] = if h.kind == RecordKind::Put { &[] } else { rec.stored_value };
@@ -553,12 +560,11 @@ impl HintStream {
         debug_assert!(wl <= 4 && wo <= 4, "a record past the u32 range");
         let shared = shared_prefix_len(&self.prev, rec.key);
         let suffix = &rec.key[shared..];
-        let (ws, seq_code, wide) = seq_width(h.seq);
         let wsuf = packed_int::width(suffix.len() as u64);
         let b = &mut self.body;
-        b.push(tag | wide | if shared > 0 { TAG_SHARED } else { 0 });
-        b.push(((wl - 1) << 4 | (wo - 1) << 6) as u8 | seq_code | ((wsuf - 1) << 2) as u8);
-        packed_int::put(b, h.seq, ws);
+        let start = b.len();
+        b.push(tag | if shared > 0 { TAG_SHARED } else { 0 });
+        b.push(((wl - 1) << 4 | (wo - 1) << 6) as u8 | ((wsuf - 1) << 2) as u8);
         packed_int::put(b, suffix.len() as u64, wsuf);
         packed_int::put(b, len, wl);
         packed_int::put(b, off, wo);
@@ -570,17 +576,31 @@ impl HintStream {
         }
         b.extend_from_slice(suffix);
         b.extend_from_slice(inline);
+        let Ok(end) = u32::try_from(b.len()) else {
+            b.truncate(start);
+            return false;
+        };
+        self.ends.push(end);
+        self.seqs.push(h.seq);
         self.prev.clear();
         self.prev.extend_from_slice(rec.key);
-        self.entries += 1;
         self.puts += (h.kind == RecordKind::Put) as u32;
+        self.min_seq = self.min_seq.min(h.seq);
         true
     }
 
     /// Hands the finished hint file's bytes, in order and in pieces, to
-    /// `emit` (see [`HintBuilder::write`]).
+    /// `emit` (see [`HintBuilder::write`]): each entry with its sequence
+    /// number relative to the smallest inserted after its tag and widths
+    /// bytes.
     pub fn write<E>(self, seg_len: u64, tail_crc: u32, emit: &mut dyn FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
-        let split = HINT_HEADER_LEN as u64 + self.split.unwrap_or(self.body.len()) as u64;
+        let base_seq = if self.seqs.is_empty() { 0 } else { self.min_seq };
+        let delta_bytes = |seq: u64| seq_width(seq - base_seq).0;
+        // The split position counts the lower half's sequence bytes too.
+        let split_entry = self.split.unwrap_or(self.ends.len());
+        let lower_body = split_entry.checked_sub(1).map_or(0, |i| self.ends[i] as usize);
+        let lower_seq_bytes: usize = self.seqs[..split_entry].iter().map(|&q| delta_bytes(q)).sum();
+        let split = (HINT_HEADER_LEN + lower_body + lower_seq_bytes) as u64;
         let mut header = Vec::with_capacity(HINT_HEADER_LEN);
         header.extend_from_slice(&HINT_MAGIC);
         header.extend_from_slice(&HINT_VERSION.to_le_bytes());
@@ -588,19 +608,35 @@ impl HintStream {
         header.extend_from_slice(&self.order.to_le_bytes());
         header.extend_from_slice(&seg_len.to_le_bytes());
         header.extend_from_slice(&tail_crc.to_le_bytes());
-        header.extend_from_slice(&self.entries.to_le_bytes());
+        header.extend_from_slice(&(self.ends.len() as u32).to_le_bytes());
         header.extend_from_slice(&self.puts.to_le_bytes());
         header.extend_from_slice(&self.order_bits.to_le_bytes());
         header.extend_from_slice(&self.seed.to_le_bytes());
-        header.extend_from_slice(&0u64.to_le_bytes());
+        header.extend_from_slice(&base_seq.to_le_bytes());
         header.extend_from_slice(&split.to_le_bytes());
         debug_assert_eq!(header.len(), HINT_HEADER_LEN);
         let mut crc = crc32fast::Hasher::new();
         crc.update(&header);
-        crc.update(&self.body);
         emit(&header)?;
-        emit(&self.body)?;
-        emit(&crc.finalize().to_le_bytes())
+        let mut piece = Vec::with_capacity(64 * 1024);
+        let mut start = 0usize;
+        for (&end, &seq) in self.ends.iter().zip(&self.seqs) {
+            let e = &self.body[start..end as usize];
+            let (ws, seq_code, wide) = seq_width(seq - base_seq);
+            piece.push(e[0] | wide);
+            piece.push(e[1] | seq_code);
+            packed_int::put(&mut piece, seq - base_seq, ws);
+            piece.extend_from_slice(&e[2..]);
+            start = end as usize;
+            if piece.len() >= 64 * 1024 {
+                crc.update(&piece);
+                emit(&piece)?;
+                piece.clear();
+            }
+        }
+        crc.update(&piece);
+        piece.extend_from_slice(&crc.finalize().to_le_bytes());
+        emit(&piece)
     }
 
     /// The finished hint file bytes (see [`HintStream::write`]).
@@ -643,16 +679,12 @@ enum Format {
         /// The header's base sequence number.
         base_seq: u64,
     },
-    /// v4 with key prefix compression, restarting at `split` (v5 and v6:
-    /// one layout).
+    /// v4 with key prefix compression, restarting at `split`.
     V5 {
         /// The header's base sequence number.
         base_seq: u64,
         /// The header's split position: the entry there shares no prefix.
         split: u64,
-        /// The base must be the smallest entry's sequence number (v5); in
-        /// v6 it must only be no larger than any.
-        exact_base: bool,
     },
 }
 
@@ -664,18 +696,17 @@ impl Format {
         match u32::from_le_bytes(body.get(8..12)?.try_into().ok()?) {
             HINT_VERSION_V3 => Some(Format::V3),
             HINT_VERSION_V4 => Some(Format::V4 { base_seq: u64_at(56)? }),
-            HINT_VERSION_V5 => Some(Format::V5 { base_seq: u64_at(56)?, split: u64_at(64)?, exact_base: true }),
-            HINT_VERSION => Some(Format::V5 { base_seq: u64_at(56)?, split: u64_at(64)?, exact_base: false }),
+            HINT_VERSION => Some(Format::V5 { base_seq: u64_at(56)?, split: u64_at(64)? }),
             _ => None,
         }
     }
 
-    /// The version number of its entry layout (v6 has v5's).
+    /// The version number.
     fn version(self) -> u32 {
         match self {
             Format::V3 => HINT_VERSION_V3,
             Format::V4 { .. } => HINT_VERSION_V4,
-            Format::V5 { .. } => HINT_VERSION_V5,
+            Format::V5 { .. } => HINT_VERSION,
         }
     }
 
@@ -859,7 +890,7 @@ fn parse_entry<'a>(
     key_buf: &'a mut KeyBuf,
 ) -> Option<(HintEntry<'a>, Loc, usize)> {
     match fmt.version() {
-        HINT_VERSION_V5 => parse_entry_as::<HINT_VERSION_V5>(fmt, body, pos, seg_len, key_buf),
+        HINT_VERSION => parse_entry_as::<HINT_VERSION>(fmt, body, pos, seg_len, key_buf),
         HINT_VERSION_V4 => parse_entry_as::<HINT_VERSION_V4>(fmt, body, pos, seg_len, key_buf),
         _ => parse_entry_as::<HINT_VERSION_V3>(fmt, body, pos, seg_len, key_buf),
     }
@@ -877,7 +908,7 @@ fn parse_entry_as<'a, const VERSION: u32>(
     key_buf: &'a mut KeyBuf,
 ) -> Option<(HintEntry<'a>, Loc, usize)> {
     match VERSION {
-        HINT_VERSION_V5 => parse_v4::<true, true>(body, pos, seg_len, fmt.base_seq(), key_buf),
+        HINT_VERSION => parse_v4::<true, true>(body, pos, seg_len, fmt.base_seq(), key_buf),
         HINT_VERSION_V4 => parse_v4::<false, true>(body, pos, seg_len, fmt.base_seq(), key_buf),
         _ => parse_v3(body, pos, seg_len),
     }
@@ -1220,9 +1251,9 @@ fn walk_v4(
     same_seed: bool,
 ) -> Option<(bool, usize, Option<usize>)> {
     let split_pos = usize::try_from(split_pos).ok().filter(|p| (HINT_HEADER_LEN..=body.len()).contains(p))?;
-    let (base_seq, v5, exact_base) = match fmt {
-        Format::V4 { base_seq } => (base_seq, false, true),
-        Format::V5 { base_seq, exact_base, .. } => (base_seq, true, exact_base),
+    let (base_seq, v5) = match fmt {
+        Format::V4 { base_seq } => (base_seq, false),
+        Format::V5 { base_seq, .. } => (base_seq, true),
         Format::V3 => return None,
     };
     let half = move |from: usize, to: usize, upper: bool| {
@@ -1247,10 +1278,8 @@ fn walk_v4(
         return None;
     }
     let min_delta = lo.min_delta.min(hi.min_delta);
-    // v4 and v5: the base is the smallest sequence number (some delta is
-    // 0). v6 takes any base no larger (every delta is then non-negative,
-    // which parsing checks).
-    if exact_base && ((count > 0 && min_delta != 0) || (count == 0 && base_seq != 0)) {
+    // The base is the smallest sequence number: some delta is 0.
+    if (count > 0 && min_delta != 0) || (count == 0 && base_seq != 0) {
         return None;
     }
     let mut tiling = lo.tiling;
@@ -1325,7 +1354,7 @@ pub(crate) fn header_info(storage: &dyn Storage, id: u32) -> Option<HintHeaderIn
         return None;
     }
     let min_entry_len = match u32::from_le_bytes(h[8..12].try_into().expect("4 bytes")) {
-        HINT_VERSION | HINT_VERSION_V5 | HINT_VERSION_V4 => V4_MIN_ENTRY_LEN,
+        HINT_VERSION | HINT_VERSION_V4 => V4_MIN_ENTRY_LEN,
         HINT_VERSION_V3 => V3_ENTRY_HEADER_LEN as u64 + 1,
         _ => return None,
     };
@@ -1468,7 +1497,7 @@ fn apply_halves(fmt: Format, body: &[u8], split_at: usize, id: u32, seg_len: u64
     let (mut lo, mut hi) = rp.keydir.split_halves();
     // One loop per version, so the entry parser inlines into it.
     let half = |from: usize, to: usize, kd: &mut crate::keydir::ShardsMut<'_>| match fmt.version() {
-        HINT_VERSION_V5 => replay_half::<HINT_VERSION_V5>(fmt, body, from, to, id, seg_len, now_ms, kd),
+        HINT_VERSION => replay_half::<HINT_VERSION>(fmt, body, from, to, id, seg_len, now_ms, kd),
         HINT_VERSION_V4 => replay_half::<HINT_VERSION_V4>(fmt, body, from, to, id, seg_len, now_ms, kd),
         _ => replay_half::<HINT_VERSION_V3>(fmt, body, from, to, id, seg_len, now_ms, kd),
     };
@@ -1513,7 +1542,7 @@ fn replay_half<const VERSION: u32>(
         // found canonical, so that check is not repeated (the rest still
         // is: bounds keep a file changed since from reading out of range).
         let Some((e, loc, next)) = (match VERSION {
-            HINT_VERSION_V5 => parse_v4::<true, false>(body, pos, seg_len, fmt.base_seq(), &mut key),
+            HINT_VERSION => parse_v4::<true, false>(body, pos, seg_len, fmt.base_seq(), &mut key),
             _ => parse_entry_as::<VERSION>(fmt, body, pos, seg_len, &mut key),
         }) else {
             break;
@@ -1716,7 +1745,7 @@ mod tests {
     fn decode_v5(hint: &[u8]) -> Decoded {
         let body = &hint[..hint.len() - 4];
         let fmt = Format::of(body).unwrap();
-        let Format::V5 { base_seq, split, .. } = fmt else { panic!("not v5") };
+        let Format::V5 { base_seq, split } = fmt else { panic!("not v5") };
         let count = u32::from_le_bytes(body[36..40].try_into().unwrap());
         let mut entries = Vec::new();
         let mut split_idx = count as usize;
@@ -1897,12 +1926,7 @@ mod tests {
             e.seq_delta += 1;
         }
         m.header[56..64].copy_from_slice(&0u64.to_le_bytes());
-        // v5 requires the smallest; v6 (what this build writes) any base no larger.
-        m.header[8..12].copy_from_slice(&HINT_VERSION_V5.to_le_bytes());
-        assert_eq!(validate(&encode_v5(&m), 3, 3 << 16, f.as_ref(), len), None, "v5: base below the smallest");
-        m.header[8..12].copy_from_slice(&HINT_VERSION.to_le_bytes());
-        assert_eq!(validate(&encode_v5(&m), 3, 3 << 16, f.as_ref(), len), Some(50), "v6: base below the smallest");
-        m.header[8..12].copy_from_slice(&HINT_VERSION_V5.to_le_bytes());
+        assert_eq!(validate(&encode_v5(&m), 3, 3 << 16, f.as_ref(), len), None, "base below the smallest");
         // The same deltas on the right base are accepted.
         m.header[56..64].copy_from_slice(&base.to_le_bytes());
         for e in &mut m.entries {
@@ -2518,7 +2542,7 @@ mod tests {
         });
         for &id in &ids {
             let hint = sim.read_file(&segment::hint_file_name(id)).unwrap();
-            assert_eq!(u32::from_le_bytes(hint[8..12].try_into().unwrap()), HINT_VERSION, "merge writes v6");
+            assert_eq!(u32::from_le_bytes(hint[8..12].try_into().unwrap()), HINT_VERSION, "merge writes v5");
             let seg = sim.read_file(&segment::segment_file_name(id)).unwrap();
             let order = u64::from_le_bytes(hint[16..24].try_into().unwrap());
             let bits = u32::from_le_bytes(hint[44..48].try_into().unwrap());
@@ -2636,9 +2660,11 @@ mod tests {
         assert!(sequential.zsets.store.keys().is_empty(), "the string put replaced the sorted set");
     }
 
-    /// A hint encoded as its entries arrive in keydir order (v6, base 0)
-    /// validates, splits for a parallel replay, and replays like a scan; a
-    /// lower-half entry after the split is refused.
+    /// A hint encoded as its entries arrive in keydir order is byte for
+    /// byte the one `HintBuilder` writes for the same records (base the
+    /// smallest sequence number, wherever it comes; split; shared
+    /// prefixes), validates, splits for a parallel replay, and replays like
+    /// a scan; a lower-half entry after the split is refused.
     #[test]
     fn hint_stream_in_keydir_order_replays_like_a_scan() {
         use std::hash::BuildHasher as _;
@@ -2656,8 +2682,14 @@ mod tests {
                 1 => now_ms + 50,
                 _ => 0,
             };
-            record::encode(&mut seg, RecordKind::Put, 1_000 + i, expiry, key.as_bytes(), b"value", 4096);
+            // Sequence numbers out of order, spanning 1 to 4 delta bytes.
+            let seq = 5_000 + (i * 7_919 % n) * if i % 5 == 0 { 40_000 } else { 1 };
+            record::encode(&mut seg, RecordKind::Put, seq, expiry, key.as_bytes(), b"value", 4096);
             recs.push((start, key));
+        }
+        let mut builder = HintBuilder::new(2, 2 << 16, seed, 12);
+        for (start, _) in &recs {
+            builder.add(&record::decode(&seg[*start..]).unwrap(), *start as u64);
         }
         let hasher = KeyHasher::with_seed(seed);
         recs.sort_by_key(|(_, k)| keydir::bulk_order_key(hasher.hash_one(k.as_bytes()), 12));
@@ -2669,8 +2701,8 @@ mod tests {
         f.write_all_at(&seg, 0).unwrap();
         let tail = tail_crc(f.as_ref(), seg.len() as u64).unwrap();
         let bytes = hint.finish(seg.len() as u64, tail);
-        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), HINT_VERSION);
-        assert_eq!(u64::from_le_bytes(bytes[56..64].try_into().unwrap()), 0, "base 0");
+        assert_eq!(u64::from_le_bytes(bytes[56..64].try_into().unwrap()), 5_000, "base: the smallest");
+        assert!(bytes == builder.finish(seg.len() as u64, tail), "the stream's hint differs from the builder's");
         sim.write_file(&segment::hint_file_name(2), &bytes);
 
         let reader = sim.open_read(&segment::segment_file_name(2)).unwrap();

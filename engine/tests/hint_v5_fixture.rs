@@ -1,10 +1,12 @@
-//! Hint files in format v5, as builds before v6 wrote them, still load.
+//! Hint files in format v5, as an earlier build wrote them, load.
 //!
 //! `fixtures/hint_v5/` holds every segment and hint file of the small
 //! compacted database `common::hint_fixture::build_fixture` writes (as the
-//! v4 fixture describes), written by the build at commit 152eee1, the last
-//! to write v5 hints. Opening it a minute later must load its merge outputs
-//! from those hints and give exactly what a scan of the segments gives.
+//! v4 fixture describes), written by the build at commit 152eee1 (v5 hints
+//! from `HintBuilder`, in file order; later builds also write v5 from
+//! `HintStream`). Opening it a minute later must load its merge outputs
+//! from those hints and give exactly what a scan of the segments gives; it
+//! is kept for when the format next changes.
 
 mod common;
 
