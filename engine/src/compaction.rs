@@ -17,6 +17,11 @@
 //!   segment remains); otherwise they are copied (basho/bitcask#82). An
 //!   expired live `Put` is dropped in a prefix merge and becomes an expiry
 //!   tombstone otherwise (nutsdb#465).
+//! - **Copy order.** Inputs that hold string `Put`s only are copied in the
+//!   keydir's order, shard by shard (`Merger::copy_in_keydir_order`): the
+//!   hints' own order, so each is encoded as records are copied. Other
+//!   merges scan their inputs in file order and join the scan with a sorted
+//!   list of the live entries (`merge_live`).
 //! - **Commit point**: outputs are written as `N.seg.tmp` plus `N.hint`,
 //!   synced, the directory synced; the active segment is synced (so every
 //!   write that made an input record dead is durable); then the marker
