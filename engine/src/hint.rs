@@ -149,6 +149,25 @@ fn seq_width(d: u64) -> (usize, u8, u8) {
     }
 }
 
+/// The start of a v5 entry for a record with header `h`, `len` bytes long
+/// at offset `off`: its tag (without the sequence and shared-prefix bits),
+/// its widths byte (without the sequence and suffix bits), and the widths
+/// of the length and offset.
+fn entry_head(h: &Header, len: u64, off: u64) -> (u8, u8, usize, usize) {
+    let mut tag = h.kind as u8 & TAG_KIND_MASK;
+    if h.flags & record::FLAG_LZ4 != 0 {
+        tag |= TAG_LZ4;
+    }
+    if h.expire_at_ms != 0 {
+        tag |= TAG_EXPIRY;
+    }
+    // Record lengths and offsets are u32 (segments are at most u32::MAX
+    // bytes): 1..=4 bytes each.
+    let (wl, wo) = (packed_int::width(len), packed_int::width(off));
+    debug_assert!(wl <= 4 && wo <= 4, "a record past the u32 range");
+    (tag, ((wl - 1) << 4 | (wo - 1) << 6) as u8, wl, wo)
+}
+
 /// The entries of one keydir shard, in the order they were added.
 ///
 /// Each entry in `buf`: u32 length `n` of what follows the key length, u64
@@ -298,20 +317,10 @@ impl HintBuilder {
         b.extend_from_slice(&[0u8; 4]);
         b.extend_from_slice(&h.seq.to_le_bytes());
         b.extend_from_slice(&h.key_len.to_le_bytes());
-        let mut tag = h.kind as u8 & TAG_KIND_MASK;
-        if h.flags & record::FLAG_LZ4 != 0 {
-            tag |= TAG_LZ4;
-        }
-        if h.expire_at_ms != 0 {
-            tag |= TAG_EXPIRY;
-        }
-        // Record lengths and offsets are u32 (segments are at most
-        // u32::MAX bytes): 1..=4 bytes each.
         let len = rec.len();
-        let (wl, wo) = (packed_int::width(len), packed_int::width(off));
-        debug_assert!(wl <= 4 && wo <= 4, "a record past the u32 range");
+        let (tag, widths, wl, wo) = entry_head(h, len, off);
         b.push(tag);
-        b.push(((wl - 1) << 4 | (wo - 1) << 6) as u8);
+        b.push(widths);
         packed_int::put(b, len, wl);
         packed_int::put(b, off, wo);
         if h.expire_at_ms != 0 {
@@ -399,24 +408,20 @@ impl HintBuilder {
                 prev = e.key;
             }
         }
-        let mut header = Vec::with_capacity(HINT_HEADER_LEN);
-        header.extend_from_slice(&HINT_MAGIC);
-        header.extend_from_slice(&HINT_VERSION.to_le_bytes());
-        header.extend_from_slice(&self.id.to_le_bytes());
-        header.extend_from_slice(&self.order.to_le_bytes());
-        header.extend_from_slice(&seg_len.to_le_bytes());
-        header.extend_from_slice(&tail_crc.to_le_bytes());
-        header.extend_from_slice(&self.entries.to_le_bytes());
-        header.extend_from_slice(&self.puts.to_le_bytes());
-        header.extend_from_slice(&self.order_bits.to_le_bytes());
-        header.extend_from_slice(&self.seed.to_le_bytes());
-        header.extend_from_slice(&base_seq.to_le_bytes());
-        header.extend_from_slice(&split.to_le_bytes());
-        debug_assert_eq!(header.len(), HINT_HEADER_LEN);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&header);
-        emit(&header)?;
-        let mut piece = Vec::with_capacity(64 * 1024);
+        let header = HeaderFields {
+            id: self.id,
+            order: self.order,
+            seg_len,
+            tail_crc,
+            entries: self.entries,
+            puts: self.puts,
+            order_bits: self.order_bits,
+            seed: self.seed,
+            base_seq,
+            split,
+        }
+        .encode();
+        let mut pieces = Pieces::start(&header, emit)?;
         let mut at = HINT_HEADER_LEN as u64;
         // The previous entry's key (empty at the two restart points).
         let mut prev: Vec<u8> = Vec::new();
@@ -432,37 +437,117 @@ impl HintBuilder {
             for (k, &(_, start)) in shard.order.iter().enumerate() {
                 shard.prefetch_ahead(k);
                 let e = Self::staged(&shard.buf, start as usize);
+                let piece = pieces.buf();
                 let before = piece.len();
-                Self::encode_v5(&e, &prev, base_seq, &mut piece);
+                Self::encode_v5(&e, &prev, base_seq, piece);
                 prev.clear();
                 prev.extend_from_slice(e.key);
                 at += (piece.len() - before) as u64;
-                if piece.len() >= 64 * 1024 {
-                    crc.update(&piece);
-                    emit(&piece)?;
-                    piece.clear();
-                }
+                pieces.hand_out_if_full()?;
             }
             // The shard's memory goes back as soon as it is written.
             *shard = ShardEntries::default();
         }
-        crc.update(&piece);
-        piece.extend_from_slice(&crc.finalize().to_le_bytes());
-        emit(&piece)
+        pieces.finish()
     }
 
     /// The finished hint file bytes (see [`HintBuilder::write`]).
     #[cfg(test)]
     pub fn finish(self, seg_len: u64, tail_crc: u32) -> Vec<u8> {
-        let mut out = Vec::new();
-        let written: Result<(), std::convert::Infallible> = self.write(seg_len, tail_crc, &mut |b| {
-            out.extend_from_slice(b);
-            Ok(())
-        });
-        match written {
-            Ok(()) => out,
-            Err(never) => match never {},
+        collect(|emit| self.write(seg_len, tail_crc, emit))
+    }
+}
+
+/// The header fields of a hint file (format v5; see the module doc).
+struct HeaderFields {
+    id: u32,
+    order: u64,
+    seg_len: u64,
+    tail_crc: u32,
+    entries: u32,
+    puts: u32,
+    order_bits: u32,
+    seed: u64,
+    base_seq: u64,
+    split: u64,
+}
+
+impl HeaderFields {
+    fn encode(&self) -> Vec<u8> {
+        let mut header = Vec::with_capacity(HINT_HEADER_LEN);
+        header.extend_from_slice(&HINT_MAGIC);
+        header.extend_from_slice(&HINT_VERSION.to_le_bytes());
+        header.extend_from_slice(&self.id.to_le_bytes());
+        header.extend_from_slice(&self.order.to_le_bytes());
+        header.extend_from_slice(&self.seg_len.to_le_bytes());
+        header.extend_from_slice(&self.tail_crc.to_le_bytes());
+        header.extend_from_slice(&self.entries.to_le_bytes());
+        header.extend_from_slice(&self.puts.to_le_bytes());
+        header.extend_from_slice(&self.order_bits.to_le_bytes());
+        header.extend_from_slice(&self.seed.to_le_bytes());
+        header.extend_from_slice(&self.base_seq.to_le_bytes());
+        header.extend_from_slice(&self.split.to_le_bytes());
+        debug_assert_eq!(header.len(), HINT_HEADER_LEN);
+        header
+    }
+}
+
+/// A hint file's bytes on their way out: handed to `emit` in pieces of
+/// about 64 KiB, their checksum kept for the trailer.
+struct Pieces<'e, E> {
+    piece: Vec<u8>,
+    crc: crc32fast::Hasher,
+    emit: &'e mut dyn FnMut(&[u8]) -> Result<(), E>,
+}
+
+impl<'e, E> Pieces<'e, E> {
+    /// Hands out `header` and starts the entries.
+    fn start(header: &[u8], emit: &'e mut dyn FnMut(&[u8]) -> Result<(), E>) -> Result<Self, E> {
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(header);
+        emit(header)?;
+        Ok(Pieces { piece: Vec::with_capacity(64 * 1024), crc, emit })
+    }
+
+    /// The piece being filled (entries are appended to it).
+    fn buf(&mut self) -> &mut Vec<u8> {
+        &mut self.piece
+    }
+
+    /// Hands out the piece once it holds 64 KiB.
+    fn hand_out_if_full(&mut self) -> Result<(), E> {
+        if self.piece.len() >= 64 * 1024 {
+            self.crc.update(&self.piece);
+            (self.emit)(&self.piece)?;
+            self.piece.clear();
         }
+        Ok(())
+    }
+
+    /// Hands out the last piece and the trailer (the checksum).
+    fn finish(mut self) -> Result<(), E> {
+        self.crc.update(&self.piece);
+        let crc = self.crc.finalize();
+        self.piece.extend_from_slice(&crc.to_le_bytes());
+        (self.emit)(&self.piece)
+    }
+}
+
+/// The bytes a hint writer hands out, gathered (tests).
+#[cfg(test)]
+fn collect(
+    write: impl FnOnce(
+        &mut dyn FnMut(&[u8]) -> Result<(), std::convert::Infallible>,
+    ) -> Result<(), std::convert::Infallible>,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let written = write(&mut |b| {
+        out.extend_from_slice(b);
+        Ok(())
+    });
+    match written {
+        Ok(()) => out,
+        Err(never) => match never {},
     }
 }
 
@@ -548,23 +633,15 @@ impl HintStream {
         }
         let h = &rec.header;
         let inline: &[u8] = if h.kind == RecordKind::Put { &[] } else { rec.stored_value };
-        let mut tag = h.kind as u8 & TAG_KIND_MASK;
-        if h.flags & record::FLAG_LZ4 != 0 {
-            tag |= TAG_LZ4;
-        }
-        if h.expire_at_ms != 0 {
-            tag |= TAG_EXPIRY;
-        }
         let len = rec.len();
-        let (wl, wo) = (packed_int::width(len), packed_int::width(off));
-        debug_assert!(wl <= 4 && wo <= 4, "a record past the u32 range");
+        let (tag, widths, wl, wo) = entry_head(h, len, off);
         let shared = shared_prefix_len(&self.prev, rec.key);
         let suffix = &rec.key[shared..];
         let wsuf = packed_int::width(suffix.len() as u64);
         let b = &mut self.body;
         let start = b.len();
         b.push(tag | if shared > 0 { TAG_SHARED } else { 0 });
-        b.push(((wl - 1) << 4 | (wo - 1) << 6) as u8 | ((wsuf - 1) << 2) as u8);
+        b.push(widths | ((wsuf - 1) << 2) as u8);
         packed_int::put(b, suffix.len() as u64, wsuf);
         packed_int::put(b, len, wl);
         packed_int::put(b, off, wo);
@@ -601,56 +678,39 @@ impl HintStream {
         let lower_body = split_entry.checked_sub(1).map_or(0, |i| self.ends[i] as usize);
         let lower_seq_bytes: usize = self.seqs[..split_entry].iter().map(|&q| delta_bytes(q)).sum();
         let split = (HINT_HEADER_LEN + lower_body + lower_seq_bytes) as u64;
-        let mut header = Vec::with_capacity(HINT_HEADER_LEN);
-        header.extend_from_slice(&HINT_MAGIC);
-        header.extend_from_slice(&HINT_VERSION.to_le_bytes());
-        header.extend_from_slice(&self.id.to_le_bytes());
-        header.extend_from_slice(&self.order.to_le_bytes());
-        header.extend_from_slice(&seg_len.to_le_bytes());
-        header.extend_from_slice(&tail_crc.to_le_bytes());
-        header.extend_from_slice(&(self.ends.len() as u32).to_le_bytes());
-        header.extend_from_slice(&self.puts.to_le_bytes());
-        header.extend_from_slice(&self.order_bits.to_le_bytes());
-        header.extend_from_slice(&self.seed.to_le_bytes());
-        header.extend_from_slice(&base_seq.to_le_bytes());
-        header.extend_from_slice(&split.to_le_bytes());
-        debug_assert_eq!(header.len(), HINT_HEADER_LEN);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&header);
-        emit(&header)?;
-        let mut piece = Vec::with_capacity(64 * 1024);
+        let header = HeaderFields {
+            id: self.id,
+            order: self.order,
+            seg_len,
+            tail_crc,
+            entries: self.ends.len() as u32,
+            puts: self.puts,
+            order_bits: self.order_bits,
+            seed: self.seed,
+            base_seq,
+            split,
+        }
+        .encode();
+        let mut pieces = Pieces::start(&header, emit)?;
         let mut start = 0usize;
         for (&end, &seq) in self.ends.iter().zip(&self.seqs) {
             let e = &self.body[start..end as usize];
             let (ws, seq_code, wide) = seq_width(seq - base_seq);
+            let piece = pieces.buf();
             piece.push(e[0] | wide);
             piece.push(e[1] | seq_code);
-            packed_int::put(&mut piece, seq - base_seq, ws);
+            packed_int::put(piece, seq - base_seq, ws);
             piece.extend_from_slice(&e[2..]);
             start = end as usize;
-            if piece.len() >= 64 * 1024 {
-                crc.update(&piece);
-                emit(&piece)?;
-                piece.clear();
-            }
+            pieces.hand_out_if_full()?;
         }
-        crc.update(&piece);
-        piece.extend_from_slice(&crc.finalize().to_le_bytes());
-        emit(&piece)
+        pieces.finish()
     }
 
     /// The finished hint file bytes (see [`HintStream::write`]).
     #[cfg(test)]
     pub fn finish(self, seg_len: u64, tail_crc: u32) -> Vec<u8> {
-        let mut out = Vec::new();
-        let written: Result<(), std::convert::Infallible> = self.write(seg_len, tail_crc, &mut |b| {
-            out.extend_from_slice(b);
-            Ok(())
-        });
-        match written {
-            Ok(()) => out,
-            Err(never) => match never {},
-        }
+        collect(|emit| self.write(seg_len, tail_crc, emit))
     }
 }
 

@@ -699,6 +699,23 @@ impl KeyDir {
         pick: &dyn Fn(Loc, Slot, u64, u64) -> Option<T>,
         out: &mut Vec<T>,
     ) -> u64 {
+        self.walk_strings(shard, out, |arena, off, key| {
+            let e = arena.entry(off);
+            pick(e.loc, Slot { shard: shard as u32, off }, self.hasher.hash_one(key), e.expire_at_ms)
+        })
+    }
+
+    /// Walks shard `shard`'s arena front to back, the read lock taken per
+    /// `WALK_ENTRIES_PER_LOCK` entries, pushing `pick(arena, offset, key)`
+    /// for each live string entry it accepts; a shard rebuilt meanwhile is
+    /// walked again (what it pushed is dropped first). Returns the
+    /// generation walked (0 for no such shard).
+    fn walk_strings<T>(
+        &self,
+        shard: usize,
+        out: &mut Vec<T>,
+        mut pick: impl FnMut(&Arena, u32, &[u8]) -> Option<T>,
+    ) -> u64 {
         let Some(lock) = self.shards.get(shard) else { return 0 };
         let start = out.len();
         let mut at: Option<ArenaCursor> = None;
@@ -720,9 +737,7 @@ impl KeyDir {
                 }
                 looked += 1;
                 if flags & FLAG_DEAD == 0 && ValueKind::from_bits(flags >> KIND_SHIFT) == ValueKind::String {
-                    let e = arena.entry(off);
-                    let hash = self.hasher.hash_one(&arena.slice(off)[key_start..key_start + key_len]);
-                    if let Some(item) = pick(e.loc, Slot { shard: shard as u32, off }, hash, e.expire_at_ms) {
+                    if let Some(item) = pick(arena, off, &arena.slice(off)[key_start..key_start + key_len]) {
                         out.push(item);
                     }
                 }
@@ -745,38 +760,8 @@ impl KeyDir {
         out: &mut Vec<T>,
     ) -> SlotGenerations {
         let mut generations = [0u64; SHARDS];
-        for (s, lock) in self.shards.iter().enumerate().take(shards.end).skip(shards.start) {
-            let start = out.len();
-            let mut at: Option<ArenaCursor> = None;
-            loop {
-                let shard = lock.read();
-                let cursor = match &mut at {
-                    Some(c) if c.generation == shard.generation => c,
-                    _ => {
-                        // First step, or the arena was rebuilt: start over.
-                        out.truncate(start);
-                        at.insert(ArenaCursor { generation: shard.generation, chunk: 0, pos: 0 })
-                    }
-                };
-                let arena = &shard.arena;
-                let mut looked = 0usize;
-                let at_end = arena.walk_from(cursor, |off, flags, _, _| {
-                    if looked >= WALK_ENTRIES_PER_LOCK {
-                        return false;
-                    }
-                    looked += 1;
-                    if flags & FLAG_DEAD == 0 && ValueKind::from_bits(flags >> KIND_SHIFT) == ValueKind::String {
-                        if let Some(item) = pick(arena.entry(off).loc, Slot { shard: s as u32, off }) {
-                            out.push(item);
-                        }
-                    }
-                    true
-                });
-                if at_end {
-                    generations[s] = cursor.generation;
-                    break;
-                }
-            }
+        for (s, g) in generations.iter_mut().enumerate().take(shards.end).skip(shards.start) {
+            *g = self.walk_strings(s, out, |arena, off, _| pick(arena.entry(off).loc, Slot { shard: s as u32, off }));
         }
         SlotGenerations(generations)
     }

@@ -191,6 +191,30 @@ fn compact_concurrent_ttl_changes_move_keydir_slots_during_merge() {
     });
 }
 
+/// Options under which a merge of ~5 MB of live data runs for seconds
+/// (1 MiB/s), in 1 MiB segments.
+fn slow_merge_opts() -> Options {
+    Options { compaction_rate_limit_bytes_per_sec: 1 << 20, max_segment_size_bytes: 1 << 20, ..small_opts(Fsync::No) }
+}
+
+/// Puts and deletes long keys until `done`, which makes the keydir rebuild
+/// its shard arenas (invalidating the slots a merge noted); returns how many.
+fn spawn_arena_churn(db: &Arc<Db>, done: &Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
+    let (db, done) = (db.clone(), done.clone());
+    std::thread::spawn(move || {
+        let mut j = 0u64;
+        while !done.load(Ordering::Relaxed) {
+            // Long keys: a dead entry is ~1 KiB, so ~64 deletes in a shard
+            // reach the 64 KiB that triggers its rebuild.
+            let k = format!("churn-{j}-{}", "x".repeat(1000)).into_bytes();
+            db.put(&k, b"x").unwrap();
+            db.delete(&k).unwrap();
+            j += 1;
+        }
+        j
+    })
+}
+
 /// Deletes of other keys during a slow merge make the keydir rebuild its
 /// shard arenas, which invalidates the slots the merge's liveness walk
 /// noted. Keys nobody touched must still be switched to their copies (by
@@ -199,12 +223,7 @@ fn compact_concurrent_ttl_changes_move_keydir_slots_during_merge() {
 #[test]
 fn compact_keydir_rebuild_during_merge_keeps_untouched_keys() {
     let dir = tempfile::tempdir().unwrap();
-    // ~5 MB of live data at 1 MiB/s: the merge runs for seconds.
-    let opts = Options {
-        compaction_rate_limit_bytes_per_sec: 1 << 20,
-        max_segment_size_bytes: 1 << 20,
-        ..small_opts(Fsync::No)
-    };
+    let opts = slow_merge_opts();
     let db = Arc::new(Db::open(dir.path(), opts.clone()).unwrap());
     let stable = |i: u32| format!("stable-{i:06}").into_bytes();
     let value = |i: u32| format!("{i:08}").repeat(25).into_bytes();
@@ -212,21 +231,7 @@ fn compact_keydir_rebuild_during_merge_keeps_untouched_keys() {
         db.put(&stable(i), &value(i)).unwrap();
     }
     let done = Arc::new(AtomicBool::new(false));
-    let churn = {
-        let (db, done) = (db.clone(), done.clone());
-        std::thread::spawn(move || {
-            let mut j = 0u64;
-            while !done.load(Ordering::Relaxed) {
-                // Long keys: a dead entry is ~1 KiB, so ~64 deletes in a
-                // shard reach the 64 KiB that triggers its rebuild.
-                let k = format!("churn-{j}-{}", "x".repeat(1000)).into_bytes();
-                db.put(&k, b"x").unwrap();
-                db.delete(&k).unwrap();
-                j += 1;
-            }
-            j
-        })
-    };
+    let churn = spawn_arena_churn(&db, &done);
     let s = db.compact().unwrap();
     done.store(true, Ordering::Relaxed);
     let churned = churn.join().unwrap();
@@ -256,12 +261,7 @@ fn compact_keydir_rebuild_during_merge_keeps_untouched_keys() {
 fn compact_keydir_order_merge_with_writes_slot_moves_and_arena_rebuilds() {
     use kv_engine::ExpireCondition;
     let dir = tempfile::tempdir().unwrap();
-    // ~5 MB of live data at 1 MiB/s: the merge runs for seconds.
-    let opts = Options {
-        compaction_rate_limit_bytes_per_sec: 1 << 20,
-        max_segment_size_bytes: 1 << 20,
-        ..small_opts(Fsync::No)
-    };
+    let opts = slow_merge_opts();
     let db = Arc::new(Db::open(dir.path(), opts.clone()).unwrap());
     let value = |i: u32, round: u32| format!("{i:08}-{round}").repeat(20).into_bytes();
     for round in 0..2 {
@@ -286,19 +286,7 @@ fn compact_keydir_order_merge_with_writes_slot_moves_and_arena_rebuilds() {
     // segment before that to land in an input).
     std::thread::sleep(std::time::Duration::from_millis(20));
     let done = Arc::new(AtomicBool::new(false));
-    let churn = {
-        let (db, done) = (db.clone(), done.clone());
-        std::thread::spawn(move || {
-            let mut j = 0u64;
-            while !done.load(Ordering::Relaxed) {
-                let k = format!("churn-{j}-{}", "x".repeat(1000)).into_bytes();
-                db.put(&k, b"x").unwrap();
-                db.delete(&k).unwrap();
-                j += 1;
-            }
-            j
-        })
-    };
+    let churn = spawn_arena_churn(&db, &done);
     let mut model = Model::new();
     for i in 0..20_000 {
         model.insert(key(i), Some(value(i, 1)));

@@ -137,3 +137,17 @@ pub fn build_fixture(written_ms: u64) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// [`check_fixture_loads_like_a_scan`] for a fixture of the database
+/// [`build_fixture`] writes (the v4 and v5 fixtures), opened a minute after
+/// it was written at `written_ms`, and what that database must hold.
+#[allow(dead_code)] // Not every fixture test uses it.
+pub fn check_built_fixture(name: &str, version: u32, written_ms: u64) {
+    let got = check_fixture_loads_like_a_scan(name, version, written_ms + 60_000);
+    let has = |k: &[u8]| got.contains_key(k);
+    assert!(has(b"user:0001") && !has(b"user:0007"), "deleted keys gone, others kept");
+    assert!(has(b"session:1") && !has(b"session:0"), "the 5 s TTLs expired, the day-long ones not");
+    assert!(has(b"board:2") && has(b"a") && has(&[0xffu8; 300]));
+    let last_round = format!("{:?}", Some(b"value-2-59".to_vec()));
+    assert_eq!(got.get(&b"user:0059"[..]), Some(&last_round), "the last overwrite wins");
+}
