@@ -358,6 +358,10 @@ impl SlotGenerations {
 /// shard's read lock, so a writer waits microseconds, not milliseconds.
 const WALK_ENTRIES_PER_LOCK: usize = 4096;
 
+/// The same for [`KeyDir::string_entries_of_shard`], which also hashes each
+/// key under the lock (a quarter as many: about as long a hold).
+const HASHING_WALK_ENTRIES_PER_LOCK: usize = WALK_ENTRIES_PER_LOCK / 4;
+
 /// The sharded key → [`Entry`] index. All methods take `&self`.
 pub struct KeyDir {
     shards: Box<[RwLock<Shard>]>,
@@ -699,20 +703,21 @@ impl KeyDir {
         pick: &dyn Fn(Loc, Slot, u64, u64) -> Option<T>,
         out: &mut Vec<T>,
     ) -> u64 {
-        self.walk_strings(shard, out, |arena, off, key| {
+        self.walk_strings(shard, HASHING_WALK_ENTRIES_PER_LOCK, out, |arena, off, key| {
             let e = arena.entry(off);
             pick(e.loc, Slot { shard: shard as u32, off }, self.hasher.hash_one(key), e.expire_at_ms)
         })
     }
 
     /// Walks shard `shard`'s arena front to back, the read lock taken per
-    /// `WALK_ENTRIES_PER_LOCK` entries, pushing `pick(arena, offset, key)`
+    /// `entries_per_lock` entries, pushing `pick(arena, offset, key)`
     /// for each live string entry it accepts; a shard rebuilt meanwhile is
     /// walked again (what it pushed is dropped first). Returns the
     /// generation walked (0 for no such shard).
     fn walk_strings<T>(
         &self,
         shard: usize,
+        entries_per_lock: usize,
         out: &mut Vec<T>,
         mut pick: impl FnMut(&Arena, u32, &[u8]) -> Option<T>,
     ) -> u64 {
@@ -732,7 +737,7 @@ impl KeyDir {
             let arena = &guard.arena;
             let mut looked = 0usize;
             let at_end = arena.walk_from(cursor, |off, flags, key_start, key_len| {
-                if looked >= WALK_ENTRIES_PER_LOCK {
+                if looked >= entries_per_lock {
                     return false;
                 }
                 looked += 1;
@@ -761,7 +766,9 @@ impl KeyDir {
     ) -> SlotGenerations {
         let mut generations = [0u64; SHARDS];
         for (s, g) in generations.iter_mut().enumerate().take(shards.end).skip(shards.start) {
-            *g = self.walk_strings(s, out, |arena, off, _| pick(arena.entry(off).loc, Slot { shard: s as u32, off }));
+            *g = self.walk_strings(s, WALK_ENTRIES_PER_LOCK, out, |arena, off, _| {
+                pick(arena.entry(off).loc, Slot { shard: s as u32, off })
+            });
         }
         SlotGenerations(generations)
     }
