@@ -580,7 +580,7 @@ impl Merger<'_> {
                 self.open_output()?;
             }
             items.clear();
-            let pick = |loc: Loc, slot: Slot, hash: u64, _expire_at_ms: u64| {
+            let pick = |loc: Loc, slot: Slot, hash: u64| {
                 let input = index.get(loc.seg)?;
                 Some(((hash & bucket_mask) as u32, input, loc, slot))
             };

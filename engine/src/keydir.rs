@@ -693,19 +693,18 @@ impl KeyDir {
     }
 
     /// The live string entries of shard `shard`, as [`KeyDir::string_locs`]
-    /// walks them, pushing `pick(loc, slot, hash, expire_at_ms)` for each
-    /// one it accepts: with its key's hash (a merge orders a shard's
-    /// entries by table bucket, as hint files are) and its expiry. Returns
+    /// walks them, pushing `pick(loc, slot, hash)` for each one it accepts:
+    /// with its key's hash (a merge orders a shard's entries by table
+    /// bucket, as hint files are). Returns
     /// the shard's generation the walk saw (its slots' validity).
     pub fn string_entries_of_shard<T>(
         &self,
         shard: usize,
-        pick: &dyn Fn(Loc, Slot, u64, u64) -> Option<T>,
+        pick: &dyn Fn(Loc, Slot, u64) -> Option<T>,
         out: &mut Vec<T>,
     ) -> u64 {
         self.walk_strings(shard, HASHING_WALK_ENTRIES_PER_LOCK, out, |arena, off, key| {
-            let e = arena.entry(off);
-            pick(e.loc, Slot { shard: shard as u32, off }, self.hasher.hash_one(key), e.expire_at_ms)
+            pick(arena.entry(off).loc, Slot { shard: shard as u32, off }, self.hasher.hash_one(key))
         })
     }
 
