@@ -32,7 +32,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -507,7 +507,6 @@ impl Merger<'_> {
     /// [`LiveStrings::finish_input`] does for a scan. Returns the records
     /// copied or dropped (listed).
     fn copy_listed(&mut self, input: u32, seg: &Segment, data: &[u8], range: std::ops::Range<usize>) -> Result<u64> {
-        let path = self.inner.storage.path().join(segment::segment_file_name(seg.id));
         let size = range.end.min(data.len());
         let mut listed = 0u64;
         loop {
@@ -516,18 +515,8 @@ impl Merger<'_> {
             // A record listed before `range.end` is this part's whole, even
             // if it ends past it (a split inside such an input need not fall
             // on a record boundary).
-            let bytes = data.get(off as usize..off as usize + len as usize).unwrap_or_default();
-            let rec = record::decode(bytes).map_err(|e| record::corruption(&path, off as u64, &e))?;
-            if rec.len() != len as u64 || rec.header.kind != RecordKind::Put {
-                return Err(Error::Internal(format!(
-                    "merge: the index points at a {len}-byte string record at offset {off} of segment {}, which \
-                     holds a {}-byte {:?} record there; merge abandoned",
-                    seg.id,
-                    rec.len(),
-                    rec.header.kind
-                )));
-            }
             let loc = Loc { seg: seg.id, off, len };
+            let (bytes, rec) = self.indexed_put(data, loc)?;
             if self.expired(&rec.header) {
                 // Dropped, or turned into a tombstone.
                 self.consider(bytes, &rec, loc, true, Some(slot))?;
@@ -593,32 +582,19 @@ impl Merger<'_> {
                 if let Some(&(_, input, loc, _)) = items.get(k + KEYDIR_ORDER_PREFETCH) {
                     // The record's first lines and its last one.
                     if let Some(b) = datas.get(input as usize).and_then(|d| d.get(loc.off as usize..)) {
-                        let len = (loc.len as usize).min(b.len());
-                        for at in [0, 64, len.saturating_sub(1)] {
-                            if let Some(byte) = b.get(at.min(len.saturating_sub(1))) {
+                        let last = (loc.len as usize).min(b.len()).saturating_sub(1);
+                        for at in [0, 64.min(last), last] {
+                            if let Some(byte) = b.get(at) {
                                 crate::prefetch::prefetch(byte);
                             }
                         }
                     }
                 }
                 let (_, input, loc, slot) = items[k];
-                let (Some(seg), Some(data)) = (inputs.get(input as usize), datas.get(input as usize)) else {
+                let Some(data) = datas.get(input as usize) else {
                     return Err(Error::Internal("merge: an entry without its input".into()));
                 };
-                let path = || self.inner.storage.path().join(segment::segment_file_name(seg.id));
-                let bytes = data.get(loc.off as usize..loc.off as usize + loc.len as usize).unwrap_or_default();
-                let rec = record::decode(bytes).map_err(|e| record::corruption(&path(), loc.off as u64, &e))?;
-                if rec.len() != loc.len as u64 || rec.header.kind != RecordKind::Put {
-                    return Err(Error::Internal(format!(
-                        "merge: the index points at a {}-byte string record at offset {} of segment {}, which \
-                         holds a {}-byte {:?} record there; merge abandoned",
-                        loc.len,
-                        loc.off,
-                        seg.id,
-                        rec.len(),
-                        rec.header.kind
-                    )));
-                }
+                let (bytes, rec) = self.indexed_put(data, loc)?;
                 if self.expired(&rec.header) {
                     // Dropped, or turned into a tombstone.
                     self.consider(bytes, &rec, loc, true, Some(slot))?;
@@ -636,6 +612,27 @@ impl Merger<'_> {
             });
         }
         Ok(seen)
+    }
+
+    /// The string `Put` the index names at `loc` (in input bytes `data`),
+    /// decoded with its checksum. An entry that does not lead to a whole
+    /// `Put` of its length stops the merge (deleting the input would lose
+    /// the key's value).
+    fn indexed_put<'d>(&self, data: &'d [u8], loc: Loc) -> Result<(&'d [u8], RecordRef<'d>)> {
+        let Loc { seg, off, len } = loc;
+        let bytes = data.get(off as usize..off as usize + len as usize).unwrap_or_default();
+        let rec = record::decode(bytes).map_err(|e| {
+            record::corruption(&self.inner.storage.path().join(segment::segment_file_name(seg)), off as u64, &e)
+        })?;
+        if rec.len() != len as u64 || rec.header.kind != RecordKind::Put {
+            return Err(Error::Internal(format!(
+                "merge: the index points at a {len}-byte string record at offset {off} of segment {seg}, which \
+                 holds a {}-byte {:?} record there; merge abandoned",
+                rec.len(),
+                rec.header.kind
+            )));
+        }
+        Ok((bytes, rec))
     }
 
     /// Records that the record the list named from position `from` (of
@@ -1259,6 +1256,8 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
         }
     });
     let abandoned = AtomicBool::new(false);
+    // Which merger (0 or 1) failed first.
+    let failed_first = AtomicUsize::new(0);
     let new_merger = |live: LiveStrings, first_k: u64, last_k: u64| Merger {
         inner,
         prefix,
@@ -1342,8 +1341,10 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
             }
             merger.seal_outputs()
         })();
-        if r.is_err() {
-            abandoned.store(true, Ordering::Relaxed);
+        // The first merger to fail names the cause; the other one then
+        // stops with "abandoned", which says nothing about it.
+        if r.is_err() && abandoned.compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            failed_first.store(half, Ordering::Relaxed);
         }
         r
     };
@@ -1387,7 +1388,10 @@ fn run(inner: &Inner, plan: Plan) -> Result<CompactionSummary> {
                 None => Ok(()),
                 Some(h) => h.join().unwrap_or_else(|_| Err(Error::Internal("merge thread panicked".into()))),
             };
-            mine.and(theirs)
+            match (mine, theirs) {
+                (Err(a), Err(b)) => Err(if failed_first.load(Ordering::Relaxed) == 1 { b } else { a }),
+                (mine, theirs) => mine.and(theirs),
+            }
         });
         if let Err(e) = scanned {
             if let Some(b) = second.as_mut() {

@@ -634,6 +634,68 @@ fn compact_inputs_of_puts_only_are_copied_from_the_index() {
     assert_matches(&db, &model, "after the last reopen");
 }
 
+/// A live record the merge copies without scanning (from the list, or in
+/// keydir order) is still checked: a damaged one stops the merge with a
+/// corruption error naming its segment, and nothing is lost or left over;
+/// repaired, the merge goes through. `with_delete`: an older segment holds a
+/// tombstone, so the merge takes the list path instead of keydir order.
+fn damaged_live_record_stops_the_merge(with_delete: bool) {
+    let sim = SimStorage::new();
+    let db = open_sim(&sim, small_opts(Fsync::No)).unwrap();
+    let mut model = Model::new();
+    if with_delete {
+        db.put(b"gone", b"x").unwrap();
+        db.delete(b"gone").unwrap();
+        model.insert(b"gone".to_vec(), None);
+    }
+    for round in 0..2 {
+        for i in 0..300 {
+            db.put(&key(i), &val(i, round)).unwrap();
+            model.insert(key(i), Some(val(i, round)));
+        }
+    }
+    db.sync().unwrap();
+    // Damage the newest value of key 150 in its (sealed) segment file.
+    let needle = val(150, 1);
+    let (name, at) = sim
+        .file_names()
+        .into_iter()
+        .filter(|n| n.ends_with(".seg"))
+        .find_map(|n| {
+            let bytes = sim.read_file(&n)?;
+            let at = bytes.windows(needle.len()).position(|w| w == needle.as_slice())?;
+            Some((n, at))
+        })
+        .unwrap();
+    let clean = sim.read_file(&name).unwrap();
+    let mut bad = clean.clone();
+    bad[at + 3] ^= 0x10;
+    sim.write_file(&name, &bad);
+    let before = sim.file_names();
+    match db.compact() {
+        Err(kv_engine::Error::Corruption { file, .. }) => assert!(file.ends_with(&name), "error names {file:?}"),
+        other => panic!("merge over a damaged live record: {other:?}"),
+    }
+    // (The merge's first step rotated the active segment: a new one exists.)
+    let after = sim.file_names();
+    assert!(before.iter().all(|n| after.contains(n)), "inputs removed: {before:?} -> {after:?}");
+    assert!(after.iter().all(|n| n.ends_with(".seg") && !n.contains("tmp")), "left over: {after:?}");
+    sim.write_file(&name, &clean);
+    let s = db.compact().unwrap();
+    assert_eq!(s.inputs_copied_from_index as usize == s.input_segments.len(), !with_delete, "{s:?}");
+    assert_matches(&db, &model, "after the repaired merge");
+}
+
+#[test]
+fn compact_in_keydir_order_refuses_a_damaged_live_record() {
+    damaged_live_record_stops_the_merge(false);
+}
+
+#[test]
+fn compact_from_the_list_refuses_a_damaged_live_record() {
+    damaged_live_record_stops_the_merge(true);
+}
+
 /// Copies from the list are switched in the index by naming the list's
 /// records again, stretch by stretch; an expired record the merge drops
 /// (no copy) must end a stretch, or the next key's copy is credited to the
