@@ -2117,11 +2117,11 @@ mod tests {
     }
 
     /// A scan of segment 3 into `rp`.
-    fn scan_segment_3(rp: &mut Replayer, seg: &[u8]) {
+    fn scan_segment(rp: &mut Replayer, id: u32, seg: &[u8]) {
         let mut off = segment::HEADER_LEN as usize;
         while off < seg.len() {
             let rec = record::decode(&seg[off..]).unwrap();
-            rp.apply(&rec, Loc { seg: 3, off: off as u32, len: rec.len() as u32 }, Path::new("x")).unwrap();
+            rp.apply(&rec, Loc { seg: id, off: off as u32, len: rec.len() as u32 }, Path::new("x")).unwrap();
             off += rec.len() as usize;
         }
     }
@@ -2150,7 +2150,7 @@ mod tests {
         let mut removed = 0;
         assert!(replay(&sim, 3, 3 << 16, f.as_ref(), len, &mut from_hint, &mut removed).unwrap());
         let mut scanned = fresh();
-        scan_segment_3(&mut scanned, &seg);
+        scan_segment(&mut scanned, 3, &seg);
         assert_eq!((from_hint.max_seq, &from_hint.dead), (scanned.max_seq, &scanned.dead));
         assert_eq!(from_hint.keydir.len(), scanned.keydir.len());
         for key in &keys {
@@ -2250,7 +2250,7 @@ mod tests {
         assert!(!replay(&sim, 3, 3 << 16, f.as_ref(), len, &mut rp, &mut removed).unwrap(), "not replayed");
         assert_eq!((removed, rp.records), (1, 0), "removed, nothing applied");
         assert!(sim.read_file(&segment::hint_file_name(3)).is_none());
-        scan_segment_3(&mut rp, &seg);
+        scan_segment(&mut rp, 3, &seg);
         let mut from_hint = fresh();
         sim.write_file(&segment::hint_file_name(3), &hint);
         assert!(replay(&sim, 3, 3 << 16, f.as_ref(), len, &mut from_hint, &mut removed).unwrap());
@@ -2445,13 +2445,7 @@ mod tests {
         let mut removed = 0;
         assert!(replay(&sim, 3, 3 << 16, f.as_ref(), seg.len() as u64, &mut from_hint, &mut removed).unwrap());
         let mut scanned = Replayer { now_ms: 1000, ..replayer() };
-        let mut off = segment::HEADER_LEN as usize;
-        while off < seg.len() {
-            let rec = record::decode(&seg[off..]).unwrap();
-            let loc = Loc { seg: 3, off: off as u32, len: rec.len() as u32 };
-            scanned.apply(&rec, loc, Path::new("x")).unwrap();
-            off += rec.len() as usize;
-        }
+        scan_segment(&mut scanned, 3, &seg);
         assert_eq!(from_hint.max_seq, u64::MAX);
         assert_eq!(from_hint.max_seq, scanned.max_seq);
         assert_eq!(from_hint.dead, scanned.dead);
@@ -2538,12 +2532,7 @@ mod tests {
         assert!(replay(&sim, 3, 3 << 16, f.as_ref(), len, &mut from_hint, &mut removed).unwrap());
         assert_eq!(removed, 0);
         let mut scanned = replayer();
-        let mut off = segment::HEADER_LEN as usize;
-        while off < seg.len() {
-            let rec = record::decode(&seg[off..]).unwrap();
-            scanned.apply(&rec, Loc { seg: 3, off: off as u32, len: rec.len() as u32 }, Path::new("x")).unwrap();
-            off += rec.len() as usize;
-        }
+        scan_segment(&mut scanned, 3, &seg);
         assert_eq!(from_hint.max_seq, scanned.max_seq);
         assert_eq!(from_hint.dead, scanned.dead);
         for i in 0..20 {
@@ -2684,22 +2673,13 @@ mod tests {
         let tail = tail_crc(f.as_ref(), seg.len() as u64).unwrap();
         sim.write_file(&segment::hint_file_name(2), &hint.finish(seg.len() as u64, tail));
 
-        let scan_into = |rp: &mut Replayer, id: u32, bytes: &[u8]| {
-            let mut off = segment::HEADER_LEN as usize;
-            while off < bytes.len() {
-                let rec = record::decode(&bytes[off..]).unwrap();
-                let loc = Loc { seg: id, off: off as u32, len: rec.len() as u32 };
-                rp.apply(&rec, loc, Path::new("x")).unwrap();
-                off += rec.len() as usize;
-            }
-        };
         let fresh = || Replayer { keydir: crate::keydir::KeyDir::with_seed(seed), now_ms, ..replayer() };
         let mut parallel = fresh();
         let mut sequential = fresh();
-        scan_into(&mut parallel, 1, &old);
-        scan_into(&mut sequential, 1, &old);
+        scan_segment(&mut parallel, 1, &old);
+        scan_segment(&mut sequential, 1, &old);
         assert_eq!(parallel.zsets.store.keys(), vec![b"k5".to_vec()], "segment 1 holds the sorted set");
-        scan_into(&mut sequential, 2, &seg);
+        scan_segment(&mut sequential, 2, &seg);
 
         let reader = sim.open_read(&segment::segment_file_name(2)).unwrap();
         let checked = check(&sim, 2, 2 << 16, reader.as_ref(), seg.len() as u64, seed).unwrap();
@@ -2774,13 +2754,7 @@ mod tests {
         let mut removed = 0;
         assert!(apply_checked(&sim, 2, seg.len() as u64, checked, &mut from_hint, &mut removed).unwrap());
         let mut scanned = fresh();
-        let mut off = segment::HEADER_LEN as usize;
-        while off < seg.len() {
-            let rec = record::decode(&seg[off..]).unwrap();
-            let loc = Loc { seg: 2, off: off as u32, len: rec.len() as u32 };
-            scanned.apply(&rec, loc, Path::new("x")).unwrap();
-            off += rec.len() as usize;
-        }
+        scan_segment(&mut scanned, 2, &seg);
         assert_eq!(from_hint.max_seq, scanned.max_seq);
         assert_eq!(from_hint.keydir.len(), scanned.keydir.len());
         for (_, k) in &recs {
@@ -2843,13 +2817,7 @@ mod tests {
         let mut removed = 0;
         assert!(replay(&sim, 3, 3 << 16, f.as_ref(), seg.len() as u64, &mut from_hint, &mut removed).unwrap());
         let mut scanned = replayer();
-        let mut off = segment::HEADER_LEN as usize;
-        while off < seg.len() {
-            let rec = record::decode(&seg[off..]).unwrap();
-            let loc = Loc { seg: 3, off: off as u32, len: rec.len() as u32 };
-            scanned.apply(&rec, loc, Path::new("x")).unwrap();
-            off += rec.len() as usize;
-        }
+        scan_segment(&mut scanned, 3, &seg);
         assert_eq!(from_hint.max_seq, scanned.max_seq);
         assert_eq!(from_hint.dead, scanned.dead);
         assert_eq!(from_hint.keydir.len(), scanned.keydir.len());
